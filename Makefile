@@ -1,0 +1,34 @@
+# carecircle — `make run` starts the bot, `make test` runs every check. Both set up .venv first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest migrate bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m bot
+
+migrate: $(STAMP)
+	$(BIN)/python -m bot migrate
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests bench migrations/env.py
+	$(BIN)/ruff format --check bot tests bench migrations/env.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Test doubles for carecircle's end-to-end tests."""
