@@ -1,0 +1,59 @@
+"""`python -m bot` runs the bot; `python -m bot migrate` only migrates the database."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pydantic import ValidationError
+from telegram.error import InvalidToken, NetworkError, TimedOut
+
+from bot.app import build_application
+from bot.config import DatabaseSettings, Settings, describe_settings_error
+from bot.db.migrate import describe_database_error, upgrade_to_head
+from bot.logs import configure_logging
+from bot.runner import run_polling
+
+
+def fail(message: str) -> int:
+    print(f"carecircle: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command not in ("run", "migrate"):
+        return fail(f"unknown command {command!r}; use `python -m bot` or `python -m bot migrate`")
+    try:
+        # BOT_TOKEN comes from the environment, which mypy cannot see.
+        settings: DatabaseSettings = (
+            Settings() if command == "run" else DatabaseSettings()  # type: ignore[call-arg]
+        )
+    except ValidationError as error:
+        return fail(describe_settings_error(error))
+    configure_logging(settings.log_level)
+    try:
+        upgrade_to_head(settings.database_url)
+    except Exception as error:
+        return fail(describe_database_error(settings.database_url, error))
+    if command == "migrate":
+        print("carecircle: database is up to date", file=sys.stderr)
+        return 0
+
+    assert isinstance(settings, Settings)
+    try:
+        asyncio.run(run_polling(build_application(settings)))
+    except InvalidToken:
+        return fail("the Bot API rejected BOT_TOKEN. Copy the token from @BotFather into .env.")
+    except (NetworkError, TimedOut) as error:
+        return fail(
+            f"could not reach the Telegram Bot API at {settings.telegram_base_url} "
+            f"({error.message}). Check your network and TELEGRAM_BASE_URL."
+        )
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

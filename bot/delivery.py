@@ -1,0 +1,424 @@
+"""The outbox sender: delivers queued notifications within Telegram's limits, safely.
+
+claim (conditional update, with a lease) → commit → send → record the message id. A crash
+after a send and before the record can repeat that one send once its lease runs out; it can
+never repeat a batch, and nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from telegram import Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
+
+from bot.clock import Clock
+from bot.db.models import OutboxMessage, OutboxState, User
+from bot.db.session import Database
+from bot.events import log_event
+from bot.notify import OutMessage
+from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
+from bot.render import markup
+
+log = logging.getLogger(__name__)
+
+NOT_MODIFIED = "message is not modified"
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    """Tuning for the sender; defaults suit one process talking to the real Telegram."""
+
+    concurrency: int = 8
+    batch: int = 100
+    poll_seconds: float = 1.0
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    max_attempts: int = 8
+    max_backoff_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    key: str
+    kind: str
+    chat_id: int
+    op: str
+    ref_key: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+class OutboxSender:
+    """Drains the outbox in priority order, one task per message in flight."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: ExtBot[Any],
+        flood: FloodControl,
+        clock: Clock,
+        *,
+        on_unreachable: Callable[[int], Awaitable[None]],
+        config: SenderConfig | None = None,
+    ) -> None:
+        self._db = db
+        self._bot = bot
+        self._flood = flood
+        self._clock = clock
+        self._on_unreachable = on_unreachable
+        self._config = config or SenderConfig()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._inflight_chats: set[int] = set()
+
+    def wake(self) -> None:
+        """Something new is queued: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop taking new work and let the sends in flight finish (drain)."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.wait_inflight(drain_seconds)
+
+    async def wait_inflight(self, timeout_seconds: float = 10.0) -> None:
+        """Wait for the sends in flight; those still going after the timeout are cancelled
+        (their rows keep their lease and are picked up again after it)."""
+        if self._inflight:
+            tasks = list(self._inflight.values())
+            _, pending = await asyncio.wait(tasks, timeout=timeout_seconds)
+            for task in pending:
+                task.cancel()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                pause = await self.dispatch_once()
+            except Exception:
+                log.exception("event=outbox.dispatch_failed")
+                pause = self._config.poll_seconds
+            if pause > 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=pause)
+            self._wakeup.clear()
+
+    async def dispatch_once(self) -> float:
+        """Start sending what is due and allowed now; returns seconds until the next look."""
+        free = self._config.concurrency - len(self._inflight)
+        overall_wait = self._flood.overall_wait()
+        if free <= 0:
+            return self._config.poll_seconds
+        if overall_wait > 0:
+            return overall_wait
+        now = self._clock.now()
+        rows = await self._due(now)
+        if not rows:
+            return await self._until_next(now)
+
+        chosen: list[int] = []
+        unreachable: list[int] = []
+        seen: set[int] = set()
+        wait = self._config.poll_seconds
+        for row_id, chat_id, reachable in rows:
+            if chat_id in seen:
+                continue  # one at a time per chat keeps a chat's messages in order
+            seen.add(chat_id)
+            if reachable is False:
+                unreachable.append(row_id)
+                continue
+            if chat_id in self._inflight_chats:
+                continue
+            slot_wait = self._flood.try_reserve(chat_id)
+            if slot_wait > 0:
+                wait = min(wait, slot_wait)
+                if self._flood.overall_wait() > 0:
+                    break
+                continue
+            chosen.append(row_id)
+            if len(chosen) >= free:
+                break
+
+        if unreachable:
+            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
+        jobs = await self._claim(chosen, now)
+        for job in jobs:
+            self._inflight_chats.add(job.chat_id)
+            task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
+            self._inflight[job.id] = task
+            task.add_done_callback(functools.partial(self._done, job))
+        return 0.0 if jobs else wait
+
+    def _done(self, job: _Job, _task: asyncio.Task[None]) -> None:
+        self._inflight.pop(job.id, None)
+        self._inflight_chats.discard(job.chat_id)
+        self._wakeup.set()
+
+    # --- database steps -------------------------------------------------------------------
+
+    async def _due(self, now: dt.datetime) -> list[tuple[int, int, bool | None]]:
+        async with self._db.transaction() as session:
+            result = await session.execute(
+                select(OutboxMessage.id, OutboxMessage.chat_id, User.reachable)
+                .outerjoin(User, User.id == OutboxMessage.chat_id)
+                .where(
+                    or_(
+                        and_(
+                            OutboxMessage.state == OutboxState.PENDING,
+                            OutboxMessage.not_before <= now,
+                        ),
+                        and_(
+                            OutboxMessage.state == OutboxState.SENDING,
+                            OutboxMessage.lease_until < now,
+                        ),
+                    )
+                )
+                .order_by(OutboxMessage.priority, OutboxMessage.id)
+                .limit(self._config.batch)
+            )
+            return [(r[0], r[1], r[2]) for r in result.all()]
+
+    async def _until_next(self, now: dt.datetime) -> float:
+        async with self._db.transaction() as session:
+            next_due = await session.scalar(
+                select(func.min(OutboxMessage.not_before)).where(
+                    OutboxMessage.state == OutboxState.PENDING
+                )
+            )
+        if next_due is None:
+            return self._config.poll_seconds
+        if next_due.tzinfo is None:  # aggregate results bypass the column type on SQLite
+            next_due = next_due.replace(tzinfo=dt.UTC)
+        return max(0.0, min(self._config.poll_seconds, (next_due - now).total_seconds()))
+
+    async def _claim(self, ids: list[int], now: dt.datetime) -> list[_Job]:
+        if not ids:
+            return []
+        lease_until = now + self._config.lease
+        jobs = []
+        async with self._db.transaction() as session:
+            for row_id in ids:
+                result = await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row_id,
+                        or_(
+                            OutboxMessage.state == OutboxState.PENDING,
+                            and_(
+                                OutboxMessage.state == OutboxState.SENDING,
+                                OutboxMessage.lease_until < now,
+                            ),
+                        ),
+                    )
+                    .values(
+                        state=OutboxState.SENDING,
+                        lease_until=lease_until,
+                        attempts=OutboxMessage.attempts + 1,
+                    )
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    continue  # someone else took it
+                row = await session.get(OutboxMessage, row_id)
+                assert row is not None
+                jobs.append(
+                    _Job(
+                        row.id,
+                        row.key,
+                        row.kind,
+                        row.chat_id,
+                        row.op,
+                        row.ref_key,
+                        row.payload,
+                        row.attempts,
+                    )
+                )
+        return jobs
+
+    async def _finish(
+        self,
+        job: _Job,
+        state: OutboxState,
+        *,
+        error: str | None = None,
+        message_id: int | None = None,
+        retry_at: dt.datetime | None = None,
+        refund_attempt: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
+        if message_id is not None:
+            values["message_id"] = message_id
+        if state == OutboxState.SENT:
+            values["sent_at"] = self._clock.now()
+        if retry_at is not None:
+            values["not_before"] = retry_at
+        if refund_attempt:
+            values["attempts"] = OutboxMessage.attempts - 1
+        async with self._db.transaction() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == job.id, OutboxMessage.state == OutboxState.SENDING)
+                .values(**values)
+            )
+
+    async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
+        async with self._db.transaction() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
+                .values(state=state, last_error=error)
+            )
+        log_event(log, "outbox.skipped_unreachable", count=len(ids))
+
+    async def _edit_target(self, ref_key: str) -> tuple[str, int | None]:
+        async with self._db.transaction() as session:
+            ref = (
+                await session.execute(
+                    select(OutboxMessage.state, OutboxMessage.message_id).where(
+                        OutboxMessage.key == ref_key
+                    )
+                )
+            ).one_or_none()
+        if ref is None:
+            return OutboxState.CANCELLED, None
+        return ref.state, ref.message_id
+
+    # --- Telegram -------------------------------------------------------------------------
+
+    async def _deliver(self, job: _Job) -> None:
+        try:
+            await self._deliver_once(job)
+        except Exception:
+            log.exception("event=outbox.deliver_crashed outbox_id=%s", job.id)
+            await self._retry_later(job, "internal error")
+
+    async def _deliver_once(self, job: _Job) -> None:
+        message = OutMessage.from_payload(job.payload)
+        try:
+            if job.op == "edit":
+                assert job.ref_key is not None
+                ref_state, ref_message_id = await self._edit_target(job.ref_key)
+                if ref_state == OutboxState.SENDING or ref_state == OutboxState.PENDING:
+                    # The original is still on its way; edit once it has landed.
+                    await self._finish(
+                        job,
+                        OutboxState.PENDING,
+                        retry_at=self._clock.now() + dt.timedelta(seconds=2),
+                        refund_attempt=True,
+                    )
+                    return
+                if ref_state != OutboxState.SENT or ref_message_id is None:
+                    await self._finish(job, OutboxState.CANCELLED, error="nothing to edit")
+                    return
+                await self._edit(job.chat_id, ref_message_id, message)
+                message_id = ref_message_id
+            else:
+                message_id = (await self._send(job.chat_id, message)).message_id
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            self._flood.pause(seconds)
+            log_event(log, "outbox.retry_after", logging.WARNING, outbox_id=job.id, seconds=seconds)
+            await self._finish(
+                job,
+                OutboxState.PENDING,
+                retry_at=self._clock.now() + dt.timedelta(seconds=seconds),
+                refund_attempt=True,
+            )
+            return
+        except Forbidden:
+            log_event(
+                log, "outbox.forbidden", logging.WARNING, outbox_id=job.id, chat_id=job.chat_id
+            )
+            await self._finish(job, OutboxState.FAILED, error="forbidden")
+            await self._on_unreachable(job.chat_id)
+            return
+        except BadRequest as exc:
+            if NOT_MODIFIED in exc.message.lower():
+                await self._finish(job, OutboxState.SENT)
+                return
+            # Telegram's reason names the problem ("message is too long"), never the content.
+            log.warning(
+                "event=outbox.bad_request outbox_id=%s kind=%s reason=%r",
+                job.id,
+                job.kind,
+                exc.message[:120],
+            )
+            await self._finish(job, OutboxState.FAILED, error=exc.message[:200])
+            return
+        except (TimedOut, NetworkError) as exc:
+            await self._retry_later(job, type(exc).__name__)
+            return
+        await self._finish(job, OutboxState.SENT, message_id=message_id)
+        log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
+
+    async def _retry_later(self, job: _Job, error: str) -> None:
+        if job.attempts >= self._config.max_attempts:
+            log_event(log, "outbox.gave_up", logging.ERROR, outbox_id=job.id, kind=job.kind)
+            await self._finish(job, OutboxState.FAILED, error=error)
+            return
+        backoff = min(self._config.max_backoff_seconds, 2.0 ** (job.attempts - 1))
+        delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+        log_event(log, "outbox.retry", logging.WARNING, outbox_id=job.id, delay=round(delay, 2))
+        await self._finish(
+            job,
+            OutboxState.PENDING,
+            error=error,
+            retry_at=self._clock.now() + dt.timedelta(seconds=delay),
+        )
+
+    async def _send(self, chat_id: int, message: OutMessage) -> Message:
+        keyboard = markup(message.buttons)
+        common: dict[str, Any] = {
+            "chat_id": chat_id,
+            "reply_markup": keyboard,
+            "parse_mode": ParseMode.HTML,
+            "rate_limit_args": RESERVED,
+        }
+        media = message.media
+        if media is None:
+            return await self._bot.send_message(text=message.text, **common)
+        if media.kind == "photo":
+            return await self._bot.send_photo(photo=media.file_id, caption=message.text, **common)
+        if media.kind == "voice":
+            return await self._bot.send_voice(voice=media.file_id, caption=message.text, **common)
+        return await self._bot.send_document(document=media.file_id, caption=message.text, **common)
+
+    async def _edit(self, chat_id: int, message_id: int, message: OutMessage) -> None:
+        keyboard = markup(message.buttons)
+        if message.media is not None:
+            await self._bot.edit_message_caption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+                rate_limit_args=RESERVED,
+            )
+            return
+        await self._bot.edit_message_text(
+            chat_id=chat_id,
+            message_id=message_id,
+            text=message.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard,
+            rate_limit_args=RESERVED,
+        )

@@ -1,0 +1,1 @@
+"""Pure rules with no I/O: time zones, schedules, state machines."""

@@ -1,0 +1,71 @@
+"""Telegram handlers, one module per journey; `register` wires them into the application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import callbacks
+from bot.handlers import circle, fallback, onboarding
+from bot.handlers.common import CareContext, person, services
+from bot.handlers.errors import on_error
+
+# New messages in a private chat. (Edits are left out: editing an old "/leave" must not
+# leave a circle again.)
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+async def remember_person(update: Update, context: CareContext) -> None:
+    """Keep each person's name current before any handler uses it."""
+    if update.effective_user is not None and not update.effective_user.is_bot:
+        await services(context).circles.touch(person(update))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Group -1 runs before the handlers that answer, for every update.
+    app.add_handler(TypeHandler(Update, remember_person), group=-1)
+
+    commands = {
+        "start": onboarding.start,
+        "help": onboarding.help_command,
+        "timezone": onboarding.timezone_command,
+        "invite": circle.invite_command,
+        "join": circle.join_command,
+        "circle": circle.circle_command,
+        "leave": circle.leave_command,
+    }
+    for name, handler in commands.items():
+        app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
+
+    buttons = {
+        "start": onboarding.choose_role,
+        "tz": onboarding.timezone_button,
+        "inv": circle.invite_button,
+        "circle": circle.circle_button,
+    }
+    for namespace, handler in buttons.items():
+        app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
+
+    # Free text goes to the step that asked for it (the state lives in the database).
+    awaiting = {
+        "timezone": onboarding.timezone_typed,
+        "join_code": circle.join_code_typed,
+    }
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))
+    )
+    # Order matters from here: these catch whatever the handlers above did not take.
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command))
+    app.add_handler(MessageHandler(PRIVATE, fallback.not_understood))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS, fallback.not_private))
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    app.add_error_handler(on_error)

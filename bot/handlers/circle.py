@@ -1,0 +1,148 @@
+"""The circle: invites, joining, /circle, removing a helper, leaving."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import keyboards, texts
+from bot.db.models import Access
+from bot.handlers.common import (
+    CareContext,
+    answer,
+    command_args,
+    edit_or_reply,
+    guarded,
+    parsed,
+    reply,
+    services,
+    user_id,
+)
+from bot.services.errors import NotHelper, NotRegistered, StaleAction
+
+
+async def send_invite(
+    update: Update, context: CareContext, access: str, *, replace: bool = False, edit: bool = False
+) -> None:
+    svc = services(context)
+    standing = await svc.circles.standing(user_id(update))
+    invite = await svc.circles.invite(user_id(update), access, replace=replace)
+    expires = texts.when_local(invite.expires_at, standing.timezone)
+    text = texts.invite(context.bot.username, invite.code, invite.access, expires)
+    if replace:
+        text = f"{texts.INVITE_REPLACED}\n\n{text}"
+    if edit:
+        await edit_or_reply(update, text, keyboards.invite(invite.access))
+    else:
+        await reply(update, text, keyboards.invite(invite.access))
+
+
+@guarded
+async def invite_command(update: Update, context: CareContext) -> None:
+    """/invite (close family) or /invite errand."""
+    kind = command_args(context, update).lower()
+    access = Access.ERRAND if kind.startswith("errand") else Access.CLOSE
+    await send_invite(update, context, access)
+
+
+@guarded
+async def invite_button(update: Update, context: CareContext) -> None:
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    access = data.args[0] if data.args else ""
+    if data.verb not in ("new", "show") or access not in (Access.CLOSE, Access.ERRAND):
+        raise StaleAction()
+    await send_invite(update, context, access, replace=data.verb == "new", edit=True)
+    await answer(query)
+
+
+async def join_with_code(update: Update, context: CareContext, code: str) -> None:
+    joined = await services(context).circles.join(user_id(update), code)
+    await reply(update, texts.joined(joined.patient_name, joined.access))
+
+
+@guarded
+async def join_command(update: Update, context: CareContext) -> None:
+    """/join <code>; without a code, ask for it."""
+    code = command_args(context, update)
+    if not code:
+        await services(context).circles.set_awaiting(user_id(update), "join_code")
+        await reply(update, texts.ASK_JOIN_CODE)
+        return
+    await join_with_code(update, context, code.removeprefix("join_"))
+
+
+@guarded
+async def join_code_typed(update: Update, context: CareContext) -> None:
+    """Free text while we wait for an invite code: the code, or the whole link."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    code = message.text.strip().rsplit("join_", 1)[-1]
+    await join_with_code(update, context, code)
+
+
+@guarded
+async def circle_command(update: Update, context: CareContext) -> None:
+    svc = services(context)
+    standing = await svc.circles.standing(user_id(update))
+    if not (standing.is_patient or standing.is_helper):
+        raise NotRegistered()
+    if standing.is_patient:
+        circle = await svc.circles.my_circle(user_id(update))
+        helpers = circle.helpers
+        await reply(
+            update,
+            texts.circle_for_patient([(h.name, h.access, h.reachable) for h in helpers]),
+            keyboards.circle_for_patient([(h.user_id, h.name) for h in helpers]),
+        )
+    if standing.is_helper:
+        await reply(
+            update,
+            texts.circle_for_helper([(h.patient_name, h.access) for h in standing.helping]),
+            keyboards.leave_choices([(h.circle_id, h.patient_name) for h in standing.helping]),
+        )
+
+
+@guarded
+async def leave_command(update: Update, context: CareContext) -> None:
+    standing = await services(context).circles.standing(user_id(update))
+    if not standing.helping:
+        raise NotHelper()
+    if len(standing.helping) == 1:
+        only = standing.helping[0]
+        await reply(
+            update, texts.confirm_leave(only.patient_name), keyboards.confirm_leave(only.circle_id)
+        )
+        return
+    choices = [(h.circle_id, h.patient_name) for h in standing.helping]
+    await reply(update, texts.CHOOSE_CIRCLE_TO_LEAVE, keyboards.leave_choices(choices))
+
+
+@guarded
+async def circle_button(update: Update, context: CareContext) -> None:
+    """Remove / leave buttons and their confirmations. Each press re-checks everything."""
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    circles = services(context).circles
+    me = user_id(update)
+    target = data.int_arg(0)
+    if data.verb == "keep":
+        await edit_or_reply(update, texts.KEPT)
+    elif data.verb == "rm" and target:
+        name = await circles.member_name(me, target)
+        await edit_or_reply(update, texts.confirm_remove(name), keyboards.confirm_remove(target))
+    elif data.verb == "rmyes" and target:
+        name = await circles.remove_helper(me, target)
+        await edit_or_reply(update, texts.removed(name))
+    elif data.verb == "leave" and target:
+        helping = await circles.require_helper_in(me, target)
+        await edit_or_reply(
+            update, texts.confirm_leave(helping.patient_name), keyboards.confirm_leave(target)
+        )
+    elif data.verb == "leaveyes" and target:
+        patient_name = await circles.leave(me, target)
+        await edit_or_reply(update, texts.left(patient_name))
+    else:
+        raise StaleAction()
+    await answer(query)

@@ -1,0 +1,121 @@
+"""What every handler shares: the typed context, who is asking, replying, and refusals."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackContext, ExtBot
+
+from bot import callbacks, texts
+from bot.keyboards import Rows
+from bot.render import markup
+from bot.services.circles import Person
+from bot.services.errors import DomainError, InviteError, UnknownTimezone
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.delivery import OutboxSender
+
+log = logging.getLogger(__name__)
+
+
+class BotData:
+    """The application-wide state PTB hands to handlers: our services and the sender."""
+
+    services: Services
+    sender: OutboxSender
+
+
+CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+Handler = Callable[[Update, CareContext], Coroutine[Any, Any, None]]
+
+
+def services(context: CareContext) -> Services:
+    return context.bot_data.services
+
+
+def person(update: Update) -> Person:
+    user = update.effective_user
+    assert user is not None
+    return Person(user.id, user.first_name or "", user.last_name, user.username)
+
+
+def user_id(update: Update) -> int:
+    user = update.effective_user
+    assert user is not None
+    return user.id
+
+
+def command_args(context: CareContext, update: Update) -> str:
+    """Everything after the command, as typed (context.args loses the spacing)."""
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    _, _, rest = text.partition(" ")
+    return rest.strip()
+
+
+async def reply(update: Update, text: str, rows: Rows = ()) -> Message | None:
+    """Answer the person who just acted, in their chat (direct replies skip the outbox)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=markup(rows))
+
+
+async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
+    """After a button press, change the message the button was on; otherwise reply."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup(rows))
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            if "can't be edited" not in exc.message and "not found" not in exc.message:
+                raise
+    await reply(update, text, rows)
+
+
+def refusal_text(error: DomainError) -> str:
+    if isinstance(error, InviteError):
+        return texts.invite_error(error.reason, error.patient_name)
+    if isinstance(error, UnknownTimezone):
+        return texts.unknown_timezone(str(error))
+    return texts.ERRORS.get(error.code, texts.ERRORS["error"])
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn a rule's refusal into a short reply (or a button answer) instead of an error."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: CareContext) -> None:
+        try:
+            await handler(update, context)
+        except DomainError as error:
+            text = refusal_text(error)
+            if update.callback_query is not None:
+                await answer(update.callback_query, text, alert=True)
+            else:
+                await reply(update, text)
+
+    return wrapper
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press; safe to call twice (the second answer is ignored)."""
+    try:
+        await query.answer(text[:200] if text else None, show_alert=alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message and "query id is invalid" not in exc.message:
+            raise
+
+
+def parsed(update: Update) -> callbacks.Callback | None:
+    query = update.callback_query
+    return callbacks.parse(query.data if query else None)

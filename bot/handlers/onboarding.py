@@ -1,0 +1,116 @@
+"""Getting started: /start, choosing a role, the time zone, /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import keyboards, texts
+from bot.handlers.circle import join_with_code, send_invite
+from bot.handlers.common import (
+    CareContext,
+    answer,
+    command_args,
+    edit_or_reply,
+    guarded,
+    parsed,
+    reply,
+    services,
+    user_id,
+)
+from bot.services.errors import StaleAction
+
+JOIN_PREFIX = "join_"
+
+
+@guarded
+async def start(update: Update, context: CareContext) -> None:
+    """/start, or /start join_<code> from an invite link."""
+    payload = command_args(context, update)
+    if payload.startswith(JOIN_PREFIX):
+        await join_with_code(update, context, payload.removeprefix(JOIN_PREFIX))
+        return
+    standing = await services(context).circles.standing(user_id(update))
+    if standing.is_patient and standing.timezone is None:
+        await reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
+        return
+    if standing.is_patient or standing.is_helper:
+        helping = [h.patient_name for h in standing.helping]
+        await reply(update, texts.welcome_back(standing.name, standing.is_patient, helping))
+        return
+    await reply(update, texts.WELCOME, keyboards.choose_role())
+
+
+@guarded
+async def choose_role(update: Update, context: CareContext) -> None:
+    """The "I'm recovering" / "I'm helping someone" buttons."""
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    circles = services(context).circles
+    if data.verb == "patient":
+        await circles.become_patient(user_id(update))
+        await answer(query)
+        await edit_or_reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
+    elif data.verb == "helper":
+        await circles.set_awaiting(user_id(update), "join_code")
+        await answer(query)
+        await edit_or_reply(update, texts.HELPER_NEEDS_INVITE)
+    else:
+        raise StaleAction()
+
+
+@guarded
+async def timezone_command(update: Update, context: CareContext) -> None:
+    """/timezone <name> sets it; /timezone alone offers buttons."""
+    typed = command_args(context, update)
+    if typed:
+        await _set_timezone(update, context, typed)
+        return
+    standing = await services(context).circles.standing(user_id(update))
+    await services(context).circles.set_awaiting(user_id(update), "timezone")
+    await reply(update, texts.timezone_current(standing.timezone), keyboards.choose_timezone())
+
+
+@guarded
+async def timezone_button(update: Update, context: CareContext) -> None:
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    if data.verb == "type":
+        await services(context).circles.set_awaiting(user_id(update), "timezone")
+        await answer(query)
+        await reply(update, texts.TYPE_TIMEZONE)
+        return
+    if data.verb != "set" or not data.args:
+        raise StaleAction()
+    await answer(query)
+    await _set_timezone(update, context, data.args[0])
+
+
+@guarded
+async def timezone_typed(update: Update, context: CareContext) -> None:
+    """Free text while we wait for a time zone."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    await _set_timezone(update, context, message.text)
+
+
+async def _set_timezone(update: Update, context: CareContext, typed: str) -> None:
+    svc = services(context)
+    standing_before = await svc.circles.standing(user_id(update))
+    name = await svc.circles.set_timezone(user_id(update), typed)
+    confirmation = texts.timezone_set(name, svc.clock.now())
+    first_time = standing_before.is_patient and standing_before.timezone is None
+    if update.callback_query is not None:
+        await edit_or_reply(update, confirmation)
+    else:
+        await reply(update, confirmation)
+    if first_time:
+        # Onboarding's last step: the patient gets the link to bring their family in.
+        await send_invite(update, context, access="close")
+
+
+@guarded
+async def help_command(update: Update, context: CareContext) -> None:
+    standing = await services(context).circles.standing(user_id(update))
+    await reply(update, texts.help_text(standing.is_patient, standing.is_helper))

@@ -1,0 +1,70 @@
+"""Every button layout, as plain data (bot.render turns them into Telegram keyboards)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import callbacks as cb
+from bot import texts
+from bot.domain.timezones import COMMON_ZONES
+from bot.notify import Button
+
+Rows = Sequence[Sequence[Button]]
+
+
+def choose_role() -> Rows:
+    return [
+        [Button(texts.BUTTON_PATIENT, cb.encode("start", "patient"))],
+        [Button(texts.BUTTON_HELPER, cb.encode("start", "helper"))],
+    ]
+
+
+def choose_timezone() -> Rows:
+    zone_buttons = [
+        Button(zone.split("/")[-1].replace("_", " "), cb.encode("tz", "set", zone))
+        for zone in COMMON_ZONES
+    ]
+    rows = [zone_buttons[i : i + 2] for i in range(0, len(zone_buttons), 2)]
+    rows.append([Button(texts.BUTTON_OTHER_ZONE, cb.encode("tz", "type"))])
+    return rows
+
+
+def invite(access: str) -> Rows:
+    other = "close" if access == "errand" else "errand"
+    other_label = texts.BUTTON_FAMILY_LINK if other == "close" else texts.BUTTON_ERRAND_LINK
+    return [
+        [Button(texts.BUTTON_NEW_LINK, cb.encode("inv", "new", access))],
+        [Button(other_label, cb.encode("inv", "show", other))],
+    ]
+
+
+def circle_for_patient(helpers: Sequence[tuple[int, str]]) -> Rows:
+    return [
+        [Button(texts.button_remove(name), cb.encode("circle", "rm", user_id))]
+        for user_id, name in helpers
+    ]
+
+
+def confirm_remove(user_id: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_YES_REMOVE, cb.encode("circle", "rmyes", user_id)),
+            Button(texts.BUTTON_KEEP, cb.encode("circle", "keep")),
+        ]
+    ]
+
+
+def leave_choices(circles: Sequence[tuple[int, str]]) -> Rows:
+    return [
+        [Button(texts.button_leave(name), cb.encode("circle", "leave", circle_id))]
+        for circle_id, name in circles
+    ]
+
+
+def confirm_leave(circle_id: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_YES_LEAVE, cb.encode("circle", "leaveyes", circle_id)),
+            Button(texts.BUTTON_KEEP, cb.encode("circle", "keep")),
+        ]
+    ]

@@ -1,0 +1,217 @@
+"""The one way out: every message to someone other than the person acting is queued here.
+
+A notification is written to the outbox in the same transaction as the change that causes it,
+under an idempotency key, so it is sent exactly once per effect even across crashes and
+retries. `bot.delivery` reads the outbox and talks to Telegram; nothing here does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.models import OutboxMessage, OutboxState
+from bot.db.session import after_commit
+
+
+class Priority(IntEnum):
+    """Lower goes first: a burst of tips never delays a medication reminder."""
+
+    URGENT = 0
+    NORMAL = 1
+    LOW = 2
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: callback data (see bot.callbacks) or a URL."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """A photo, voice note or document someone sent, passed on by its Telegram file id."""
+
+    kind: str
+    file_id: str
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    """What to show someone: HTML text, optional buttons, optional media (text is the caption)."""
+
+    text: str
+    buttons: Sequence[Sequence[Button]] = field(default_factory=tuple)
+    media: Media | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            payload["buttons"] = [
+                [{"text": b.text, "data": b.data, "url": b.url} for b in row]
+                for row in self.buttons
+            ]
+        if self.media:
+            payload["media"] = {"kind": self.media.kind, "file_id": self.media.file_id}
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> OutMessage:
+        buttons = tuple(
+            tuple(Button(b["text"], b.get("data"), b.get("url")) for b in row)
+            for row in payload.get("buttons", ())
+        )
+        media = payload.get("media")
+        return cls(
+            text=payload["text"],
+            buttons=buttons,
+            media=Media(media["kind"], media["file_id"]) if media else None,
+        )
+
+
+class Notifier:
+    """Queues outgoing messages in the caller's transaction."""
+
+    def __init__(self, clock: Clock, wake: Callable[[], None] | None = None) -> None:
+        self._clock = clock
+        self._wake = wake or (lambda: None)
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Who to poke once a transaction with new messages commits (the sender)."""
+        self._wake = wake
+
+    async def send(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        chat_id: int,
+        message: OutMessage,
+        kind: str,
+        priority: Priority = Priority.NORMAL,
+        not_before: dt.datetime | None = None,
+        circle_id: int | None = None,
+    ) -> bool:
+        """Queue a new message. Returns False if this key was queued before (nothing added)."""
+        return await self._insert(
+            session,
+            key=key,
+            chat_id=chat_id,
+            op="send",
+            ref_key=None,
+            message=message,
+            kind=kind,
+            priority=priority,
+            not_before=not_before,
+            circle_id=circle_id,
+        )
+
+    async def edit(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        ref_key: str,
+        message: OutMessage,
+        kind: str,
+        priority: Priority = Priority.NORMAL,
+    ) -> bool:
+        """Queue a change to the message sent under `ref_key`.
+
+        If that message has not gone out yet, it simply goes out with the new content.
+        Returns False if there is no such message or this edit was queued before.
+        """
+        ref = (
+            await session.execute(
+                select(OutboxMessage.chat_id, OutboxMessage.state, OutboxMessage.circle_id).where(
+                    OutboxMessage.key == ref_key
+                )
+            )
+        ).one_or_none()
+        if ref is None or ref.state in (OutboxState.FAILED, OutboxState.CANCELLED):
+            return False
+        if ref.state == OutboxState.PENDING:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == ref_key, OutboxMessage.state == OutboxState.PENDING)
+                .values(payload=message.to_payload())
+            )
+            if _rowcount(result) == 1:
+                return True
+        return await self._insert(
+            session,
+            key=key,
+            chat_id=ref.chat_id,
+            op="edit",
+            ref_key=ref_key,
+            message=message,
+            kind=kind,
+            priority=priority,
+            not_before=None,
+            circle_id=ref.circle_id,
+        )
+
+    async def cancel(self, session: AsyncSession, key: str) -> bool:
+        """Withdraw a message that has not been sent yet. True if it was withdrawn."""
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == key, OutboxMessage.state == OutboxState.PENDING)
+            .values(state=OutboxState.CANCELLED)
+        )
+        return _rowcount(result) == 1
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        chat_id: int,
+        op: str,
+        ref_key: str | None,
+        message: OutMessage,
+        kind: str,
+        priority: Priority,
+        not_before: dt.datetime | None,
+        circle_id: int | None,
+    ) -> bool:
+        now = self._clock.now()
+        values = {
+            "key": key,
+            "kind": kind,
+            "chat_id": chat_id,
+            "op": op,
+            "ref_key": ref_key,
+            "payload": message.to_payload(),
+            "priority": int(priority),
+            "state": OutboxState.PENDING,
+            "not_before": not_before or now,
+            "attempts": 0,
+            "circle_id": circle_id,
+            "created_at": now,
+        }
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing()
+        result = await session.execute(statement)
+        added = _rowcount(result) == 1
+        if added:
+            after_commit(session, self._poke)
+        return added
+
+    def _poke(self) -> None:
+        self._wake()
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,125 @@
+"""The clock that wakes services: time-driven work is a query over rows, not in-memory jobs.
+
+Each area (needs, medication, tips) registers a `DueSource`: it can say when its next work is
+due and do everything due by a given instant. APScheduler (through PTB's JobQueue) holds
+just two jobs: one armed for the earliest due instant, and a periodic safety sweep. Losing
+the process loses nothing; the rows are the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any, Protocol
+
+from telegram.ext import CallbackContext, JobQueue
+
+from bot.clock import Clock
+from bot.events import log_event
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB_ID = "due-sweep"
+WAKE_JOB_ID = "due-wake"
+# Never let APScheduler silently drop a late run (its default grace is one second).
+JOB_KWARGS: dict[str, Any] = {
+    "misfire_grace_time": None,
+    "coalesce": True,
+    "max_instances": 1,
+    "replace_existing": True,
+}
+
+
+class DueSource(Protocol):
+    """Work that falls due at instants stored in the database."""
+
+    name: str
+
+    async def next_due(self) -> dt.datetime | None:
+        """The earliest instant something will be due, if anything is waiting."""
+        ...
+
+    async def run_due(self, now: dt.datetime) -> int:
+        """Do everything due at or before `now`; returns how many items were handled."""
+        ...
+
+
+class Scheduler:
+    """Runs due work from all sources on time, and again after any restart."""
+
+    def __init__(self, clock: Clock, sweep_interval: dt.timedelta) -> None:
+        self._clock = clock
+        self._sweep_interval = sweep_interval
+        self._sources: list[DueSource] = []
+        self._job_queue: JobQueue[Any] | None = None
+        self._lock = asyncio.Lock()
+        self._armed_for: dt.datetime | None = None
+
+    def register(self, source: DueSource) -> None:
+        self._sources.append(source)
+
+    def attach(self, job_queue: JobQueue[Any]) -> None:
+        """Start driving the sources from this job queue (call once the app has a loop)."""
+        self._job_queue = job_queue
+        job_queue.run_repeating(
+            self._on_job,
+            interval=self._sweep_interval,
+            first=0,
+            name=SWEEP_JOB_ID,
+            job_kwargs={**JOB_KWARGS, "id": SWEEP_JOB_ID},
+        )
+
+    def poke(self) -> None:
+        """New due work was committed: look again now (it may be earlier than what is armed)."""
+        self._arm(self._clock.now())
+
+    async def sweep(self) -> int:
+        """Run everything due, then arm the wake-up for the next due instant."""
+        async with self._lock:
+            now = self._clock.now()
+            handled = 0
+            for source in self._sources:
+                try:
+                    handled += await source.run_due(now)
+                except Exception:
+                    log.exception("event=scheduler.source_failed source=%s", source.name)
+            next_due = await self._next_due()
+        if handled:
+            log_event(log, "scheduler.swept", handled=handled)
+        if next_due is not None:
+            self._arm(next_due)
+        return handled
+
+    async def _next_due(self) -> dt.datetime | None:
+        instants = []
+        for source in self._sources:
+            try:
+                when = await source.next_due()
+            except Exception:
+                log.exception("event=scheduler.next_due_failed source=%s", source.name)
+                continue
+            if when is not None:
+                instants.append(when)
+        return min(instants, default=None)
+
+    def _arm(self, when: dt.datetime) -> None:
+        if self._job_queue is None:
+            return
+        now = self._clock.now()
+        when = max(when, now)
+        # Keep an earlier wake-up that is still ahead; a later one would make us late.
+        if self._armed_for is not None and now <= self._armed_for <= when:
+            return
+        self._armed_for = when
+        self._job_queue.run_once(
+            self._on_job,
+            when=when,
+            name=WAKE_JOB_ID,
+            job_kwargs={**JOB_KWARGS, "id": WAKE_JOB_ID},
+        )
+
+    async def _on_job(self, _context: CallbackContext[Any, Any, Any, Any]) -> None:
+        if self._armed_for is not None and self._armed_for <= self._clock.now():
+            self._armed_for = None
+        await self.sweep()

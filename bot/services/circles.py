@@ -1,0 +1,519 @@
+"""Care circles: who is the patient, who helps, invites, joining and leaving."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.clock import Clock
+from bot.db.models import (
+    Access,
+    Circle,
+    Invite,
+    InviteStatus,
+    Membership,
+    MemberStatus,
+    Role,
+    User,
+)
+from bot.db.session import Database
+from bot.domain.timezones import parse_timezone
+from bot.events import log_event
+from bot.notify import Notifier, OutMessage, Priority
+from bot.services.errors import (
+    InviteError,
+    NotInCircle,
+    NotPatient,
+    NotRegistered,
+    StaleAction,
+    UnknownTimezone,
+)
+
+log = logging.getLogger(__name__)
+
+# 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
+INVITE_CODE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who Telegram says is talking to us."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class HelpingIn:
+    """A circle someone helps in."""
+
+    circle_id: int
+    patient_id: int
+    patient_name: str
+    access: str
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a person stands: their own circle (as patient) and the circles they help in."""
+
+    user_id: int
+    name: str
+    timezone: str | None
+    awaiting: str | None
+    patient_circle_id: int | None
+    helping: tuple[HelpingIn, ...]
+
+    @property
+    def is_patient(self) -> bool:
+        return self.patient_circle_id is not None
+
+    @property
+    def is_helper(self) -> bool:
+        return bool(self.helping)
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    name: str
+    role: str
+    access: str
+    joined_at: dt.datetime
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class CircleView:
+    id: int
+    patient_id: int
+    patient_name: str
+    timezone: str | None
+    members: tuple[Member, ...]
+
+    @property
+    def helpers(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.role == Role.HELPER)
+
+
+@dataclass(frozen=True)
+class InviteView:
+    code: str
+    access: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Joined:
+    circle_id: int
+    patient_name: str
+    access: str
+
+
+def display_name(user: User) -> str:
+    return user.first_name or (f"@{user.username}" if user.username else "Someone")
+
+
+class CircleService:
+    """Use cases for circles and their members."""
+
+    def __init__(
+        self, db: Database, clock: Clock, notifier: Notifier, invite_ttl: dt.timedelta
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._invite_ttl = invite_ttl
+        # Names we have already stored, so most updates cost no write. A cache, not the truth.
+        self._known: dict[int, tuple[str, str | None, str | None]] = {}
+
+    # --- people ------------------------------------------------------------------------
+
+    async def touch(self, person: Person) -> None:
+        """Record or refresh a person's Telegram name."""
+        names = (person.first_name[:128], (person.last_name or "")[:128] or None, person.username)
+        if self._known.get(person.id) == names:
+            return
+        async with self._db.transaction() as session:
+            user = await session.get(User, person.id)
+            now = self._clock.now()
+            if user is None:
+                session.add(
+                    User(
+                        id=person.id,
+                        first_name=names[0],
+                        last_name=names[1],
+                        username=names[2],
+                        reachable=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                user.first_name, user.last_name, user.username = names
+                # Writing to us proves they can be reached again.
+                user.reachable = True
+                user.updated_at = now
+        if len(self._known) > 50_000:
+            self._known.clear()
+        self._known[person.id] = names
+
+    async def standing(self, user_id: int) -> Standing:
+        async with self._db.transaction() as session:
+            return await self._standing(session, user_id)
+
+    async def set_awaiting(self, user_id: int, what: str | None) -> None:
+        async with self._db.transaction() as session:
+            await session.execute(update(User).where(User.id == user_id).values(awaiting=what))
+
+    # --- patients ----------------------------------------------------------------------
+
+    async def become_patient(self, user_id: int) -> int:
+        """Give this person a circle of their own (once); returns its id."""
+        async with self._db.transaction() as session:
+            circle_id = await self._patient_circle_id(session, user_id)
+            if circle_id is not None:
+                return circle_id
+            now = self._clock.now()
+            circle = Circle(patient_id=user_id, created_at=now)
+            session.add(circle)
+            await session.flush()
+            session.add(
+                Membership(
+                    circle_id=circle.id,
+                    user_id=user_id,
+                    role=Role.PATIENT,
+                    access=Access.CLOSE,
+                    status=MemberStatus.ACTIVE,
+                    joined_at=now,
+                )
+            )
+            await session.execute(
+                update(User).where(User.id == user_id).values(awaiting="timezone")
+            )
+            log_event(log, "circle.created", circle_id=circle.id, user_id=user_id)
+            return circle.id
+
+    async def set_timezone(self, user_id: int, text: str) -> str:
+        """Set someone's time zone from what they typed or tapped; returns the IANA name."""
+        name = parse_timezone(text)
+        if name is None:
+            raise UnknownTimezone(text)
+        async with self._db.transaction() as session:
+            await session.execute(
+                update(User).where(User.id == user_id).values(timezone=name, awaiting=None)
+            )
+        log_event(log, "user.timezone_set", user_id=user_id)
+        return name
+
+    async def invite(self, user_id: int, access: str, *, replace: bool = False) -> InviteView:
+        """The patient's current invite for this kind of helper, made (or replaced) if needed."""
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, user_id)
+            now = self._clock.now()
+            current = (
+                await session.scalars(
+                    select(Invite)
+                    .where(
+                        Invite.circle_id == circle_id,
+                        Invite.access == access,
+                        Invite.status == InviteStatus.ACTIVE,
+                    )
+                    .order_by(Invite.id.desc())
+                )
+            ).first()
+            if current is not None and current.expires_at > now and not replace:
+                return InviteView(current.code, current.access, current.expires_at)
+            await session.execute(
+                update(Invite)
+                .where(
+                    Invite.circle_id == circle_id,
+                    Invite.access == access,
+                    Invite.status == InviteStatus.ACTIVE,
+                )
+                .values(status=InviteStatus.REPLACED)
+            )
+            invite = Invite(
+                circle_id=circle_id,
+                code=secrets.token_urlsafe(INVITE_CODE_BYTES),
+                access=access,
+                status=InviteStatus.ACTIVE,
+                created_at=now,
+                expires_at=now + self._invite_ttl,
+            )
+            session.add(invite)
+            log_event(log, "invite.created", circle_id=circle_id, access=access)
+            return InviteView(invite.code, invite.access, invite.expires_at)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def join(self, user_id: int, code: str) -> Joined:
+        """Use an invite code to join a circle as a helper."""
+        code = code.strip()
+        async with self._db.transaction() as session:
+            invite = (
+                await session.scalars(select(Invite).where(Invite.code == code))
+            ).one_or_none()
+            if invite is None:
+                raise InviteError("unknown")
+            circle = await session.get(Circle, invite.circle_id)
+            assert circle is not None
+            patient = await session.get(User, circle.patient_id)
+            assert patient is not None
+            patient_name = display_name(patient)
+            if circle.patient_id == user_id:
+                raise InviteError("own", patient_name)
+            membership = (
+                await session.scalars(
+                    select(Membership).where(
+                        Membership.circle_id == circle.id, Membership.user_id == user_id
+                    )
+                )
+            ).one_or_none()
+            if membership is not None and membership.status == MemberStatus.ACTIVE:
+                raise InviteError("already_member", patient_name)
+            if invite.status == InviteStatus.USED:
+                raise InviteError("used", patient_name)
+            if invite.status == InviteStatus.REPLACED:
+                raise InviteError("replaced", patient_name)
+            now = self._clock.now()
+            if invite.expires_at <= now:
+                raise InviteError("expired", patient_name)
+
+            # The conditional update decides who gets a single-use code if two try at once.
+            claimed = await session.execute(
+                update(Invite)
+                .where(Invite.id == invite.id, Invite.status == InviteStatus.ACTIVE)
+                .values(status=InviteStatus.USED, used_by=user_id, used_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise InviteError("used", patient_name)
+            if membership is None:
+                membership = Membership(circle_id=circle.id, user_id=user_id, role=Role.HELPER)
+                session.add(membership)
+            membership.role = Role.HELPER
+            membership.access = invite.access
+            membership.status = MemberStatus.ACTIVE
+            membership.joined_at = now
+            membership.ended_at = None
+
+            helper = await session.get(User, user_id)
+            assert helper is not None
+            helper.awaiting = None
+            if helper.timezone is None:
+                helper.timezone = patient.timezone
+            await self._notifier.send(
+                session,
+                key=f"circle:{circle.id}:joined:{user_id}:{invite.id}",
+                chat_id=circle.patient_id,
+                message=OutMessage(texts.helper_joined(display_name(helper), invite.access)),
+                kind="circle.joined",
+                priority=Priority.NORMAL,
+                circle_id=circle.id,
+            )
+            log_event(log, "circle.joined", circle_id=circle.id, user_id=user_id)
+            return Joined(circle.id, patient_name, invite.access)
+
+    async def leave(self, user_id: int, circle_id: int) -> str:
+        """A helper steps out of a circle; returns the patient's name."""
+        async with self._db.transaction() as session:
+            membership = await self._active_membership(session, circle_id, user_id)
+            if membership is None or membership.role != Role.HELPER:
+                raise StaleAction()
+            await self._end_membership(session, membership, MemberStatus.LEFT)
+            circle = await session.get(Circle, circle_id)
+            assert circle is not None
+            patient = await session.get(User, circle.patient_id)
+            helper = await session.get(User, user_id)
+            assert patient is not None and helper is not None
+            await self._notifier.send(
+                session,
+                key=f"circle:{circle_id}:left:{user_id}:{_stint(membership)}",
+                chat_id=circle.patient_id,
+                message=OutMessage(texts.helper_left(display_name(helper))),
+                kind="circle.left",
+                circle_id=circle_id,
+            )
+            log_event(log, "circle.left", circle_id=circle_id, user_id=user_id)
+            return display_name(patient)
+
+    async def remove_helper(self, patient_id: int, helper_id: int) -> str:
+        """The patient removes a helper; returns the helper's name."""
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            membership = await self._active_membership(session, circle_id, helper_id)
+            if membership is None or membership.role != Role.HELPER:
+                raise StaleAction()
+            await self._end_membership(session, membership, MemberStatus.REMOVED)
+            patient = await session.get(User, patient_id)
+            helper = await session.get(User, helper_id)
+            assert patient is not None and helper is not None
+            await self._notifier.send(
+                session,
+                key=f"circle:{circle_id}:removed:{helper_id}:{_stint(membership)}",
+                chat_id=helper_id,
+                message=OutMessage(texts.you_were_removed(display_name(patient))),
+                kind="circle.removed",
+                circle_id=circle_id,
+            )
+            log_event(log, "circle.helper_removed", circle_id=circle_id, user_id=helper_id)
+            return display_name(helper)
+
+    async def member_name(self, patient_id: int, helper_id: int) -> str:
+        """The name of an active helper in the patient's circle (for a confirm question)."""
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            membership = await self._active_membership(session, circle_id, helper_id)
+            if membership is None or membership.role != Role.HELPER:
+                raise StaleAction()
+            helper = await session.get(User, helper_id)
+            assert helper is not None
+            return display_name(helper)
+
+    async def mark_unreachable(self, user_id: int) -> None:
+        """Telegram refused to deliver to this person (403): stop trying, tell their patients."""
+        async with self._db.transaction() as session:
+            result = await session.execute(
+                update(User)
+                .where(User.id == user_id, User.reachable.is_(True))
+                .values(reachable=False, updated_at=self._clock.now())
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return  # already known
+            log_event(log, "user.unreachable", user_id=user_id)
+            self._known.pop(user_id, None)
+            standing = await self._standing(session, user_id)
+            stamp = int(self._clock.now().timestamp())
+            for helping in standing.helping:
+                await self._notifier.send(
+                    session,
+                    key=f"circle:{helping.circle_id}:unreachable:{user_id}:{stamp}",
+                    chat_id=helping.patient_id,
+                    message=OutMessage(texts.helper_unreachable(standing.name)),
+                    kind="circle.unreachable",
+                    circle_id=helping.circle_id,
+                )
+
+    # --- views -------------------------------------------------------------------------
+
+    async def circle(self, circle_id: int) -> CircleView:
+        async with self._db.transaction() as session:
+            return await self._circle_view(session, circle_id)
+
+    async def my_circle(self, patient_id: int) -> CircleView:
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            return await self._circle_view(session, circle_id)
+
+    async def require_helper_in(self, user_id: int, circle_id: int) -> HelpingIn:
+        """Re-check, at the moment of acting, that this person helps in that circle."""
+        standing = await self.standing(user_id)
+        for helping in standing.helping:
+            if helping.circle_id == circle_id:
+                return helping
+        raise NotInCircle()
+
+    # --- internals ---------------------------------------------------------------------
+
+    async def _standing(self, session: AsyncSession, user_id: int) -> Standing:
+        user = await session.get(User, user_id)
+        if user is None:
+            return Standing(user_id, "", None, None, None, ())
+        rows = (
+            await session.execute(
+                select(Membership, Circle, User)
+                .join(Circle, Circle.id == Membership.circle_id)
+                .join(User, User.id == Circle.patient_id)
+                .where(Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE)
+                .order_by(Membership.joined_at)
+            )
+        ).all()
+        patient_circle_id = None
+        helping = []
+        for membership, circle, patient in rows:
+            if membership.role == Role.PATIENT:
+                patient_circle_id = circle.id
+            else:
+                helping.append(
+                    HelpingIn(circle.id, patient.id, display_name(patient), membership.access)
+                )
+        return Standing(
+            user_id=user.id,
+            name=display_name(user),
+            timezone=user.timezone,
+            awaiting=user.awaiting,
+            patient_circle_id=patient_circle_id,
+            helping=tuple(helping),
+        )
+
+    async def _patient_circle_id(self, session: AsyncSession, user_id: int) -> int | None:
+        result: int | None = await session.scalar(
+            select(Circle.id).where(Circle.patient_id == user_id)
+        )
+        return result
+
+    async def _require_patient(self, session: AsyncSession, user_id: int) -> int:
+        circle_id = await self._patient_circle_id(session, user_id)
+        if circle_id is not None:
+            return circle_id
+        standing = await self._standing(session, user_id)
+        raise NotPatient() if standing.is_helper else NotRegistered()
+
+    async def _active_membership(
+        self, session: AsyncSession, circle_id: int, user_id: int
+    ) -> Membership | None:
+        result: Membership | None = (
+            await session.scalars(
+                select(Membership).where(
+                    Membership.circle_id == circle_id,
+                    Membership.user_id == user_id,
+                    Membership.status == MemberStatus.ACTIVE,
+                )
+            )
+        ).one_or_none()
+        return result
+
+    async def _end_membership(
+        self, session: AsyncSession, membership: Membership, status: MemberStatus
+    ) -> None:
+        # Conditional, so a double tap or a resent update ends it only once.
+        result = await session.execute(
+            update(Membership)
+            .where(Membership.id == membership.id, Membership.status == MemberStatus.ACTIVE)
+            .values(status=status, ended_at=self._clock.now())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleAction()
+
+    async def _circle_view(self, session: AsyncSession, circle_id: int) -> CircleView:
+        circle = await session.get(Circle, circle_id)
+        if circle is None:
+            raise StaleAction()
+        patient = await session.get(User, circle.patient_id)
+        assert patient is not None
+        rows = (
+            await session.execute(
+                select(Membership, User)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.circle_id == circle_id, Membership.status == MemberStatus.ACTIVE)
+                .order_by(Membership.joined_at, Membership.id)
+            )
+        ).all()
+        members = tuple(
+            Member(u.id, display_name(u), m.role, m.access, m.joined_at, u.reachable)
+            for m, u in rows
+        )
+        return CircleView(circle.id, patient.id, display_name(patient), patient.timezone, members)
+
+
+def _stint(membership: Membership) -> int:
+    """Tells one spell of membership from the next, for idempotency keys."""
+    return int(membership.joined_at.timestamp())

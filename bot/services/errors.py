@@ -1,0 +1,56 @@
+"""Domain errors: a rule said no. Handlers turn each into a short, kind reply."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base for refusals; `code` picks the user-facing text in bot.texts."""
+
+    code = "error"
+
+
+class NotRegistered(DomainError):
+    """The person is in no care circle yet."""
+
+    code = "not_registered"
+
+
+class NotPatient(DomainError):
+    """Only the person recovering may do this."""
+
+    code = "not_patient"
+
+
+class NotHelper(DomainError):
+    """Only a helper may do this."""
+
+    code = "not_helper"
+
+
+class NotInCircle(DomainError):
+    """The person is not (or no longer) an active member of that circle."""
+
+    code = "not_in_circle"
+
+
+class StaleAction(DomainError):
+    """A button or request that no longer applies (or never existed)."""
+
+    code = "stale"
+
+
+class UnknownTimezone(DomainError):
+    """Not an IANA time zone name we can find."""
+
+    code = "unknown_timezone"
+
+
+class InviteError(DomainError):
+    """An invite code that cannot be used; `reason` says why."""
+
+    code = "invite"
+
+    def __init__(self, reason: str, patient_name: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.patient_name = patient_name

@@ -1,0 +1,104 @@
+"""End-to-end rig: the real `python -m bot` process, talking HTTP to the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.fake_bot_api import FakeBotApi
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+class BotProcess:
+    """One run of the bot as a subprocess; can be stopped, killed and started again."""
+
+    def __init__(self, fake: FakeBotApi, workdir: Path, database_url: str, **settings: str):
+        self.fake = fake
+        self.workdir = workdir
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))},
+            "BOT_TOKEN": fake.token,
+            "TELEGRAM_BASE_URL": fake.base_url,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(REPO),
+            **settings,
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.runs = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"bot-{self.runs}.log"
+
+    async def start(self, *, wait: bool = True) -> None:
+        self.runs += 1
+        log = self.log_path.open("wb")
+        # cwd is the test's own folder, so the repository's .env is never read.
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        log.close()
+        if wait:
+            await self.fake.wait_until_polling(timeout=30)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Stop the process and return its exit code."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            raise AssertionError(f"bot did not stop within {timeout}s\n{self.output()}") from None
+        return code
+
+    async def kill(self) -> None:
+        await self.stop(signal.SIGKILL)
+
+    def output(self) -> str:
+        return "\n".join(
+            path.read_text(errors="replace") for path in sorted(self.workdir.glob("bot-*.log"))
+        )
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def e2e_database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'carecircle.db'}"
+
+
+@pytest.fixture
+async def bot(
+    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
+) -> AsyncIterator[BotProcess]:
+    """A running bot; at the end it must stop cleanly and never have printed a traceback."""
+    process = BotProcess(fake_api, tmp_path, e2e_database_url)
+    await process.start()
+    yield process
+    code = await process.stop()
+    output = process.output()
+    assert "Traceback" not in output, output
+    assert code == 0, output

@@ -1,0 +1,232 @@
+"""Circle rules against a real database: patients, invites, joining, leaving, removal."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.db.models import OutboxMessage
+from bot.db.session import Database
+from bot.notify import Notifier
+from bot.services.circles import CircleService, Person
+from bot.services.errors import (
+    InviteError,
+    NotInCircle,
+    NotPatient,
+    NotRegistered,
+    StaleAction,
+    UnknownTimezone,
+)
+
+PAT = Person(100, "Pat")
+ANNA = Person(201, "Anna")
+BEN = Person(202, "Ben")
+
+
+@pytest.fixture
+def circles(db: Database, clock: FrozenClock) -> CircleService:
+    return CircleService(db, clock, Notifier(clock), invite_ttl=dt.timedelta(days=7))
+
+
+async def outbox(db: Database) -> list[OutboxMessage]:
+    async with db.transaction() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def patient_with_circle(circles: CircleService, who: Person = PAT) -> int:
+    await circles.touch(who)
+    circle_id = await circles.become_patient(who.id)
+    await circles.set_timezone(who.id, "Europe/Berlin")
+    return circle_id
+
+
+async def join(circles: CircleService, helper: Person, patient: Person = PAT) -> None:
+    await circles.touch(helper)
+    invite = await circles.invite(patient.id, "close")
+    await circles.join(helper.id, invite.code)
+
+
+async def test_patient_gets_one_circle_even_if_they_tap_twice(circles: CircleService) -> None:
+    await circles.touch(PAT)
+    first = await circles.become_patient(PAT.id)
+    second = await circles.become_patient(PAT.id)
+    assert first == second
+    standing = await circles.standing(PAT.id)
+    assert standing.is_patient and standing.awaiting == "timezone"
+
+
+async def test_timezone_accepts_names_in_any_case_and_cities(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    assert await circles.set_timezone(PAT.id, "america/new_york") == "America/New_York"
+    assert await circles.set_timezone(PAT.id, "Kolkata") == "Asia/Kolkata"
+    with pytest.raises(UnknownTimezone):
+        await circles.set_timezone(PAT.id, "Mars/Olympus")
+    assert (await circles.standing(PAT.id)).timezone == "Asia/Kolkata"
+
+
+async def test_invite_is_reused_until_replaced(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    first = await circles.invite(PAT.id, "close")
+    again = await circles.invite(PAT.id, "close")
+    assert again.code == first.code
+    replaced = await circles.invite(PAT.id, "close", replace=True)
+    assert replaced.code != first.code
+    await circles.touch(ANNA)
+    with pytest.raises(InviteError) as refused:
+        await circles.join(ANNA.id, first.code)
+    assert refused.value.reason == "replaced"
+
+
+async def test_invite_codes_carry_at_least_64_random_bits(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    codes = {(await circles.invite(PAT.id, "close", replace=True)).code for _ in range(20)}
+    assert len(codes) == 20
+    # URL-safe base64: 6 bits per character.
+    assert all(len(code) * 6 >= 64 for code in codes)
+
+
+async def test_helper_joins_and_patient_is_told(circles: CircleService, db: Database) -> None:
+    circle_id = await patient_with_circle(circles)
+    await join(circles, ANNA)
+    standing = await circles.standing(ANNA.id)
+    assert [h.circle_id for h in standing.helping] == [circle_id]
+    assert standing.timezone == "Europe/Berlin"  # borrowed from the patient until set
+    [note] = await outbox(db)
+    assert note.chat_id == PAT.id and "Anna" in note.payload["text"]
+
+
+async def test_an_invite_works_once(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    invite = await circles.invite(PAT.id, "close")
+    await circles.touch(ANNA)
+    await circles.touch(BEN)
+    await circles.join(ANNA.id, invite.code)
+    with pytest.raises(InviteError) as refused:
+        await circles.join(BEN.id, invite.code)
+    assert refused.value.reason == "used"
+
+
+async def test_two_people_racing_for_one_code_one_wins(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    invite = await circles.invite(PAT.id, "close")
+    helpers = [Person(300 + i, f"H{i}") for i in range(5)]
+    for helper in helpers:
+        await circles.touch(helper)
+    results = await asyncio.gather(
+        *(circles.join(h.id, invite.code) for h in helpers), return_exceptions=True
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, InviteError) for r in results if isinstance(r, Exception))
+
+
+async def test_expired_invite_is_refused(circles: CircleService, clock: FrozenClock) -> None:
+    await patient_with_circle(circles)
+    invite = await circles.invite(PAT.id, "close")
+    clock.advance(days=7, seconds=1)
+    await circles.touch(ANNA)
+    with pytest.raises(InviteError) as refused:
+        await circles.join(ANNA.id, invite.code)
+    assert refused.value.reason == "expired"
+    fresh = await circles.invite(PAT.id, "close")
+    assert fresh.code != invite.code
+
+
+async def test_made_up_code_is_refused(circles: CircleService) -> None:
+    await circles.touch(ANNA)
+    with pytest.raises(InviteError) as refused:
+        await circles.join(ANNA.id, "not-a-real-code")
+    assert refused.value.reason == "unknown"
+
+
+async def test_patient_opening_own_link_is_told(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    invite = await circles.invite(PAT.id, "close")
+    with pytest.raises(InviteError) as refused:
+        await circles.join(PAT.id, invite.code)
+    assert refused.value.reason == "own"
+
+
+async def test_member_reopening_a_link_keeps_the_code_unused(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    await join(circles, ANNA)
+    spare = await circles.invite(PAT.id, "close")
+    with pytest.raises(InviteError) as refused:
+        await circles.join(ANNA.id, spare.code)
+    assert refused.value.reason == "already_member"
+    await circles.touch(BEN)
+    await circles.join(BEN.id, spare.code)  # still good for someone new
+
+
+async def test_removed_helper_loses_access_at_once(circles: CircleService, db: Database) -> None:
+    circle_id = await patient_with_circle(circles)
+    await join(circles, ANNA)
+    assert await circles.remove_helper(PAT.id, ANNA.id) == "Anna"
+    assert (await circles.standing(ANNA.id)).helping == ()
+    with pytest.raises(NotInCircle):
+        await circles.require_helper_in(ANNA.id, circle_id)
+    with pytest.raises(StaleAction):  # a second tap on "Yes, remove"
+        await circles.remove_helper(PAT.id, ANNA.id)
+    notes = await outbox(db)
+    assert notes[-1].chat_id == ANNA.id and "no longer part" in notes[-1].payload["text"]
+
+
+async def test_removed_helper_can_come_back_with_a_new_invite(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    await join(circles, ANNA)
+    await circles.remove_helper(PAT.id, ANNA.id)
+    await join(circles, ANNA)
+    assert len((await circles.standing(ANNA.id)).helping) == 1
+
+
+async def test_helper_leaves_and_patient_is_told(circles: CircleService, db: Database) -> None:
+    circle_id = await patient_with_circle(circles)
+    await join(circles, ANNA)
+    assert await circles.leave(ANNA.id, circle_id) == "Pat"
+    with pytest.raises(StaleAction):
+        await circles.leave(ANNA.id, circle_id)
+    notes = await outbox(db)
+    assert notes[-1].chat_id == PAT.id and "left" in notes[-1].payload["text"]
+
+
+async def test_one_person_helps_in_several_circles_and_is_a_patient_too(
+    circles: CircleService,
+) -> None:
+    other = Person(150, "Olga")
+    await patient_with_circle(circles)
+    await patient_with_circle(circles, other)
+    await join(circles, ANNA, PAT)
+    await join(circles, ANNA, other)
+    await join(circles, other, PAT)  # Olga is a patient and helps Pat
+    anna = await circles.standing(ANNA.id)
+    assert sorted(h.patient_name for h in anna.helping) == ["Olga", "Pat"]
+    olga = await circles.standing(other.id)
+    assert olga.is_patient and [h.patient_name for h in olga.helping] == ["Pat"]
+
+
+async def test_patient_only_actions_refuse_helpers_and_strangers(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    await join(circles, ANNA)
+    with pytest.raises(NotPatient):
+        await circles.invite(ANNA.id, "close")
+    await circles.touch(BEN)
+    with pytest.raises(NotRegistered):
+        await circles.invite(BEN.id, "close")
+    with pytest.raises(StaleAction):  # Ben is in no circle: nothing to remove
+        await circles.remove_helper(PAT.id, BEN.id)
+
+
+async def test_unreachable_helper_is_reported_to_patient_once(
+    circles: CircleService, db: Database
+) -> None:
+    await patient_with_circle(circles)
+    await join(circles, ANNA)
+    await circles.mark_unreachable(ANNA.id)
+    await circles.mark_unreachable(ANNA.id)
+    notes = [n for n in await outbox(db) if n.kind == "circle.unreachable"]
+    assert len(notes) == 1 and notes[0].chat_id == PAT.id
+    [anna] = (await circles.my_circle(PAT.id)).helpers
+    assert not anna.reachable

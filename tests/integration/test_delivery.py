@@ -1,0 +1,239 @@
+"""The outbox sender against a scripted bot: order, limits, retries and Telegram's errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.clock import FrozenClock
+from bot.db.models import OutboxMessage, OutboxState, User
+from bot.db.session import Database
+from bot.delivery import OutboxSender, SenderConfig
+from bot.notify import Notifier, OutMessage, Priority
+from bot.ratelimit import FloodControl
+
+
+@dataclass
+class Sent:
+    message_id: int
+
+
+@dataclass
+class ScriptedBot:
+    """Records calls; raises the next scripted error for a method, if any."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    errors: dict[str, list[Exception]] = field(default_factory=dict)
+    next_id: int = 100
+
+    async def _call(self, method: str, **params: Any) -> Sent:
+        self.calls.append((method, params))
+        if self.errors.get(method):
+            raise self.errors[method].pop(0)
+        self.next_id += 1
+        return Sent(self.next_id)
+
+    async def send_message(self, **params: Any) -> Sent:
+        return await self._call("send_message", **params)
+
+    async def edit_message_text(self, **params: Any) -> Sent:
+        return await self._call("edit_message_text", **params)
+
+    async def send_photo(self, **params: Any) -> Sent:
+        return await self._call("send_photo", **params)
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Rig:
+    db: Database
+    clock: FrozenClock
+    ticks: Ticks
+    bot: ScriptedBot
+    sender: OutboxSender
+    notifier: Notifier
+    unreachable: list[int]
+
+    async def queue(self, key: str, chat_id: int, text: str = "hi", **kw: Any) -> None:
+        async with self.db.transaction() as session:
+            await self.notifier.send(
+                session, key=key, chat_id=chat_id, message=OutMessage(text), kind="test", **kw
+            )
+
+    async def pass_once(self) -> None:
+        await self.sender.dispatch_once()
+        await self.sender.wait_inflight()
+
+    async def later(self, seconds: float) -> None:
+        self.clock.advance(seconds=seconds)
+        self.ticks.now += seconds
+        await self.pass_once()
+
+    async def row(self, key: str) -> OutboxMessage:
+        async with self.db.transaction() as session:
+            return (
+                await session.scalars(select(OutboxMessage).where(OutboxMessage.key == key))
+            ).one()
+
+
+@pytest.fixture
+def rig(db: Database, clock: FrozenClock) -> Rig:
+    ticks = Ticks()
+    bot = ScriptedBot()
+    unreachable: list[int] = []
+
+    async def on_unreachable(chat_id: int) -> None:
+        unreachable.append(chat_id)
+
+    sender = OutboxSender(
+        db,
+        bot,  # type: ignore[arg-type]
+        FloodControl(clock=ticks),
+        clock,
+        on_unreachable=on_unreachable,
+        config=SenderConfig(concurrency=1, max_attempts=3),
+    )
+    return Rig(db, clock, ticks, bot, sender, Notifier(clock), unreachable)
+
+
+def sent_texts(bot: ScriptedBot) -> list[str]:
+    return [p["text"] for m, p in bot.calls if m == "send_message"]
+
+
+async def test_reminders_go_before_tips(rig: Rig) -> None:
+    await rig.queue("tip", 1, "tip", priority=Priority.LOW)
+    await rig.queue("need", 2, "need", priority=Priority.NORMAL)
+    await rig.queue("dose", 3, "dose", priority=Priority.URGENT)
+    for _ in range(3):
+        await rig.later(0.1)
+    assert sent_texts(rig.bot) == ["dose", "need", "tip"]
+
+
+async def test_one_chat_gets_one_message_a_second_in_order(rig: Rig) -> None:
+    await rig.queue("a", 1, "first")
+    await rig.queue("b", 1, "second")
+    await rig.pass_once()
+    await rig.later(0.5)
+    assert sent_texts(rig.bot) == ["first"]
+    await rig.later(0.6)
+    assert sent_texts(rig.bot) == ["first", "second"]
+
+
+async def test_sent_messages_record_their_telegram_id(rig: Rig) -> None:
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    row = await rig.row("a")
+    assert row.state == OutboxState.SENT and row.message_id == 101 and row.attempts == 1
+
+
+async def test_429_waits_as_told_then_sends_once(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [RetryAfter(dt.timedelta(seconds=3))]
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    assert (await rig.row("a")).state == OutboxState.PENDING
+    await rig.later(2)
+    assert len(rig.bot.calls) == 1  # still waiting out the 429
+    await rig.later(1.1)
+    row = await rig.row("a")
+    assert row.state == OutboxState.SENT and len(rig.bot.calls) == 2
+
+
+async def test_network_errors_back_off_then_give_up(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [NetworkError("Bad Gateway")] * 3
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    for _ in range(2):
+        assert (await rig.row("a")).state == OutboxState.PENDING
+        await rig.later(10)
+    row = await rig.row("a")
+    assert row.state == OutboxState.FAILED and row.attempts == 3
+
+
+async def test_403_marks_the_person_unreachable_and_skips_them(rig: Rig, db: Database) -> None:
+    rig.bot.errors["send_message"] = [Forbidden("Forbidden: bot was blocked by the user")]
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    assert (await rig.row("a")).state == OutboxState.FAILED
+    assert rig.unreachable == [1]
+
+
+async def test_messages_to_unreachable_people_are_not_attempted(
+    rig: Rig, db: Database, clock: FrozenClock
+) -> None:
+    async with db.transaction() as session:
+        session.add(
+            User(
+                id=1,
+                first_name="A",
+                reachable=False,
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    assert rig.bot.calls == []
+    assert (await rig.row("a")).state == OutboxState.FAILED
+
+
+async def test_400_drops_only_that_message(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [BadRequest("Bad Request: message is too long")]
+    await rig.queue("a", 1)
+    await rig.queue("b", 2)
+    await rig.pass_once()
+    await rig.later(0.1)
+    assert (await rig.row("a")).state == OutboxState.FAILED
+    assert (await rig.row("b")).state == OutboxState.SENT
+
+
+async def test_an_edit_targets_the_message_that_was_sent(rig: Rig) -> None:
+    await rig.queue("a", 1, "Can you help?")
+    await rig.pass_once()
+    async with rig.db.transaction() as session:
+        await rig.notifier.edit(
+            session, key="a:taken", ref_key="a", message=OutMessage("Taken by Ben"), kind="t"
+        )
+    await rig.later(1.1)
+    method, params = rig.bot.calls[-1]
+    assert method == "edit_message_text"
+    assert params["message_id"] == 101 and params["text"] == "Taken by Ben"
+
+
+async def test_not_modified_counts_as_done(rig: Rig) -> None:
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    rig.bot.errors["edit_message_text"] = [BadRequest("Bad Request: message is not modified")]
+    async with rig.db.transaction() as session:
+        await rig.notifier.edit(session, key="e", ref_key="a", message=OutMessage("x"), kind="t")
+    await rig.later(1.1)
+    assert (await rig.row("e")).state == OutboxState.SENT
+
+
+async def test_a_send_cut_off_by_a_crash_is_retried_after_its_lease(rig: Rig) -> None:
+    await rig.queue("a", 1)
+    async with rig.db.transaction() as session:
+        # As a crashed process leaves it: claimed, leased, never recorded.
+        await session.execute(
+            update(OutboxMessage).values(
+                state=OutboxState.SENDING,
+                attempts=1,
+                lease_until=rig.clock.now() + dt.timedelta(seconds=60),
+            )
+        )
+    await rig.pass_once()
+    assert rig.bot.calls == []  # the lease may still belong to a live sender
+    await rig.later(61)
+    assert (await rig.row("a")).state == OutboxState.SENT
+    assert len(rig.bot.calls) == 1
