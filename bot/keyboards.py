@@ -10,6 +10,12 @@ from bot.domain.timezones import COMMON_ZONES
 from bot.notify import Button
 
 Rows = Sequence[Sequence[Button]]
+Menu = Sequence[Sequence[str]]
+
+
+def patient_menu() -> Menu:
+    """The reply keyboard a patient always has; see MENU_* in bot.texts."""
+    return [[texts.MENU_CIRCLE, texts.MENU_HELP]]
 
 
 def choose_role() -> Rows:
@@ -38,11 +44,28 @@ def invite(access: str) -> Rows:
     ]
 
 
-def circle_for_patient(helpers: Sequence[tuple[int, str]]) -> Rows:
-    return [
-        [Button(texts.button_remove(name), cb.encode("circle", "rm", user_id))]
-        for user_id, name in helpers
+def circle_for_patient(helpers: Sequence[tuple[int, str, str]]) -> Rows:
+    """helpers: (user id, name, access) for each helper."""
+    rows: list[list[Button]] = []
+    for user_id, name, access in helpers:
+        other = "errand" if access == "close" else "close"
+        rows.append(
+            [
+                Button(texts.button_remove(name), cb.encode("circle", "rm", user_id)),
+                Button(texts.button_access(name, access), cb.encode("circle", other, user_id)),
+            ]
+        )
+    rows.append([Button(texts.BUTTON_SETTINGS, cb.encode("set", "show"))])
+    return rows
+
+
+def circle_settings(values: Sequence[tuple[str, bool]]) -> Rows:
+    rows = [
+        [Button(texts.setting_button(name, on), cb.encode("set", "tog", name))]
+        for name, on in values
     ]
+    rows.append([Button(texts.BUTTON_DONE, cb.encode("set", "done"))])
+    return rows
 
 
 def confirm_remove(user_id: int) -> Rows:

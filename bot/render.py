@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot.keyboards import Rows
+from bot.keyboards import Menu, Rows
 
 
 def markup(rows: Rows) -> InlineKeyboardMarkup | None:
@@ -20,4 +20,11 @@ def markup(rows: Rows) -> InlineKeyboardMarkup | None:
             ]
             for row in rows
         ]
+    )
+
+
+def menu_markup(menu: Menu) -> ReplyKeyboardMarkup:
+    """A persistent reply keyboard: big buttons that send their label as text."""
+    return ReplyKeyboardMarkup(
+        [list(row) for row in menu], resize_keyboard=True, is_persistent=True
     )

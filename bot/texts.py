@@ -127,6 +127,11 @@ def timezone_current(name: str | None) -> str:
     return f"{current}\nTap one below, or type <code>/timezone Europe/Berlin</code>."
 
 
+# The patient's menu: a reply keyboard that is always at hand. Each press arrives as text.
+MENU_CIRCLE = "👥 My circle"
+MENU_HELP = "❓ Help"
+ALL_SET = "You're all set. The buttons below are always here when you need them."
+
 # --- invites -----------------------------------------------------------------------------
 
 
@@ -233,6 +238,41 @@ def button_remove(name: str) -> str:
     return f"Remove {name}"
 
 
+def button_access(name: str, current: str) -> str:
+    return f"{name}: make errand helper" if current == "close" else f"{name}: make close family"
+
+
+def access_set(name: str, access: str) -> str:
+    return f"<b>{esc(name)}</b> is now {ACCESS_LABEL.get(access, access)} in your circle."
+
+
+def access_changed(patient_name: str, access: str) -> str:
+    if access == "errand":
+        return (
+            f"<b>{esc(patient_name)}</b> has made you an errand helper: you'll get their "
+            "requests for help, but not their medication details."
+        )
+    return (
+        f"<b>{esc(patient_name)}</b> has made you close family: you'll also hear if a "
+        "medication dose goes unconfirmed."
+    )
+
+
+BUTTON_SETTINGS = "⚙️ Settings"
+BUTTON_DONE = "Done"
+SETTINGS_TITLE = "<b>Circle settings</b>\nTap one to switch it on or off."
+SETTING_LABELS = {
+    "one_at_a_time": "Ask helpers one at a time, least busy first",
+    "helpers_manage_meds": "Close family may add or change my medications",
+    "helpers_mark_given": "Close family may mark a dose as given",
+    "lookin_requests": "Ask close family to look in if I miss a check-in",
+}
+
+
+def setting_button(name: str, on: bool) -> str:
+    return f"{'✅' if on else '⬜'} {SETTING_LABELS[name]}"
+
+
 def button_leave(patient_name: str) -> str:
     return f"Leave {patient_name}'s circle"
 
@@ -253,6 +293,7 @@ def left(patient_name: str) -> str:
     return f"You've left <b>{esc(patient_name)}</b>'s circle. Thank you for helping."
 
 
+SETTINGS_SAVED = "Settings saved."
 CHOOSE_CIRCLE_TO_LEAVE = "Which circle would you like to leave?"
 BUTTON_YES_REMOVE = "Yes, remove"
 BUTTON_YES_LEAVE = "Yes, leave"

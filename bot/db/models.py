@@ -16,6 +16,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -82,6 +84,8 @@ class User(Base):
     # Which free-text answer the bot is waiting for (e.g. "timezone"); kept here, not in
     # memory, so a restart or another replica carries the conversation on.
     awaiting: Mapped[str | None] = mapped_column(String(32))
+    # The answers so far of a multi-step flow (e.g. posting a need), for the same reason.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # False once Telegram answered 403: they blocked the bot or never pressed Start.
     reachable: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -96,6 +100,16 @@ class Circle(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    # The patient's choices (see CIRCLE_SETTINGS in bot.services.circles).
+    # Ask helpers one at a time, least busy first, instead of everyone at once.
+    one_at_a_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Close family may add or change the patient's medications.
+    helpers_manage_meds: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Close family at the bedside may mark a dose as given.
+    helpers_mark_given: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Ask a close-family helper to look in when the daily check-in goes unanswered.
+    lookin_requests: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Membership(Base):

@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
+from bot import callbacks, texts
 from bot.handlers import circle, fallback, onboarding
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
@@ -51,10 +51,17 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "tz": onboarding.timezone_button,
         "inv": circle.invite_button,
         "circle": circle.circle_button,
+        "set": circle.settings_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
 
+    # The patient's menu buttons send their label; they win over any question pending.
+    menu = {
+        texts.MENU_CIRCLE: circle.circle_command,
+        texts.MENU_HELP: onboarding.help_command,
+    }
+    app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
     awaiting = {
         "timezone": onboarding.timezone_typed,

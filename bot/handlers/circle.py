@@ -17,11 +17,18 @@ from bot.handlers.common import (
     services,
     user_id,
 )
+from bot.services.circles import CIRCLE_SETTINGS
 from bot.services.errors import NotHelper, NotRegistered, StaleAction
 
 
 async def send_invite(
-    update: Update, context: CareContext, access: str, *, replace: bool = False, edit: bool = False
+    update: Update,
+    context: CareContext,
+    access: str,
+    *,
+    replace: bool = False,
+    edit: bool = False,
+    first_time: bool = False,
 ) -> None:
     svc = services(context)
     standing = await svc.circles.standing(user_id(update))
@@ -30,7 +37,10 @@ async def send_invite(
     text = texts.invite(context.bot.username, invite.code, invite.access, expires)
     if replace:
         text = f"{texts.INVITE_REPLACED}\n\n{text}"
-    if edit:
+    if first_time:
+        # The end of onboarding: the menu replaces the link buttons (/invite has them).
+        await reply(update, f"{text}\n\n{texts.ALL_SET}", menu=keyboards.patient_menu())
+    elif edit:
         await edit_or_reply(update, text, keyboards.invite(invite.access))
     else:
         await reply(update, text, keyboards.invite(invite.access))
@@ -93,7 +103,7 @@ async def circle_command(update: Update, context: CareContext) -> None:
         await reply(
             update,
             texts.circle_for_patient([(h.name, h.access, h.reachable) for h in helpers]),
-            keyboards.circle_for_patient([(h.user_id, h.name) for h in helpers]),
+            keyboards.circle_for_patient([(h.user_id, h.name, h.access) for h in helpers]),
         )
     if standing.is_helper:
         await reply(
@@ -135,6 +145,9 @@ async def circle_button(update: Update, context: CareContext) -> None:
     elif data.verb == "rmyes" and target:
         name = await circles.remove_helper(me, target)
         await edit_or_reply(update, texts.removed(name))
+    elif data.verb in (Access.CLOSE, Access.ERRAND) and target:
+        name = await circles.set_access(me, target, data.verb)
+        await edit_or_reply(update, texts.access_set(name, data.verb))
     elif data.verb == "leave" and target:
         helping = await circles.require_helper_in(me, target)
         await edit_or_reply(
@@ -145,4 +158,27 @@ async def circle_button(update: Update, context: CareContext) -> None:
         await edit_or_reply(update, texts.left(patient_name))
     else:
         raise StaleAction()
+    await answer(query)
+
+
+@guarded
+async def settings_button(update: Update, context: CareContext) -> None:
+    """The patient's circle settings: show, switch one, done."""
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    circles = services(context).circles
+    if data.verb == "done":
+        await circles.settings(user_id(update))  # still the patient?
+        await edit_or_reply(update, texts.SETTINGS_SAVED)
+        await answer(query)
+        return
+    if data.verb == "tog" and data.args:
+        current = await circles.toggle_setting(user_id(update), data.args[0])
+    elif data.verb == "show":
+        current = await circles.settings(user_id(update))
+    else:
+        raise StaleAction()
+    values = [(name, getattr(current, name)) for name in CIRCLE_SETTINGS]
+    await edit_or_reply(update, texts.SETTINGS_TITLE, keyboards.circle_settings(values))
     await answer(query)

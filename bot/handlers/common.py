@@ -12,8 +12,8 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
 from bot import callbacks, texts
-from bot.keyboards import Rows
-from bot.render import markup
+from bot.keyboards import Menu, Rows
+from bot.render import markup, menu_markup
 from bot.services.circles import Person
 from bot.services.errors import DomainError, InviteError, UnknownTimezone
 
@@ -59,12 +59,18 @@ def command_args(context: CareContext, update: Update) -> str:
     return rest.strip()
 
 
-async def reply(update: Update, text: str, rows: Rows = ()) -> Message | None:
-    """Answer the person who just acted, in their chat (direct replies skip the outbox)."""
+async def reply(
+    update: Update, text: str, rows: Rows = (), *, menu: Menu | None = None
+) -> Message | None:
+    """Answer the person who just acted, in their chat (direct replies skip the outbox).
+
+    A message carries inline buttons (`rows`) or the reply-keyboard `menu`, not both.
+    """
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=markup(rows))
+    keyboard = menu_markup(menu) if menu is not None else markup(rows)
+    return await chat.send_message(text, reply_markup=keyboard)
 
 
 async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:

@@ -33,6 +33,18 @@ def free_text(routes: Mapping[str, Handler]) -> Handler:
     return handle
 
 
+def menu(routes: Mapping[str, Handler]) -> Handler:
+    """The reply-keyboard buttons: each press arrives as its label's text."""
+
+    async def handle(update: Update, context: CareContext) -> None:
+        message = update.effective_message
+        route = routes.get(message.text or "") if message else None
+        if route is not None:
+            await route(update, context)
+
+    return handle
+
+
 async def not_understood(update: Update, context: CareContext) -> None:
     """Stickers, locations and the like: nothing we act on."""
     await reply(update, texts.NOT_UNDERSTOOD)

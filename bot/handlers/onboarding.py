@@ -35,7 +35,9 @@ async def start(update: Update, context: CareContext) -> None:
         return
     if standing.is_patient or standing.is_helper:
         helping = [h.patient_name for h in standing.helping]
-        await reply(update, texts.welcome_back(standing.name, standing.is_patient, helping))
+        menu = keyboards.patient_menu() if standing.is_patient else None
+        text = texts.welcome_back(standing.name, standing.is_patient, helping)
+        await reply(update, text, menu=menu)
         return
     await reply(update, texts.WELCOME, keyboards.choose_role())
 
@@ -107,7 +109,7 @@ async def _set_timezone(update: Update, context: CareContext, typed: str) -> Non
         await reply(update, confirmation)
     if first_time:
         # Onboarding's last step: the patient gets the link to bring their family in.
-        await send_invite(update, context, access="close")
+        await send_invite(update, context, access="close", first_time=True)
 
 
 @guarded

@@ -6,12 +6,14 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.clock import Clock
+from bot.db.circles import active_membership, display_name, patient_circle_id
 from bot.db.models import (
     Access,
     Circle,
@@ -69,6 +71,7 @@ class Standing:
     name: str
     timezone: str | None
     awaiting: str | None
+    draft: dict[str, Any] | None
     patient_circle_id: int | None
     helping: tuple[HelpingIn, ...]
 
@@ -118,8 +121,16 @@ class Joined:
     access: str
 
 
-def display_name(user: User) -> str:
-    return user.first_name or (f"@{user.username}" if user.username else "Someone")
+# The patient's circle settings, in the order /circle shows them.
+CIRCLE_SETTINGS = ("one_at_a_time", "helpers_manage_meds", "helpers_mark_given", "lookin_requests")
+
+
+@dataclass(frozen=True)
+class CircleSettings:
+    one_at_a_time: bool
+    helpers_manage_meds: bool
+    helpers_mark_given: bool
+    lookin_requests: bool
 
 
 class CircleService:
@@ -170,16 +181,24 @@ class CircleService:
         async with self._db.transaction() as session:
             return await self._standing(session, user_id)
 
-    async def set_awaiting(self, user_id: int, what: str | None) -> None:
+    async def set_awaiting(
+        self, user_id: int, what: str | None, draft: dict[str, Any] | None = None
+    ) -> None:
+        """Remember which free-text answer we wait for next, and the flow's answers so far.
+
+        Starting any flow replaces the one before: a person is in one conversation at a time.
+        """
         async with self._db.transaction() as session:
-            await session.execute(update(User).where(User.id == user_id).values(awaiting=what))
+            await session.execute(
+                update(User).where(User.id == user_id).values(awaiting=what, draft=draft)
+            )
 
     # --- patients ----------------------------------------------------------------------
 
     async def become_patient(self, user_id: int) -> int:
         """Give this person a circle of their own (once); returns its id."""
         async with self._db.transaction() as session:
-            circle_id = await self._patient_circle_id(session, user_id)
+            circle_id = await patient_circle_id(session, user_id)
             if circle_id is not None:
                 return circle_id
             now = self._clock.now()
@@ -209,7 +228,9 @@ class CircleService:
             raise UnknownTimezone(text)
         async with self._db.transaction() as session:
             await session.execute(
-                update(User).where(User.id == user_id).values(timezone=name, awaiting=None)
+                update(User)
+                .where(User.id == user_id)
+                .values(timezone=name, awaiting=None, draft=None)
             )
         log_event(log, "user.timezone_set", user_id=user_id)
         return name
@@ -308,6 +329,7 @@ class CircleService:
             helper = await session.get(User, user_id)
             assert helper is not None
             helper.awaiting = None
+            helper.draft = None
             if helper.timezone is None:
                 helper.timezone = patient.timezone
             await self._notifier.send(
@@ -325,7 +347,7 @@ class CircleService:
     async def leave(self, user_id: int, circle_id: int) -> str:
         """A helper steps out of a circle; returns the patient's name."""
         async with self._db.transaction() as session:
-            membership = await self._active_membership(session, circle_id, user_id)
+            membership = await active_membership(session, circle_id, user_id)
             if membership is None or membership.role != Role.HELPER:
                 raise StaleAction()
             await self._end_membership(session, membership, MemberStatus.LEFT)
@@ -349,7 +371,7 @@ class CircleService:
         """The patient removes a helper; returns the helper's name."""
         async with self._db.transaction() as session:
             circle_id = await self._require_patient(session, patient_id)
-            membership = await self._active_membership(session, circle_id, helper_id)
+            membership = await active_membership(session, circle_id, helper_id)
             if membership is None or membership.role != Role.HELPER:
                 raise StaleAction()
             await self._end_membership(session, membership, MemberStatus.REMOVED)
@@ -371,7 +393,7 @@ class CircleService:
         """The name of an active helper in the patient's circle (for a confirm question)."""
         async with self._db.transaction() as session:
             circle_id = await self._require_patient(session, patient_id)
-            membership = await self._active_membership(session, circle_id, helper_id)
+            membership = await active_membership(session, circle_id, helper_id)
             if membership is None or membership.role != Role.HELPER:
                 raise StaleAction()
             helper = await session.get(User, helper_id)
@@ -402,6 +424,52 @@ class CircleService:
                     circle_id=helping.circle_id,
                 )
 
+    # --- the patient's choices ---------------------------------------------------------
+
+    async def settings(self, patient_id: int) -> CircleSettings:
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            circle = await session.get(Circle, circle_id)
+            assert circle is not None
+            return _settings_of(circle)
+
+    async def toggle_setting(self, patient_id: int, name: str) -> CircleSettings:
+        if name not in CIRCLE_SETTINGS:
+            raise StaleAction()
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            circle = await session.get(Circle, circle_id)
+            assert circle is not None
+            setattr(circle, name, not getattr(circle, name))
+            log_event(log, "circle.setting_changed", circle_id=circle_id, setting=name)
+            return _settings_of(circle)
+
+    async def set_access(self, patient_id: int, helper_id: int, access: str) -> str:
+        """Make a helper close family or an errand helper; returns their name."""
+        if access not in (Access.CLOSE, Access.ERRAND):
+            raise StaleAction()
+        async with self._db.transaction() as session:
+            circle_id = await self._require_patient(session, patient_id)
+            membership = await active_membership(session, circle_id, helper_id)
+            if membership is None or membership.role != Role.HELPER:
+                raise StaleAction()
+            helper = await session.get(User, helper_id)
+            patient = await session.get(User, patient_id)
+            assert helper is not None and patient is not None
+            if membership.access != access:
+                membership.access = access
+                stamp = int(self._clock.now().timestamp())
+                await self._notifier.send(
+                    session,
+                    key=f"circle:{circle_id}:access:{helper_id}:{access}:{stamp}",
+                    chat_id=helper_id,
+                    message=OutMessage(texts.access_changed(display_name(patient), access)),
+                    kind="circle.access",
+                    circle_id=circle_id,
+                )
+                log_event(log, "circle.access_changed", circle_id=circle_id, user_id=helper_id)
+            return display_name(helper)
+
     # --- views -------------------------------------------------------------------------
 
     async def circle(self, circle_id: int) -> CircleView:
@@ -426,7 +494,7 @@ class CircleService:
     async def _standing(self, session: AsyncSession, user_id: int) -> Standing:
         user = await session.get(User, user_id)
         if user is None:
-            return Standing(user_id, "", None, None, None, ())
+            return Standing(user_id, "", None, None, None, None, ())
         rows = (
             await session.execute(
                 select(Membership, Circle, User)
@@ -450,36 +518,17 @@ class CircleService:
             name=display_name(user),
             timezone=user.timezone,
             awaiting=user.awaiting,
+            draft=user.draft,
             patient_circle_id=patient_circle_id,
             helping=tuple(helping),
         )
 
-    async def _patient_circle_id(self, session: AsyncSession, user_id: int) -> int | None:
-        result: int | None = await session.scalar(
-            select(Circle.id).where(Circle.patient_id == user_id)
-        )
-        return result
-
     async def _require_patient(self, session: AsyncSession, user_id: int) -> int:
-        circle_id = await self._patient_circle_id(session, user_id)
+        circle_id = await patient_circle_id(session, user_id)
         if circle_id is not None:
             return circle_id
         standing = await self._standing(session, user_id)
         raise NotPatient() if standing.is_helper else NotRegistered()
-
-    async def _active_membership(
-        self, session: AsyncSession, circle_id: int, user_id: int
-    ) -> Membership | None:
-        result: Membership | None = (
-            await session.scalars(
-                select(Membership).where(
-                    Membership.circle_id == circle_id,
-                    Membership.user_id == user_id,
-                    Membership.status == MemberStatus.ACTIVE,
-                )
-            )
-        ).one_or_none()
-        return result
 
     async def _end_membership(
         self, session: AsyncSession, membership: Membership, status: MemberStatus
@@ -512,6 +561,10 @@ class CircleService:
             for m, u in rows
         )
         return CircleView(circle.id, patient.id, display_name(patient), patient.timezone, members)
+
+
+def _settings_of(circle: Circle) -> CircleSettings:
+    return CircleSettings(**{name: getattr(circle, name) for name in CIRCLE_SETTINGS})
 
 
 def _stint(membership: Membership) -> int:

@@ -22,6 +22,7 @@ async def onboard_patient(fake: FakeBotApi, patient: FakeUser) -> str:
     invite = await patient.wait_for("Send this link")
     match = LINK.search(invite["text"])
     assert match, invite["text"]
+    assert patient.reply_keyboard, "onboarding ends with the patient's menu"
     assert match.group(1) == fake.bot_username
     return match.group(2)
 
@@ -118,3 +119,37 @@ async def test_bad_input_gets_short_clear_replies(fake_api: FakeBotApi, bot: Bot
     await patient.wait_for("couldn't find a time zone")
     await patient.send("/timezone america/new_york")
     await patient.wait_for("America/New_York")
+
+
+async def test_settings_access_and_leaving(fake_api: FakeBotApi, bot: BotProcess) -> None:
+    patient = fake_api.user(1005, "Pat")
+    helper = fake_api.user(2005, "Dana")
+    code = await onboard_patient(fake_api, patient)
+    await helper.send(f"/join {code}")
+    await helper.wait_for("You're now in")
+
+    await patient.send("/circle")
+    circle = await patient.wait_for("Your circle")
+    await patient.press(circle, "Dana: make errand helper")
+    await patient.wait_for_edit(circle["message_id"], text_contains="errand helper")
+    await helper.wait_for("made you an errand helper")
+
+    await patient.send("👥 My circle")  # the menu button
+    circle = await patient.wait_for("Your circle")
+    await patient.press(circle, "Settings")
+    settings = await patient.wait_for_edit(circle["message_id"], text_contains="Circle settings")
+    assert any(b.startswith("⬜ Ask helpers one at a time") for b in settings["buttons"])
+    await patient.press(circle, "one at a time")
+    await patient.wait_for_edit(
+        circle["message_id"],
+        predicate=lambda m: any(b.startswith("✅ Ask helpers one at a time") for b in m["buttons"]),
+    )
+
+    await helper.send("/leave")
+    confirm = await helper.wait_for("Leave")
+    await helper.press(confirm, "Yes, leave")
+    await helper.wait_for_edit(confirm["message_id"], text_contains="You've left")
+    await patient.wait_for("Dana has left your circle")
+
+    menu = [c["command"] for c in fake_api.commands()]
+    assert {"start", "help", "circle", "invite", "join", "leave", "timezone"} <= set(menu)

@@ -230,3 +230,39 @@ async def test_unreachable_helper_is_reported_to_patient_once(
     assert len(notes) == 1 and notes[0].chat_id == PAT.id
     [anna] = (await circles.my_circle(PAT.id)).helpers
     assert not anna.reachable
+
+
+async def test_patient_switches_settings_and_only_the_patient_can(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    assert not (await circles.settings(PAT.id)).one_at_a_time
+    assert (await circles.toggle_setting(PAT.id, "one_at_a_time")).one_at_a_time
+    assert not (await circles.toggle_setting(PAT.id, "lookin_requests")).lookin_requests
+    with pytest.raises(StaleAction):
+        await circles.toggle_setting(PAT.id, "patient_id")  # not a setting: forged data
+    await join(circles, ANNA)
+    with pytest.raises(NotPatient):
+        await circles.toggle_setting(ANNA.id, "one_at_a_time")
+
+
+async def test_patient_makes_a_helper_an_errand_helper(
+    circles: CircleService, db: Database
+) -> None:
+    circle_id = await patient_with_circle(circles)
+    await join(circles, ANNA)
+    assert await circles.set_access(PAT.id, ANNA.id, "errand") == "Anna"
+    await circles.set_access(PAT.id, ANNA.id, "errand")  # a double tap changes nothing more
+    [anna] = (await circles.circle(circle_id)).helpers
+    assert anna.access == "errand"
+    notes = [n for n in await outbox(db) if n.kind == "circle.access"]
+    assert len(notes) == 1 and notes[0].chat_id == ANNA.id
+    assert "medication" in notes[0].payload["text"]
+    with pytest.raises(StaleAction):
+        await circles.set_access(PAT.id, ANNA.id, "admin")
+
+
+async def test_errand_invite_makes_an_errand_helper(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    await circles.touch(BEN)
+    invite = await circles.invite(PAT.id, "errand")
+    joined = await circles.join(BEN.id, invite.code)
+    assert joined.access == "errand"
