@@ -14,7 +14,7 @@ from bot import handlers, texts
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.session import Database
-from bot.delivery import OutboxSender
+from bot.delivery import OutboxSender, SenderConfig
 from bot.handlers.common import BotData
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
@@ -47,7 +47,11 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:
     services = create_services(settings, clock)
-    flood = FloodControl()
+    flood = FloodControl(
+        overall_per_second=settings.flood_overall_per_second,
+        per_chat_seconds=settings.flood_per_chat_seconds,
+        per_group_per_minute=settings.flood_group_per_minute,
+    )
     timeout = settings.telegram_timeout_seconds
     app: CareApplication = (
         ApplicationBuilder()
@@ -81,6 +85,11 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         flood,
         services.clock,
         on_unreachable=services.circles.mark_unreachable,
+        config=SenderConfig(
+            concurrency=settings.outbox_concurrency,
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+            max_attempts=settings.outbox_max_attempts,
+        ),
     )
     services.notifier.set_waker(sender.wake)
     app.bot_data.sender = sender

@@ -53,6 +53,15 @@ class Settings(DatabaseSettings):
     # Safety sweep for due work; the scheduler also wakes at the earliest due instant.
     sweep_interval_seconds: float = Field(default=30, gt=0)
 
+    # Telegram's flood limits, the ceiling the outbox sender designs to (kept a bit under).
+    flood_overall_per_second: float = Field(default=30, gt=0)
+    flood_per_chat_seconds: float = Field(default=1.0, ge=0)
+    flood_group_per_minute: float = Field(default=20, gt=0)
+    # Sends in flight at once; a claimed message not recorded within the lease is re-sent.
+    outbox_concurrency: int = Field(default=8, ge=1)
+    outbox_lease_seconds: float = Field(default=60, gt=0)
+    outbox_max_attempts: int = Field(default=10, ge=1)
+
     @property
     def file_base_url(self) -> str:
         """The Bot API's file URL, derived from the base URL unless set explicitly."""

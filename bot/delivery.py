@@ -34,18 +34,27 @@ from bot.render import markup
 log = logging.getLogger(__name__)
 
 NOT_MODIFIED = "message is not modified"
+NETWORK_ERROR = "network error"
+# Network errors in a row that we take for an outage rather than a passing fault.
+OUTAGE_AFTER_FAILURES = 3
 
 
 @dataclass(frozen=True)
 class SenderConfig:
     """Tuning for the sender; defaults suit one process talking to the real Telegram."""
 
+    # Enough sends in flight to keep ~30/s going at real Telegram's latency.
     concurrency: int = 8
+    # Messages claimed at once, then sent one per flood slot (a third of a second at 30/s).
+    claim_ahead: int = 10
     batch: int = 100
     poll_seconds: float = 1.0
+    # A claimed message not recorded within this time is sent again (its sender died).
     lease: dt.timedelta = dt.timedelta(seconds=60)
-    max_attempts: int = 8
-    max_backoff_seconds: float = 300.0
+    max_attempts: int = 10
+    max_backoff_seconds: float = 30.0
+    # After network errors the whole sender slows down, up to this pause between tries.
+    max_outage_pause_seconds: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,13 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._inflight_chats: set[int] = set()
+        self._slots = asyncio.Semaphore(self._config.concurrency)
+        # Network errors in a row: while the Bot API is unreachable, one probe at a time.
+        self._network_failures = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
 
     def wake(self) -> None:
         """Something new is queued: look now rather than at the next poll."""
@@ -124,18 +140,35 @@ class OutboxSender:
             self._wakeup.clear()
 
     async def dispatch_once(self) -> float:
-        """Start sending what is due and allowed now; returns seconds until the next look."""
-        free = self._config.concurrency - len(self._inflight)
-        overall_wait = self._flood.overall_wait()
-        if free <= 0:
-            return self._config.poll_seconds
-        if overall_wait > 0:
-            return overall_wait
+        """Claim a small batch of what is due and send each one at its slot.
+
+        Claiming ahead (a fraction of a second's worth) keeps database round trips off the
+        slot timing; keeping the batch small lets a new reminder overtake queued tips soon.
+        Returns seconds until the next look.
+        """
         now = self._clock.now()
         rows = await self._due(now)
         if not rows:
             return await self._until_next(now)
+        chosen, unreachable, wait = self._choose(rows)
+        if unreachable:
+            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
+        jobs = await self._claim(chosen, now)
+        for index, job in enumerate(jobs):
+            if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping):
+                await self._release(jobs[index:])  # stopping: unsent claims go back
+                break
+            await self._slots.acquire()
+            self._inflight_chats.add(job.chat_id)
+            task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
+            self._inflight[job.id] = task
+            task.add_done_callback(functools.partial(self._done, job))
+        return 0.0 if jobs else wait
 
+    def _choose(
+        self, rows: list[tuple[int, int, bool | None]]
+    ) -> tuple[list[int], list[int], float]:
+        """Pick the rows to send next: priority order, one per chat, chats that may get one."""
         chosen: list[int] = []
         unreachable: list[int] = []
         seen: set[int] = set()
@@ -146,54 +179,62 @@ class OutboxSender:
             seen.add(chat_id)
             if reachable is False:
                 unreachable.append(row_id)
-                continue
-            if chat_id in self._inflight_chats:
-                continue
-            slot_wait = self._flood.try_reserve(chat_id)
-            if slot_wait > 0:
-                wait = min(wait, slot_wait)
-                if self._flood.overall_wait() > 0:
-                    break
-                continue
-            chosen.append(row_id)
-            if len(chosen) >= free:
-                break
-
-        if unreachable:
-            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
-        jobs = await self._claim(chosen, now)
-        for job in jobs:
-            self._inflight_chats.add(job.chat_id)
-            task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
-            self._inflight[job.id] = task
-            task.add_done_callback(functools.partial(self._done, job))
-        return 0.0 if jobs else wait
+            elif chat_id not in self._inflight_chats:
+                chat_wait = self._flood.chat_wait(chat_id)
+                if chat_wait > 0:
+                    wait = min(wait, chat_wait)
+                else:
+                    chosen.append(row_id)
+                    if len(chosen) >= self._config.claim_ahead:
+                        break
+        return chosen, unreachable, wait
 
     def _done(self, job: _Job, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
         self._inflight_chats.discard(job.chat_id)
+        self._slots.release()
         self._wakeup.set()
 
     # --- database steps -------------------------------------------------------------------
 
     async def _due(self, now: dt.datetime) -> list[tuple[int, int, bool | None]]:
+        """The next message of each chat that has one due, most urgent first.
+
+        Only a chat's head matters (one at a time per chat). Within a priority, chats with
+        more waiting go first: each can take only one slot a second, so starting the long
+        queues early finishes a burst sooner without letting any chat crowd the others out.
+        """
+        due = or_(
+            and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
+            and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
+        )
+        place = (
+            func.row_number()
+            .over(
+                partition_by=OutboxMessage.chat_id,
+                order_by=(OutboxMessage.priority, OutboxMessage.id),
+            )
+            .label("place")
+        )
+        backlog = func.count().over(partition_by=OutboxMessage.chat_id).label("backlog")
+        heads = (
+            select(
+                OutboxMessage.id,
+                OutboxMessage.chat_id,
+                OutboxMessage.priority,
+                User.reachable,
+                place,
+                backlog,
+            )
+            .outerjoin(User, User.id == OutboxMessage.chat_id)
+            .where(due)
+            .subquery()
+        )
         async with self._db.transaction() as session:
             result = await session.execute(
-                select(OutboxMessage.id, OutboxMessage.chat_id, User.reachable)
-                .outerjoin(User, User.id == OutboxMessage.chat_id)
-                .where(
-                    or_(
-                        and_(
-                            OutboxMessage.state == OutboxState.PENDING,
-                            OutboxMessage.not_before <= now,
-                        ),
-                        and_(
-                            OutboxMessage.state == OutboxState.SENDING,
-                            OutboxMessage.lease_until < now,
-                        ),
-                    )
-                )
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
+                select(heads.c.id, heads.c.chat_id, heads.c.reachable)
+                .where(heads.c.place == 1)
+                .order_by(heads.c.priority, heads.c.backlog.desc(), heads.c.id)
                 .limit(self._config.batch)
             )
             return [(r[0], r[1], r[2]) for r in result.all()]
@@ -212,47 +253,35 @@ class OutboxSender:
         return max(0.0, min(self._config.poll_seconds, (next_due - now).total_seconds()))
 
     async def _claim(self, ids: list[int], now: dt.datetime) -> list[_Job]:
+        """Take these messages for sending, in one conditional UPDATE; returns those we won."""
         if not ids:
             return []
-        lease_until = now + self._config.lease
-        jobs = []
+        claimable = or_(
+            OutboxMessage.state == OutboxState.PENDING,
+            and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
+        )
         async with self._db.transaction() as session:
-            for row_id in ids:
-                result = await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row_id,
-                        or_(
-                            OutboxMessage.state == OutboxState.PENDING,
-                            and_(
-                                OutboxMessage.state == OutboxState.SENDING,
-                                OutboxMessage.lease_until < now,
-                            ),
-                        ),
-                    )
-                    .values(
-                        state=OutboxState.SENDING,
-                        lease_until=lease_until,
-                        attempts=OutboxMessage.attempts + 1,
-                    )
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), claimable)
+                .values(
+                    state=OutboxState.SENDING,
+                    lease_until=now + self._config.lease,
+                    attempts=OutboxMessage.attempts + 1,
                 )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # someone else took it
-                row = await session.get(OutboxMessage, row_id)
-                assert row is not None
-                jobs.append(
-                    _Job(
-                        row.id,
-                        row.key,
-                        row.kind,
-                        row.chat_id,
-                        row.op,
-                        row.ref_key,
-                        row.payload,
-                        row.attempts,
-                    )
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.key,
+                    OutboxMessage.kind,
+                    OutboxMessage.chat_id,
+                    OutboxMessage.op,
+                    OutboxMessage.ref_key,
+                    OutboxMessage.payload,
+                    OutboxMessage.attempts,
                 )
-        return jobs
+            )
+            won = {row.id: _Job(*row) for row in result.all()}
+        return [won[row_id] for row_id in ids if row_id in won]  # keep the chosen order
 
     async def _finish(
         self,
@@ -279,6 +308,11 @@ class OutboxSender:
                 .where(OutboxMessage.id == job.id, OutboxMessage.state == OutboxState.SENDING)
                 .values(**values)
             )
+
+    async def _release(self, jobs: list[_Job]) -> None:
+        """Hand claimed but unsent messages back to the queue."""
+        for job in jobs:
+            await self._finish(job, OutboxState.PENDING, refund_attempt=True)
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
         async with self._db.transaction() as session:
@@ -364,11 +398,34 @@ class OutboxSender:
             )
             await self._finish(job, OutboxState.FAILED, error=exc.message[:200])
             return
-        except (TimedOut, NetworkError) as exc:
-            await self._retry_later(job, type(exc).__name__)
+        except (TimedOut, NetworkError):
+            self._network_failures += 1
+            if self._network_failures >= OUTAGE_AFTER_FAILURES:
+                # Several in a row: the Bot API is down. Probe now and then, not per message.
+                exponent = self._network_failures - OUTAGE_AFTER_FAILURES
+                pause = min(self._config.max_outage_pause_seconds, 2.0**exponent)
+                self._flood.pause(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+            await self._retry_later(job, NETWORK_ERROR)
             return
+        if self._network_failures >= OUTAGE_AFTER_FAILURES:
+            await self._after_outage()
+        self._network_failures = 0
         await self._finish(job, OutboxState.SENT, message_id=message_id)
         log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
+
+    async def _after_outage(self) -> None:
+        """The Bot API answers again: what waited out the outage goes now, not at its backoff."""
+        async with self._db.transaction() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.state == OutboxState.PENDING,
+                    OutboxMessage.last_error == NETWORK_ERROR,
+                    OutboxMessage.not_before > self._clock.now(),
+                )
+                .values(not_before=self._clock.now())
+            )
+        log_event(log, "outbox.recovered", released=result.rowcount)  # type: ignore[attr-defined]
 
     async def _retry_later(self, job: _Job, error: str) -> None:
         if job.attempts >= self._config.max_attempts:

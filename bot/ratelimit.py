@@ -4,16 +4,19 @@ PTB's AIORateLimiter knows the overall and per-group limits but not one message 
 private chat, and it cannot share its budget with our outbox sender. This class plugs into
 PTB as its rate limiter (direct replies) and is asked by the sender before each notification,
 so both draw on one overall budget.
+
+Messages are spaced evenly rather than sent in bursts of 30: a burst that leaves at the top of
+one second can arrive bunched with the next at Telegram's end and count as 31. The spacing
+runs a little under the ceiling (HEADROOM) for the same reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime as dt
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -24,9 +27,11 @@ JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
 # Passed as rate_limit_args by the outbox sender: the slot was reserved already.
 RESERVED = "reserved"
-# Methods that put something in a chat; everything else (answerCallbackQuery, getMe, …)
-# is not a message and is not counted.
-COUNTED_PREFIXES = ("send", "edit", "copy", "forward")
+# Methods that put a message in a chat; edits, callback answers, getMe … are not counted.
+COUNTED_PREFIXES = ("send", "copy", "forward")
+HEADROOM = 0.97
+# Extra gap per chat, so jitter on the way cannot make two messages look closer than allowed.
+CHAT_MARGIN = 1.05
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -50,14 +55,15 @@ class FloodControl(BaseRateLimiter[str]):
         per_chat_seconds: float = 1.0,
         per_group_per_minute: float = 20,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._limit = max(1, int(overall_per_second))
-        # A small margin: what we count as a second must not look like less at Telegram's end.
-        self._window = 1.0 * (1 + 0.02)
-        self._chat_gap = per_chat_seconds
-        self._group_gap = 60.0 / per_group_per_minute
+        self._interval = 1.0 / (overall_per_second * HEADROOM)
+        self._chat_gap = per_chat_seconds * CHAT_MARGIN
+        self._group_gap = 60.0 / per_group_per_minute * CHAT_MARGIN
         self._clock = clock
-        self._recent: collections.deque[float] = collections.deque()
+        self._sleep = sleep
+        # When the next message may leave (a GCRA "theoretical arrival time").
+        self._next_slot = 0.0
         self._chat_free_at: dict[int, float] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -70,20 +76,10 @@ class FloodControl(BaseRateLimiter[str]):
 
     # --- the budget ---------------------------------------------------------------------
 
-    def _overall_wait(self, now: float) -> float:
-        while self._recent and self._recent[0] <= now - self._window:
-            self._recent.popleft()
-        wait = max(0.0, self._paused_until - now)
-        if len(self._recent) >= self._limit:
-            wait = max(wait, self._recent[0] + self._window - now)
-        return wait
-
     def overall_wait(self) -> float:
         """Seconds until the overall budget has room for one more message."""
-        return self._overall_wait(self._clock())
-
-    def _gap_for(self, chat_id: int) -> float:
-        return self._group_gap if chat_id < 0 else self._chat_gap
+        now = self._clock()
+        return max(0.0, self._paused_until - now, self._next_slot - now)
 
     def chat_wait(self, chat_id: int) -> float:
         """Seconds until this chat may get another notification."""
@@ -91,33 +87,46 @@ class FloodControl(BaseRateLimiter[str]):
 
     def try_reserve(self, chat_id: int | None) -> float:
         """Reserve a slot now and return 0, or return how long to wait (nothing reserved)."""
-        now = self._clock()
-        wait = self._overall_wait(now)
+        wait = self.overall_wait()
         if chat_id is not None:
-            wait = max(wait, self._chat_free_at.get(chat_id, 0.0) - now)
+            wait = max(wait, self.chat_wait(chat_id))
         if wait > 0:
             return wait
-        self._recent.append(now)
+        now = self._clock()
+        # Up to half an interval of lateness (timer overshoot, a busy loop) may be caught up,
+        # so the average rate holds; any one second still holds at most (1 s + T/2) / T + 1
+        # messages, which HEADROOM keeps at or under the limit.
+        self._next_slot = max(self._next_slot, now - self._interval / 2) + self._interval
         if chat_id is not None:
-            self._chat_free_at[chat_id] = now + self._gap_for(chat_id)
-            if len(self._chat_free_at) > 100_000:
-                self._forget_idle_chats(now)
+            self.mark_chat(chat_id)
         return 0.0
+
+    def mark_chat(self, chat_id: int) -> None:
+        """A message just went to this chat: hold its next notification back."""
+        now = self._clock()
+        self._chat_free_at[chat_id] = now + (self._group_gap if chat_id < 0 else self._chat_gap)
+        if len(self._chat_free_at) > 100_000:
+            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     async def reserve_overall(self) -> None:
         """Wait for a slot in the overall budget (direct replies are not spaced per chat)."""
         async with self._lock:
             # Polling with a computed sleep: the budget frees itself as time passes,
             # there is no event to wait for.
-            while (wait := self.try_reserve(None)) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(wait)
+            while (wait := self.try_reserve(None)) > 0:
+                await self._sleep(wait)
+
+    async def wait_for_slot(self, chat_id: int, stopping: Callable[[], bool]) -> bool:
+        """Wait for a notification's place in the budget; False if told to stop meanwhile."""
+        while (wait := self.try_reserve(chat_id)) > 0:
+            if stopping():
+                return False
+            await self._sleep(min(wait, 0.5))
+        return not stopping()
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody in this process sends until it has passed."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-    def _forget_idle_chats(self, now: float) -> None:
-        self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     # --- PTB's hook for direct replies --------------------------------------------------
 
@@ -130,17 +139,23 @@ class FloodControl(BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> JSON:
-        counted = endpoint.startswith(COUNTED_PREFIXES) and data.get("chat_id") is not None
+        chat_id = data.get("chat_id")
+        counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
+        reserved = rate_limit_args == RESERVED
         # A direct reply gets one retry after a 429; the outbox sender handles its own.
-        attempts = 1 if rate_limit_args == RESERVED else 2
+        attempts = 1 if reserved else 2
         for attempt in range(attempts):
-            if counted and not (rate_limit_args == RESERVED and attempt == 0):
+            if counted and not reserved:
                 await self.reserve_overall()
+                if isinstance(chat_id, int):
+                    # Replies are not held back per chat (the person is waiting for them),
+                    # but the sender must not add a notification right on top of one.
+                    self.mark_chat(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.pause(retry_after_seconds(exc))
                 if attempt == attempts - 1:
                     raise
-                await asyncio.sleep(retry_after_seconds(exc))
+                await self._sleep(retry_after_seconds(exc))
         raise AssertionError("unreachable")

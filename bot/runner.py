@@ -8,9 +8,15 @@ import signal
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 log = logging.getLogger(__name__)
+
+
+def _polling_error(error: TelegramError) -> None:
+    """PTB retries polling by itself; a network blip is one line, not a traceback."""
+    log.warning("event=polling.error error=%s", type(error).__name__)
 
 
 async def run_polling(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -27,7 +33,9 @@ async def run_polling(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
             await app.post_init(app)
         assert app.updater is not None
         # Pending updates are kept: a "Taken" tapped while we were down is real.
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, error_callback=_polling_error
+        )
         await app.start()
         log.info("event=bot.started username=%s", app.bot.username)
         await stop.wait()

@@ -1474,12 +1474,19 @@ class FakeBotApi:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = "en",
+        started: bool = False,
     ) -> FakeUser:
-        """The user with this id (created on first use; later calls return the same object)."""
+        """The user with this id (created on first use; later calls return the same object).
+
+        ``started=True`` is a user who pressed Start some time ago: the bot may message them
+        without them sending anything now (handy for bursts to many chats).
+        """
         if user_id not in self._users:
             user = FakeUser(self, user_id, first_name, last_name, username, language_code)
             self._users[user_id] = user
             self._chats[user_id] = user._chat
+        if started:
+            self._users[user_id]._chat.started = True
         return self._users[user_id]
 
     def group(self, chat_id: int, title: str, *, username: str | None = None) -> FakeGroup:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +30,14 @@ class ScriptedBot:
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: dict[str, list[Exception]] = field(default_factory=dict)
+    delivered: list[str] = field(default_factory=list)
     next_id: int = 100
 
     async def _call(self, method: str, **params: Any) -> Sent:
         self.calls.append((method, params))
         if self.errors.get(method):
             raise self.errors[method].pop(0)
+        self.delivered.append(params.get("text", ""))
         self.next_id += 1
         return Sent(self.next_id)
 
@@ -49,11 +52,17 @@ class ScriptedBot:
 
 
 class Ticks:
+    """The flood control's clock; its sleeps move it instead of waiting."""
+
     def __init__(self) -> None:
         self.now = 0.0
 
     def __call__(self) -> float:
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 @dataclass
@@ -100,7 +109,7 @@ def rig(db: Database, clock: FrozenClock) -> Rig:
     sender = OutboxSender(
         db,
         bot,  # type: ignore[arg-type]
-        FloodControl(clock=ticks),
+        FloodControl(clock=ticks, sleep=ticks.sleep),
         clock,
         on_unreachable=on_unreachable,
         config=SenderConfig(concurrency=1, max_attempts=3),
@@ -237,3 +246,53 @@ async def test_a_send_cut_off_by_a_crash_is_retried_after_its_lease(rig: Rig) ->
     await rig.later(61)
     assert (await rig.row("a")).state == OutboxState.SENT
     assert len(rig.bot.calls) == 1
+
+
+async def test_two_senders_on_one_database_send_each_message_once(rig: Rig) -> None:
+    other_bot = ScriptedBot()
+
+    async def ignore(_chat_id: int) -> None:
+        return None
+
+    ticks = Ticks()
+    other = OutboxSender(
+        rig.db,
+        other_bot,  # type: ignore[arg-type]
+        FloodControl(clock=ticks, sleep=ticks.sleep),
+        rig.clock,
+        on_unreachable=ignore,
+        config=SenderConfig(concurrency=4),
+    )
+    for i in range(30):
+        await rig.queue(f"k{i}", 1000 + i, f"note {i}")
+    for _ in range(10):
+        await asyncio.gather(rig.sender.dispatch_once(), other.dispatch_once())
+        await asyncio.gather(rig.sender.wait_inflight(), other.wait_inflight())
+        rig.ticks.now += 1
+        ticks.now += 1
+    # Both saw the same due rows each round; the conditional claim gave each row to one.
+    texts = sent_texts(rig.bot) + sent_texts(other_bot)
+    assert sorted(texts) == sorted(f"note {i}" for i in range(30))
+
+
+async def test_after_an_outage_waiting_messages_go_at_once(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [NetworkError("connection refused")] * 3
+    for i in range(3):
+        await rig.queue(f"k{i}", 10 + i, f"note {i}")
+    for _ in range(3):  # three failures in a row: an outage
+        await rig.later(0.1)
+    pending = [await rig.row(f"k{i}") for i in range(3)]
+    assert all(row.state == OutboxState.PENDING for row in pending)
+    await rig.queue("fresh", 99, "fresh")
+    await rig.later(20)  # the probe after the pause succeeds …
+    for _ in range(4):
+        await rig.later(0.1)  # … and the rest follow straight away, not at their backoff
+    assert sorted(rig.bot.delivered) == ["fresh", "note 0", "note 1", "note 2"]
+
+
+async def test_a_single_5xx_does_not_slow_everyone_down(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [NetworkError("Internal Server Error (500)")]
+    await rig.queue("a", 1)
+    await rig.queue("b", 2)
+    await rig.pass_once()
+    assert rig.sender._flood.overall_wait() < 0.1  # no outage pause after one error
