@@ -179,6 +179,13 @@ INVITE_ERRORS = {
 }
 
 
+def too_many_attempts(minutes: int) -> str:
+    return (
+        f"That's a few codes that didn't work. Please wait {minutes} minutes and ask for a "
+        "fresh link — opening the link is easiest."
+    )
+
+
 def invite_error(reason: str, patient_name: str | None) -> str:
     template = INVITE_ERRORS.get(reason, INVITE_ERRORS["unknown"])
     return template.format(name=f"<b>{esc(patient_name)}</b>" if patient_name else "them")

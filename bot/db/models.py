@@ -88,6 +88,9 @@ class User(Base):
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # False once Telegram answered 403: they blocked the bot or never pressed Start.
     reachable: Mapped[bool] = mapped_column(default=True)
+    # Failed invite codes in the current window: guessing codes is slowed down per person.
+    join_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    join_window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from bot.services.errors import (
     NotPatient,
     NotRegistered,
     StaleAction,
+    TooManyAttempts,
     UnknownTimezone,
 )
 
@@ -41,6 +43,10 @@ log = logging.getLogger(__name__)
 
 # 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
 INVITE_CODE_BYTES = 12
+# Wrong codes allowed per person per window before /join waits: enough for typos,
+# far too few to guess 96 bits.
+JOIN_FAILURES_ALLOWED = 5
+JOIN_WINDOW = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -278,7 +284,37 @@ class CircleService:
 
     async def join(self, user_id: int, code: str) -> Joined:
         """Use an invite code to join a circle as a helper."""
-        code = code.strip()
+        await self._check_join_budget(user_id)
+        try:
+            return await self._join(user_id, code.strip())
+        except InviteError as error:
+            if error.reason in ("unknown", "used", "replaced", "expired"):
+                await self._count_join_failure(user_id)
+            raise
+
+    async def _check_join_budget(self, user_id: int) -> None:
+        async with self._db.transaction() as session:
+            user = await session.get(User, user_id)
+            if user is None or user.join_window_start is None:
+                return
+            window_ends = user.join_window_start + JOIN_WINDOW
+            now = self._clock.now()
+            if user.join_failures >= JOIN_FAILURES_ALLOWED and now < window_ends:
+                minutes = max(1, math.ceil((window_ends - now).total_seconds() / 60))
+                log_event(log, "circle.join_throttled", user_id=user_id)
+                raise TooManyAttempts(minutes)
+
+    async def _count_join_failure(self, user_id: int) -> None:
+        now = self._clock.now()
+        async with self._db.transaction() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                return
+            if user.join_window_start is None or now >= user.join_window_start + JOIN_WINDOW:
+                user.join_window_start, user.join_failures = now, 0
+            user.join_failures += 1
+
+    async def _join(self, user_id: int, code: str) -> Joined:
         async with self._db.transaction() as session:
             invite = (
                 await session.scalars(select(Invite).where(Invite.code == code))

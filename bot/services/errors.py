@@ -54,3 +54,13 @@ class InviteError(DomainError):
         super().__init__(reason)
         self.reason = reason
         self.patient_name = patient_name
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong invite codes in a short time; try again later."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(minutes)
+        self.minutes = minutes

@@ -19,6 +19,7 @@ from bot.services.errors import (
     NotPatient,
     NotRegistered,
     StaleAction,
+    TooManyAttempts,
     UnknownTimezone,
 )
 
@@ -266,3 +267,32 @@ async def test_errand_invite_makes_an_errand_helper(circles: CircleService) -> N
     invite = await circles.invite(PAT.id, "errand")
     joined = await circles.join(BEN.id, invite.code)
     assert joined.access == "errand"
+
+
+async def test_guessing_invite_codes_is_slowed_down(
+    circles: CircleService, clock: FrozenClock
+) -> None:
+    await patient_with_circle(circles)
+    real = await circles.invite(PAT.id, "close")
+    await circles.touch(BEN)
+    for attempt in range(5):
+        with pytest.raises(InviteError):
+            await circles.join(BEN.id, f"guess-{attempt}")
+    with pytest.raises(TooManyAttempts) as throttled:
+        await circles.join(BEN.id, real.code)  # even the right code waits now
+    assert 1 <= throttled.value.minutes <= 15
+    clock.advance(minutes=15)
+    await circles.join(BEN.id, real.code)
+
+
+async def test_a_typo_or_two_does_not_lock_anyone_out(
+    circles: CircleService, clock: FrozenClock
+) -> None:
+    await patient_with_circle(circles)
+    real = await circles.invite(PAT.id, "close")
+    await circles.touch(BEN)
+    for attempt in range(4):
+        with pytest.raises(InviteError):
+            await circles.join(BEN.id, f"typo-{attempt}")
+        clock.advance(minutes=5)  # spread out: each window starts afresh
+    await circles.join(BEN.id, real.code)
