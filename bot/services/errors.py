@@ -54,3 +54,24 @@ class InviteError(DomainError):
         super().__init__(reason)
         self.reason = reason
         self.patient_name = patient_name
+
+
+# --- recovery ----------------------------------------------------------------------------
+
+
+class NotAPainScore(DomainError):
+    """A pain score must be a whole number from 0 to 10."""
+
+    code = "bad_pain"
+
+
+class UnknownStage(DomainError):
+    """Not a recovery stage we know."""
+
+    code = "unknown_stage"
+
+
+class BadTime(DomainError):
+    """Not a time of day we can read (or not an option of that command)."""
+
+    code = "bad_time"
