@@ -548,6 +548,11 @@ SUGGESTION_DECLINED = (
 
 
 def stage_switched(stage: str) -> str:
+    if stage == "not-improving":
+        return (
+            "Okay. My tips now focus on what to do when things aren't getting better — "
+            "/tip for one. 💛"
+        )
     return f"Done: you're in <b>{stage_label(stage)}</b> now. My tips follow it — /tip for one."
 
 

@@ -238,9 +238,9 @@ class RecoveryService:
             if plan.stage != from_stage:
                 raise StaleAction()
             changed = await self._change_stage(session, plan, target)
-            if not changed:
+            if not changed and plan.stage != target:
                 raise StaleAction()
-            return StageView(target, plan.stage_since, timezone, changed=True)
+            return StageView(target, plan.stage_since, timezone, changed=changed)
 
     async def decline_suggestion(self, user_id: int, target: Stage) -> None:
         """ "Not now": the same suggestion waits a few days."""
@@ -890,6 +890,8 @@ class RecoveryService:
             .execution_options(synchronize_session="fetch")
         )
         if _rowcount(result) != 1:
+            # Someone else moved it first (a double tap on another connection): read what won.
+            await session.refresh(plan)
             return False
         session.add(
             StageChange(

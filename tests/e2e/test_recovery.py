@@ -173,3 +173,33 @@ async def test_daily_tip_and_checkin_arrive_once_across_a_restart(
 
     assert await process.stop() == 0
     assert "Traceback" not in process.output()
+
+
+async def test_onboarding_stage_can_be_typed_and_resumes_after_start(
+    fake_api: FakeBotApi, bot: BotProcess
+) -> None:
+    patient = fake_api.user(1106, "Pat")
+    await patient.send("/start")
+    welcome = await patient.wait_for("Who are you here as?")
+    await patient.press(welcome, "I'm recovering")
+    await patient.wait_for_edit(welcome["message_id"], text_contains="which time zone")
+    await patient.send("/timezone Europe/London")
+    await patient.wait_for("Europe/London")
+    question = await patient.wait_for("how is your back today?")
+    assert len(question["buttons"]) == 5
+
+    await patient.send("/start")  # came back later: the question is asked again
+    await patient.wait_for("how is your back today?")
+    await patient.send("better, thanks")
+    await patient.wait_for("don't know that stage")
+    await patient.send("Easing")
+    await patient.wait_for("Got it: Easing")
+    await patient.wait_for("Send this link")
+    await patient.send("/stage")
+    await patient.wait_for("Your recovery stage: Easing")
+
+    menu = {c["command"] for c in fake_api.commands()}
+    assert {"stage", "tip", "tips", "pain", "progress", "checkin"} <= menu
+    await patient.send("/help")
+    help_text = await patient.wait_for("How carecircle works")
+    assert "/progress" in help_text["text"] and "/pain" in help_text["text"]

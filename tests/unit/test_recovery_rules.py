@@ -197,7 +197,9 @@ def test_pain_outside_zero_to_ten_is_refused(score: int) -> None:
     assert parse_pain(str(score)) is None
 
 
-@pytest.mark.parametrize("typed", ["11", "-1", "ten", "3.5", "+3", "", "3 4", "½", "١١", "10/10/10"])
+@pytest.mark.parametrize(
+    "typed", ["11", "-1", "ten", "3.5", "+3", "", "3 4", "½", "١١", "10/10/10"]
+)
 def test_pain_needs_digits_zero_to_ten(typed: str) -> None:
     assert parse_pain(typed) is None
 
