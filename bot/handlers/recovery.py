@@ -29,7 +29,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.services.errors import NotAPainScore, NotPatient, StaleAction, UnknownStage
-from bot.services.recovery import PainResult, TipSettings
+from bot.services.recovery import PainResult, StageView, TipSettings
 
 
 def _stage_arg(text: str) -> Stage:
@@ -52,6 +52,11 @@ async def ask_first_stage(update: Update, context: CareContext) -> None:
 async def _first_stage_chosen(update: Update, context: CareContext, stage: Stage) -> None:
     view = await services(context).recovery.choose_stage(user_id(update), stage)
     await edit_or_reply(update, texts.first_stage_set(view.stage))
+    await _finish_onboarding(update, context, view)
+
+
+async def _finish_onboarding(update: Update, context: CareContext, view: StageView) -> None:
+    """Whichever way the stage was chosen, the choice that ends onboarding brings the link."""
     if view.first:
         await send_invite(update, context, access="close", first_time=True)
 
@@ -67,6 +72,7 @@ async def stage_command(update: Update, context: CareContext) -> None:
             raise UnknownStage()
         view = await recovery.choose_stage(user_id(update), stage)
         await reply(update, texts.stage_set(view.stage, view.changed))
+        await _finish_onboarding(update, context, view)
         return
     view = await recovery.stage(user_id(update))
     since = texts.date_local(view.since, view.timezone)
@@ -103,6 +109,7 @@ async def stage_button(update: Update, context: CareContext) -> None:
     if data.verb == "set":
         view = await recovery.choose_stage(me, stage)
         await edit_or_reply(update, texts.stage_set(view.stage, view.changed))
+        await _finish_onboarding(update, context, view)
     elif data.verb == "go" and len(data.args) == 2:
         view = await recovery.accept_suggestion(me, stage, _stage_arg(data.args[1]))
         await edit_or_reply(update, texts.stage_switched(view.stage))

@@ -546,6 +546,7 @@ class RecoveryService:
         return min((i for i in instants if i is not None), default=None)
 
     async def run_due(self, now: dt.datetime) -> int:
+        # No scheduler pokes from here: after a sweep the scheduler re-arms from next_due().
         handled = 0
         for circle_id, due in await self._due_rows(RecoveryPlan.next_tip_at, now):
             handled += await self._guard(self._daily_tip(circle_id, due, now), circle_id)
@@ -725,7 +726,6 @@ class RecoveryService:
                 priority=Priority.NORMAL,
                 circle_id=circle_id,
             )
-            after_commit(session, self._wake)
             log_event(log, "recovery.checkin_asked", circle_id=circle_id, checkin_id=checkin_id)
             return True
 
@@ -776,7 +776,6 @@ class RecoveryService:
                         circle_id=circle.id,
                     )
                     log_event(log, "recovery.checkin_nudged", circle_id=circle.id)
-                after_commit(session, self._wake)
                 return True
             # The morning after: a look-in request, the same day only (not days late).
             if not circle.lookin_requests or local_date(now, zone) != local_date(due, zone):
@@ -1048,8 +1047,6 @@ class RecoveryService:
             .values({column.key: to, **values})
             .execution_options(synchronize_session=False)
         )
-        if to is not None:
-            after_commit(session, self._wake)
         return _rowcount(result) == 1
 
     def _next_tip(

@@ -203,3 +203,23 @@ async def test_onboarding_stage_can_be_typed_and_resumes_after_start(
     await patient.send("/help")
     help_text = await patient.wait_for("How carecircle works")
     assert "/progress" in help_text["text"] and "/pain" in help_text["text"]
+
+
+async def test_answering_the_onboarding_question_with_a_command_still_brings_the_link(
+    fake_api: FakeBotApi, bot: BotProcess
+) -> None:
+    patient = fake_api.user(1107, "Pat")
+    await patient.send("/start")
+    welcome = await patient.wait_for("Who are you here as?")
+    await patient.press(welcome, "I'm recovering")
+    await patient.wait_for_edit(welcome["message_id"], text_contains="which time zone")
+    await patient.press(welcome, "Berlin")
+    await patient.wait_for("how is your back today?")
+    await patient.send("/stage staying_well")
+    await patient.wait_for("Stage set: Staying well")
+    invite = await patient.wait_for("Send this link")
+    assert patient.reply_keyboard
+    assert "https://t.me/" in invite["text"]
+    await patient.send("/stage easing")
+    await patient.wait_for("Stage set: Easing")
+    await patient.expect_no_message(within=1.0, text_contains="Send this link")

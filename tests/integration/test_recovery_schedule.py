@@ -396,3 +396,36 @@ async def test_no_schedule_without_a_plan_or_time_zone(rig: Rig) -> None:
     await rig.circles.set_timezone(PAT.id, "Europe/Berlin")
     await rig.recovery.follow_timezone(PAT.id)
     assert await rig.recovery.next_due() == berlin(2, 10)
+
+
+# --- daylight saving time ----------------------------------------------------------------
+
+
+async def test_a_tip_time_skipped_by_spring_forward_comes_at_the_first_valid_minute(
+    rig: Rig,
+) -> None:
+    rig.clock.set(berlin(28, 12))
+    circle_id = await rig.patient()
+    await rig.recovery.set_tips(PAT.id, ScheduleChoice("time", dt.time(2, 30)))
+    # 29 March 2026: Berlin jumps from 02:00 to 03:00; 02:30 does not exist that night.
+    three_cest = dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)
+    assert (await plan_of(rig, circle_id)).next_tip_at == three_cest
+    assert await rig.at(three_cest) == 1
+    assert (await plan_of(rig, circle_id)).next_tip_at == dt.datetime(
+        2026, 3, 30, 0, 30, tzinfo=dt.UTC
+    )
+
+
+async def test_a_tip_time_repeated_by_fall_back_comes_once(rig: Rig) -> None:
+    rig.clock.set(dt.datetime(2026, 10, 24, 10, 0, tzinfo=dt.UTC))
+    circle_id = await rig.patient()
+    await rig.recovery.set_tips(PAT.id, ScheduleChoice("time", dt.time(2, 30)))
+    # 25 October 2026: Berlin's clocks show 02:30 twice (00:30 and 01:30 UTC).
+    first, second = (dt.datetime(2026, 10, 25, h, 30, tzinfo=dt.UTC) for h in (0, 1))
+    assert (await plan_of(rig, circle_id)).next_tip_at == first
+    assert await rig.at(first) == 1
+    assert await rig.at(second) == 0
+    assert [row.key for row in await rig.outbox("recovery.tip")] == [f"tip:{circle_id}:2026-10-25"]
+    assert (await plan_of(rig, circle_id)).next_tip_at == dt.datetime(
+        2026, 10, 26, 1, 30, tzinfo=dt.UTC
+    )
