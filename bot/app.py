@@ -15,11 +15,13 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
+from bot.domain.tips import load_tips
 from bot.handlers.common import BotData
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
 from bot.services.circles import CircleService
+from bot.services.recovery import RecoveryConfig, RecoveryService
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
 
@@ -34,6 +36,7 @@ class Services:
     notifier: Notifier
     scheduler: Scheduler
     circles: CircleService
+    recovery: RecoveryService
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -42,7 +45,25 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
     circles = CircleService(db, clock, notifier, dt.timedelta(days=settings.invite_ttl_days))
-    return Services(settings, clock, db, notifier, scheduler, circles)
+    # --- recovery ---
+    recovery = RecoveryService(
+        db,
+        clock,
+        notifier,
+        load_tips(),
+        RecoveryConfig(
+            tip_time=settings.tip_default_time,
+            checkin_time=settings.checkin_default_time,
+            nudge_time=settings.checkin_nudge_time,
+            lookin_time=settings.lookin_time,
+            late_grace=dt.timedelta(minutes=settings.recovery_late_grace_minutes),
+            suggestion_pause=dt.timedelta(days=settings.suggestion_pause_days),
+        ),
+        wake=scheduler.poke,
+        doses=None,  # MERGE: doses=<the medication service> (a DoseCounter) once it exists
+    )
+    scheduler.register(recovery)
+    return Services(settings, clock, db, notifier, scheduler, circles, recovery=recovery)
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:

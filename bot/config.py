@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.clocktime import parse_time_of_day
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ASYNC_DRIVERS = {
@@ -61,6 +66,36 @@ class Settings(DatabaseSettings):
     outbox_concurrency: int = Field(default=8, ge=1)
     outbox_lease_seconds: float = Field(default=60, gt=0)
     outbox_max_attempts: int = Field(default=10, ge=1)
+
+    # --- recovery: daily tips and pain check-ins (local wall-clock times of the patient) ---
+    tip_default_time: dt.time = dt.time(10, 0)
+    checkin_default_time: dt.time = dt.time(11, 0)
+    # No answer to the check-in by this evening time: one gentle nudge.
+    checkin_nudge_time: dt.time = dt.time(19, 0)
+    # Still no answer by this time the next morning: ask a close-family helper to look in.
+    lookin_time: dt.time = dt.time(9, 0)
+    # After downtime, a tip, check-in or nudge still goes out this many minutes late; later
+    # than that it is skipped for the day (a look-in request still goes the same day).
+    recovery_late_grace_minutes: float = Field(default=180, ge=0)
+    # After "Not now" to a suggested stage, the same suggestion waits this many days.
+    suggestion_pause_days: float = Field(default=3, ge=0)
+
+    @field_validator(
+        "tip_default_time",
+        "checkin_default_time",
+        "checkin_nudge_time",
+        "lookin_time",
+        mode="before",
+    )
+    @classmethod
+    def _time_of_day(cls, value: Any) -> Any:
+        """Accept what people write in .env: "10:00", "9am", "7:30 pm"."""
+        if isinstance(value, str):
+            parsed = parse_time_of_day(value)
+            if parsed is None:
+                raise ValueError("must be a time of day like 09:00")
+            return parsed
+        return value
 
     @property
     def file_base_url(self) -> str:

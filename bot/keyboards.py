@@ -15,7 +15,7 @@ Menu = Sequence[Sequence[str]]
 
 def patient_menu() -> Menu:
     """The reply keyboard a patient always has; see MENU_* in bot.texts."""
-    return [[texts.MENU_CIRCLE, texts.MENU_HELP]]
+    return [[texts.MENU_CIRCLE, texts.MENU_HELP], [texts.MENU_TIP]]
 
 
 def choose_role() -> Rows:
@@ -91,3 +91,65 @@ def confirm_leave(circle_id: int) -> Rows:
             Button(texts.BUTTON_KEEP, cb.encode("circle", "keep")),
         ]
     ]
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+STAGE_ORDER = ("acute", "easing", "strengthening", "staying-well", "not-improving")
+
+
+def choose_stage(current: str | None = None, verb: str = "set") -> Rows:
+    """One stage per row; `verb` is "first" during onboarding, "set" from /stage."""
+    return [
+        [Button(texts.stage_button(stage, stage == current), cb.encode("stage", verb, stage))]
+        for stage in STAGE_ORDER
+    ]
+
+
+def pain_scale(verb: str, *args: object) -> Rows:
+    """0–10 in two rows, one tap each; `verb` and `args` say what the answer belongs to."""
+    buttons = [Button(str(n), cb.encode("pain", verb, *args, n)) for n in range(11)]
+    return [buttons[:6], buttons[6:]]
+
+
+def pain_result(report_id: int, severe: bool, suggestion: tuple[str, str] | None) -> Rows:
+    """suggestion: (target stage, the stage it was suggested in)."""
+    rows: list[list[Button]] = []
+    if severe:
+        rows.append([Button(texts.BUTTON_TELL_HELPERS, cb.encode("pain", "tell", report_id))])
+    if suggestion is not None:
+        target, current = suggestion
+        rows.append(
+            [
+                Button(
+                    texts.button_switch_stage(target), cb.encode("stage", "go", target, current)
+                ),
+                Button(texts.BUTTON_NOT_NOW, cb.encode("stage", "no", target)),
+            ]
+        )
+    return rows
+
+
+def another_tip() -> Rows:
+    return [[Button(texts.BUTTON_ANOTHER_TIP, cb.encode("tip", "more"))]]
+
+
+def another_helper_tip(circle_id: int) -> Rows:
+    return [[Button(texts.BUTTON_ANOTHER_TIP, cb.encode("tip", "hmore", circle_id))]]
+
+
+def tips_settings(patient_on: bool | None, helping: Sequence[tuple[int, str, bool]]) -> Rows:
+    """patient_on: None if not a patient; helping: (circle id, patient name, on)."""
+    rows: list[list[Button]] = []
+    if patient_on is not None:
+        label = texts.BUTTON_TIPS_OFF if patient_on else texts.BUTTON_TIPS_ON
+        rows.append([Button(label, cb.encode("tip", "off" if patient_on else "on"))])
+    for circle_id, name, on in helping:
+        data = cb.encode("tip", "hoff" if on else "hon", circle_id)
+        rows.append([Button(texts.button_helper_tips(name, on), data)])
+    return rows
+
+
+def checkin_settings(on: bool) -> Rows:
+    label = texts.BUTTON_CHECKIN_OFF if on else texts.BUTTON_CHECKIN_ON
+    return [[Button(label, cb.encode("pain", "off" if on else "on"))]]

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import circle, fallback, onboarding
+from bot.handlers import circle, fallback, onboarding, recovery
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -42,6 +42,13 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "join": circle.join_command,
         "circle": circle.circle_command,
         "leave": circle.leave_command,
+        # --- recovery ---
+        "stage": recovery.stage_command,
+        "tip": recovery.tip_command,
+        "tips": recovery.tips_command,
+        "pain": recovery.pain_command,
+        "checkin": recovery.checkin_command,
+        "progress": recovery.progress_command,
     }
     for name, handler in commands.items():
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
@@ -52,6 +59,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "inv": circle.invite_button,
         "circle": circle.circle_button,
         "set": circle.settings_button,
+        # --- recovery ---
+        "stage": recovery.stage_button,
+        "tip": recovery.tip_button,
+        "pain": recovery.pain_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
@@ -60,12 +71,14 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     menu = {
         texts.MENU_CIRCLE: circle.circle_command,
         texts.MENU_HELP: onboarding.help_command,
+        texts.MENU_TIP: recovery.tip_command,
     }
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
     awaiting = {
         "timezone": onboarding.timezone_typed,
         "join_code": circle.join_code_typed,
+        "stage": recovery.stage_typed,
     }
     app.add_handler(
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import keyboards, texts
-from bot.handlers.circle import join_with_code, send_invite
+from bot.handlers.circle import join_with_code
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -17,6 +17,7 @@ from bot.handlers.common import (
     services,
     user_id,
 )
+from bot.handlers.recovery import ask_first_stage
 from bot.services.errors import StaleAction
 
 JOIN_PREFIX = "join_"
@@ -32,6 +33,10 @@ async def start(update: Update, context: CareContext) -> None:
     standing = await services(context).circles.standing(user_id(update))
     if standing.is_patient and standing.timezone is None:
         await reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
+        return
+    if standing.is_patient and standing.awaiting == "stage":
+        # --- recovery: onboarding's stage question is still open ---
+        await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb="first"))
         return
     if standing.is_patient or standing.is_helper:
         helping = [h.patient_name for h in standing.helping]
@@ -101,6 +106,8 @@ async def _set_timezone(update: Update, context: CareContext, typed: str) -> Non
     svc = services(context)
     standing_before = await svc.circles.standing(user_id(update))
     name = await svc.circles.set_timezone(user_id(update), typed)
+    # --- recovery: daily tips and check-ins follow the new zone ---
+    await svc.recovery.follow_timezone(user_id(update))
     confirmation = texts.timezone_set(name, svc.clock.now())
     first_time = standing_before.is_patient and standing_before.timezone is None
     if update.callback_query is not None:
@@ -108,8 +115,8 @@ async def _set_timezone(update: Update, context: CareContext, typed: str) -> Non
     else:
         await reply(update, confirmation)
     if first_time:
-        # Onboarding's last step: the patient gets the link to bring their family in.
-        await send_invite(update, context, access="close", first_time=True)
+        # --- recovery: ask how their back is; that answer sends the invite link ---
+        await ask_first_stage(update, context)
 
 
 @guarded

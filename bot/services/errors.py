@@ -64,3 +64,24 @@ class TooManyAttempts(DomainError):
     def __init__(self, minutes: int) -> None:
         super().__init__(minutes)
         self.minutes = minutes
+
+
+# --- recovery ----------------------------------------------------------------------------
+
+
+class NotAPainScore(DomainError):
+    """A pain score must be a whole number from 0 to 10."""
+
+    code = "bad_pain"
+
+
+class UnknownStage(DomainError):
+    """Not a recovery stage we know."""
+
+    code = "unknown_stage"
+
+
+class BadTime(DomainError):
+    """Not a time of day we can read (or not an option of that command)."""
+
+    code = "bad_time"

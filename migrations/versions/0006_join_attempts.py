@@ -1,7 +1,7 @@
 """join attempts
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-23 23:36:30
 """
 
@@ -14,7 +14,7 @@ import bot.db.types
 
 
 revision: str = '0006'
-down_revision: str | None = '0002'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

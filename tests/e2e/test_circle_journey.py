@@ -10,8 +10,8 @@ from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 LINK = re.compile(r"https://t\.me/(\w+)\?start=join_([A-Za-z0-9_-]+)")
 
 
-async def onboard_patient(fake: FakeBotApi, patient: FakeUser) -> str:
-    """Walk a patient through /start → role → time zone; returns their invite code."""
+async def onboard_patient(fake: FakeBotApi, patient: FakeUser, stage: str = "Acute flare") -> str:
+    """Walk a patient through /start → role → time zone → stage; returns their invite code."""
     await patient.send("/start")
     welcome = await patient.wait_for("Who are you here as?")
     assert "not a medical device" in welcome["text"]
@@ -19,6 +19,9 @@ async def onboard_patient(fake: FakeBotApi, patient: FakeUser) -> str:
     await patient.wait_for_edit(welcome["message_id"], text_contains="which time zone")
     await patient.press(welcome, "Berlin")
     await patient.wait_for_edit(welcome["message_id"], text_contains="Europe/Berlin")
+    question = await patient.wait_for("how is your back today?")
+    await patient.press(question, stage)
+    await patient.wait_for_edit(question["message_id"], text_contains="Got it")
     invite = await patient.wait_for("Send this link")
     match = LINK.search(invite["text"])
     assert match, invite["text"]
