@@ -19,7 +19,9 @@ from bot.handlers.common import BotData
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
+from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
+from bot.services.needs import NeedService, NeedTimings
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
 
@@ -34,6 +36,8 @@ class Services:
     notifier: Notifier
     scheduler: Scheduler
     circles: CircleService
+    needs: NeedService
+    availability: AvailabilityService
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -42,7 +46,21 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
     circles = CircleService(db, clock, notifier, dt.timedelta(days=settings.invite_ttl_days))
-    return Services(settings, clock, db, notifier, scheduler, circles)
+    # --- needs ---
+    needs = NeedService(db, clock, notifier, need_timings(settings), wake=scheduler.poke)
+    scheduler.register(needs)
+    circles.on_member_gone(needs.member_gone)
+    availability = AvailabilityService(db, clock)
+    return Services(settings, clock, db, notifier, scheduler, circles, needs, availability)
+
+
+def need_timings(settings: Settings) -> NeedTimings:
+    return NeedTimings(
+        remind=dt.timedelta(minutes=settings.need_remind_minutes),
+        ladder=dt.timedelta(minutes=settings.need_ladder_minutes),
+        remind_urgent=dt.timedelta(minutes=settings.need_urgent_remind_minutes),
+        ladder_urgent=dt.timedelta(minutes=settings.need_urgent_ladder_minutes),
+    )
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:

@@ -15,7 +15,7 @@ from bot import callbacks, texts
 from bot.keyboards import Menu, Rows
 from bot.render import markup, menu_markup
 from bot.services.circles import Person
-from bot.services.errors import DomainError, InviteError, UnknownTimezone
+from bot.services.errors import DomainError, InviteError, NeedTaken, UnknownTimezone
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -93,6 +93,8 @@ def refusal_text(error: DomainError) -> str:
         return texts.invite_error(error.reason, error.patient_name)
     if isinstance(error, UnknownTimezone):
         return texts.unknown_timezone(str(error))
+    if isinstance(error, NeedTaken):
+        return texts.need_taken_refusal(error.name, error.done)
     return texts.ERRORS.get(error.code, texts.ERRORS["error"])
 
 
