@@ -1125,7 +1125,8 @@ class NeedService:
         )
         if not won:
             return None
-        await self._finish_owner_views(session, need, patient, helper_id, "released")
+        how = "gone" if gone else "released"
+        await self._finish_owner_views(session, need, patient, helper_id, how)
         routed = await self._route(session, need, circle, patient, now)
         nobody = not routed.reached and not routed.later
         await self._notifier.send(
