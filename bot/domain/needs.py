@@ -322,12 +322,10 @@ def is_off(text: str) -> bool:
 def parse_away_days(text: str) -> int | None:
     """ "3", "3 days", "3d", "a week", "2 weeks" → days (1 to 90); anything else → None."""
     match = _AWAY.match(text)
-    if not match or not (match["n"] or match["unit"]):
+    if not match or not match["n"]:
         return None
-    raw = (match["n"] or "1").lower()
+    raw = match["n"].lower()
     amount = 1 if raw in ("a", "an", "one") else int(raw)
     unit = (match["unit"] or "d").lower()
-    if not match["n"] and unit in ("d", "w"):
-        return None
     days = amount * (7 if unit.startswith("w") else 1)
     return days if 1 <= days <= MAX_AWAY_DAYS else None
