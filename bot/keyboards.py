@@ -164,7 +164,8 @@ def need_honest(need_id: int, route_round: int) -> Rows:
     return [
         [
             Button(texts.BUTTON_SEND_AGAIN, cb.encode("need", "again", need_id, route_round)),
-            Button(texts.BUTTON_CANCEL_NEED, cb.encode("need", "cxy", need_id)),
+            # Someone may have taken it since: then the patient is asked first.
+            Button(texts.BUTTON_CANCEL_NEED, cb.encode("need", "cx", need_id)),
         ]
     ]
 

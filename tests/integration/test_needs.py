@@ -316,7 +316,7 @@ async def test_the_only_helper_releasing_leaves_the_patient_a_choice(world: Worl
     assert "no one else" in told.payload["text"]
     assert [d for _, d in buttons_of(told)] == [
         f"1:need:again:{need_id}:2",
-        f"1:need:cxy:{need_id}",
+        f"1:need:cx:{need_id}",
     ]
 
 
