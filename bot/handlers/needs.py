@@ -300,6 +300,7 @@ async def _cancel(update: Update, context: CareContext, data: callbacks.Callback
 
 
 async def _keep(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    await services(context).needs.keep(me, _need_id(data))
     await show(update, texts.NEED_KEPT)
 
 

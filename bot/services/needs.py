@@ -514,6 +514,12 @@ class NeedService:
             log_event(log, "need.cancelled", need_id=need.id)
             return Outcome(await self._view(session, need))
 
+    async def keep(self, patient_id: int, need_id: int) -> Outcome:
+        """ "No, keep it": nothing changes, but only the patient may say so."""
+        async with self._db.transaction() as session:
+            need, _, _ = await self._patient_need(session, patient_id, need_id)
+            return Outcome(await self._view(session, need), repeat=True)
+
     async def thank(self, patient_id: int, need_id: int) -> Outcome:
         """ "Thank you": the helper who did it hears it, once."""
         async with self._db.transaction() as session:

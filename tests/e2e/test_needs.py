@@ -266,6 +266,55 @@ async def test_lists_cancel_quiet_away_and_odd_input(fake_api: FakeBotApi, bot: 
     assert_no_bad_requests(fake_api)
 
 
+async def test_the_walk_through_and_its_details(fake_api: FakeBotApi, bot: BotProcess) -> None:
+    pat, anna = await circle(fake_api, "Anna", patient_id=1601)
+    await pat.send("/need")
+    menu = await pat.wait_for("What do you need?")
+    await pat.press(menu, "Something else")
+    await pat.wait_for_edit(menu, text_contains="few words")
+    await pat.send("My reading glasses from the kitchen")
+    posted = await pat.wait_for("Sent")
+    offer = await anna.wait_for("reading glasses")
+
+    await pat.press(posted, "Add a note")
+    await pat.wait_for("Type your note")
+    await pat.send("They're <next> to the kettle")
+    await pat.wait_for("Note added")
+    await anna.wait_for_edit(offer, text_contains="They're <next> to the kettle")
+
+    await pat.press(posted, "By a time")
+    when = await pat.wait_for("By when?")
+    await pat.press(when, "In 1 hour")
+    await pat.wait_for_edit(when, text_contains="Got it")
+    await anna.wait_for_edit(offer, text_contains="⏰ by")
+    await pat.press(posted, "By a time")
+    await pat.wait_for("By when?")
+    await pat.send("sometime soon")
+    await pat.wait_for("couldn't read one clear time")
+    await pat.send("the shop closes at 23:59")
+    await pat.wait_for("Got it")
+
+    await pat.send_photo()
+    ask = await pat.wait_for("Send this photo")
+    await pat.press(ask, "Don't send")
+    await pat.wait_for_edit(ask, text_contains="won't send")
+    await anna.send_photo(caption="a cat")
+    await anna.wait_for("didn't quite catch that")
+
+    await anna.press(offer, "I'll do it")
+    mine = await anna.wait_for_edit(offer, text_contains="You're on it")
+    await pat.wait_for("Anna is on it")
+    await anna.press(mine, "Done")
+    await pat.wait_for("Anna has done it")
+    await pat.send("/needs")
+    listing = await pat.wait_for("Your requests")
+    assert "done by Anna" in listing["text"]
+    await pat.press(listing, "Thank:")
+    await pat.wait_for_edit(listing, text_contains="thanked")
+    await anna.wait_for("Pat says thank you")
+    assert_no_bad_requests(fake_api)
+
+
 async def test_a_patient_with_no_helpers_is_told_to_invite(
     fake_api: FakeBotApi, bot: BotProcess
 ) -> None:

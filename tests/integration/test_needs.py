@@ -361,6 +361,10 @@ async def test_forged_presses_from_strangers_change_nothing(world: World) -> Non
         world.needs.complete(STRANGER.id, need_id),
         world.needs.cancel(STRANGER.id, need_id, confirmed=True),
         world.needs.thank(STRANGER.id, need_id),
+        world.needs.keep(STRANGER.id, need_id),
+        world.needs.send_again(STRANGER.id, need_id, 1),
+        world.needs.add_note(STRANGER.id, need_id, "hello"),
+        world.needs.set_deadline(STRANGER.id, need_id, "1h"),
         world.needs.make_urgent(ANNA.id, need_id),  # a helper is not the patient
         world.needs.cancel(ANNA.id, need_id),
         world.needs.claim(ANNA.id, need_id + 999),  # no such need
