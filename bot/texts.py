@@ -428,6 +428,16 @@ def need_summary(card: NeedCard, zone: str | None, now: dt.datetime) -> str:
     return "\n".join(lines)
 
 
+def need_line(card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    """One short line per need, for lists (so a long list still fits one message)."""
+    line = _short(card, limit=60)
+    if card.urgent:
+        line += " · ⚡ urgent"
+    if card.deadline_at is not None:
+        line += f" · ⏰ by {by_time(card.deadline_at, zone, now)}"
+    return line
+
+
 # The walk-through and the patient's replies.
 NEED_ASK_WHAT = "What do you need? One tap sends it to your helpers."
 NEED_ASK_OTHER = "Tell me in a few words what you need (like “my glasses from the kitchen”)."
@@ -687,7 +697,7 @@ def needs_for_patient(
         )
     sections: dict[str, list[str]] = {"open": [], "claimed": [], "done": []}
     for card, state, owner, thanked in needs:
-        line = f"• {need_summary(card, zone, now)}"
+        line = f"• {need_line(card, zone, now)}"
         if state == "claimed" and owner:
             line += f"\n  🙌 {_name(owner)} is on it"
         elif state == "done" and owner:
@@ -712,10 +722,10 @@ def needs_for_helper(
         return "Nothing is waiting right now. 🌿 I'll message you when someone needs a hand."
     parts = []
     if open_needs:
-        lines = [f"• {_name(p)}: {need_summary(c, zone, now)}" for c, p in open_needs]
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in open_needs]
         parts.append("<b>Open requests</b>\n" + "\n".join(lines))
     if mine:
-        lines = [f"• {_name(p)}: {need_summary(c, zone, now)}" for c, p in mine]
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
         parts.append("<b>You're on</b>\n" + "\n".join(lines))
     return "\n\n".join(parts)
 
@@ -724,7 +734,7 @@ def my_tasks(
     mine: list[tuple[NeedCard, str]], done: int, zone: str | None, now: dt.datetime
 ) -> str:
     if mine:
-        lines = [f"• {_name(p)}: {need_summary(c, zone, now)}" for c, p in mine]
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
         text = "<b>You're on</b>\n" + "\n".join(lines)
     else:
         text = "You haven't taken anything on right now. /needs shows what's open."
