@@ -726,7 +726,7 @@ def needs_for_helper(
         parts.append("<b>Open requests</b>\n" + "\n".join(lines))
     if mine:
         lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
-        parts.append("<b>You're on</b>\n" + "\n".join(lines))
+        parts.append("<b>You're on it</b>\n" + "\n".join(lines))
     return "\n\n".join(parts)
 
 
@@ -735,7 +735,7 @@ def my_tasks(
 ) -> str:
     if mine:
         lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
-        text = "<b>You're on</b>\n" + "\n".join(lines)
+        text = "<b>You're on it</b>\n" + "\n".join(lines)
     else:
         text = "You haven't taken anything on right now. /needs shows what's open."
     if done:

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Need, NeedOffer, OutboxMessage, User
+from bot.db.models import Need, NeedOffer, User
 from bot.domain.needs import NeedState
 
 
@@ -70,13 +70,3 @@ async def round_offers(
         .order_by(NeedOffer.id)
     )
     return [(offer, user) for offer, user in rows.all()]
-
-
-async def sent_message_id(session: AsyncSession, key: str | None) -> int | None:
-    """The Telegram message id an outbox row went out as, if it has."""
-    if key is None:
-        return None
-    result: int | None = await session.scalar(
-        select(OutboxMessage.message_id).where(OutboxMessage.key == key)
-    )
-    return result

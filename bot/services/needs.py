@@ -427,7 +427,7 @@ class NeedService:
             if need.state == NeedState.DONE and need.owner_id == helper_id:
                 return Outcome(await self._view(session, need), repeat=True)
             if need.state != NeedState.CLAIMED or need.owner_id != helper_id:
-                raise await self._refusal(session, need, mine_only=True)
+                raise await self._refusal(session, need)
             won = await self._transition(
                 session,
                 need,
@@ -438,7 +438,7 @@ class NeedService:
             if not won:
                 if need.state == NeedState.DONE and need.owner_id == helper_id:
                     return Outcome(await self._view(session, need), repeat=True)
-                raise await self._refusal(session, need, mine_only=True)
+                raise await self._refusal(session, need)
             view = await self._view(session, need)
             await self._finish_owner_views(session, need, patient, helper_id, "done")
             await self._notifier.send(
@@ -462,12 +462,12 @@ class NeedService:
             if need.state == NeedState.OPEN and need.released_by == helper_id:
                 return Outcome(await self._view(session, need), repeat=True)
             if need.state != NeedState.CLAIMED or need.owner_id != helper_id:
-                raise await self._refusal(session, need, mine_only=True)
+                raise await self._refusal(session, need)
             routed = await self._reopen(session, need, circle, patient, helper_id, gone=False)
             if routed is None:
                 if need.state == NeedState.OPEN and need.released_by == helper_id:
                     return Outcome(await self._view(session, need), repeat=True)
-                raise await self._refusal(session, need, mine_only=True)
+                raise await self._refusal(session, need)
             log_event(log, "need.released", need_id=need.id, user_id=helper_id)
             return Outcome(await self._view(session, need), routed=routed)
 
@@ -1372,9 +1372,7 @@ class NeedService:
     def _priority(self, need: Need) -> Priority:
         return Priority.URGENT if need.urgent else Priority.NORMAL
 
-    async def _refusal(
-        self, session: AsyncSession, need: Need, *, mine_only: bool = False
-    ) -> Exception:
+    async def _refusal(self, session: AsyncSession, need: Need) -> Exception:
         """Why this press can't act on the need, in words the presser can use."""
         if need.state in (NeedState.CLAIMED, NeedState.DONE) and need.owner_id is not None:
             owner = await session.get(User, need.owner_id)
