@@ -20,7 +20,9 @@ from bot.handlers.common import BotData
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
+from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
+from bot.services.needs import NeedService, NeedTimings
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
@@ -36,6 +38,8 @@ class Services:
     notifier: Notifier
     scheduler: Scheduler
     circles: CircleService
+    needs: NeedService
+    availability: AvailabilityService
     recovery: RecoveryService
 
 
@@ -45,6 +49,11 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
     circles = CircleService(db, clock, notifier, dt.timedelta(days=settings.invite_ttl_days))
+    # --- needs ---
+    needs = NeedService(db, clock, notifier, need_timings(settings), wake=scheduler.poke)
+    scheduler.register(needs)
+    circles.on_member_gone(needs.member_gone)
+    availability = AvailabilityService(db, clock)
     # --- recovery ---
     recovery = RecoveryService(
         db,
@@ -63,7 +72,26 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         doses=None,  # MERGE: doses=<the medication service> (a DoseCounter) once it exists
     )
     scheduler.register(recovery)
-    return Services(settings, clock, db, notifier, scheduler, circles, recovery=recovery)
+    return Services(
+        settings,
+        clock,
+        db,
+        notifier,
+        scheduler,
+        circles,
+        needs=needs,
+        availability=availability,
+        recovery=recovery,
+    )
+
+
+def need_timings(settings: Settings) -> NeedTimings:
+    return NeedTimings(
+        remind=dt.timedelta(minutes=settings.need_remind_minutes),
+        ladder=dt.timedelta(minutes=settings.need_ladder_minutes),
+        remind_urgent=dt.timedelta(minutes=settings.need_urgent_remind_minutes),
+        ladder_urgent=dt.timedelta(minutes=settings.need_urgent_ladder_minutes),
+    )
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:

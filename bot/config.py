@@ -97,6 +97,14 @@ class Settings(DatabaseSettings):
             return parsed
         return value
 
+    # --- needs ---
+    # Unclaimed this long → helpers are reminded once; twice this long → the patient is told.
+    need_remind_minutes: float = Field(default=20, gt=0)
+    need_urgent_remind_minutes: float = Field(default=5, gt=0)
+    # "One at a time": how long each helper has before the next one is asked too.
+    need_ladder_minutes: float = Field(default=10, gt=0)
+    need_urgent_ladder_minutes: float = Field(default=3, gt=0)
+
     @property
     def file_base_url(self) -> str:
         """The Bot API's file URL, derived from the base URL unless set explicitly."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot import callbacks as cb
 from bot import texts
+from bot.domain.needs import NeedCard
 from bot.domain.timezones import COMMON_ZONES
 from bot.notify import Button
 
@@ -15,7 +16,7 @@ Menu = Sequence[Sequence[str]]
 
 def patient_menu() -> Menu:
     """The reply keyboard a patient always has; see MENU_* in bot.texts."""
-    return [[texts.MENU_CIRCLE, texts.MENU_HELP], [texts.MENU_TIP]]
+    return [[texts.MENU_NEED], [texts.MENU_TIP], [texts.MENU_CIRCLE, texts.MENU_HELP]]
 
 
 def choose_role() -> Rows:
@@ -153,3 +154,146 @@ def tips_settings(patient_on: bool | None, helping: Sequence[tuple[int, str, boo
 def checkin_settings(on: bool) -> Rows:
     label = texts.BUTTON_CHECKIN_OFF if on else texts.BUTTON_CHECKIN_ON
     return [[Button(label, cb.encode("pain", "off" if on else "on"))]]
+
+
+# --- needs ---------------------------------------------------------------------------------
+
+
+def need_categories() -> Rows:
+    """One tap each: a common need goes out with the second tap from the menu."""
+    buttons = [
+        Button(
+            f"{emoji} {label}",
+            cb.encode("need", "other") if key == "other" else cb.encode("need", "cat", key),
+        )
+        for key, (emoji, label, _) in texts.NEED_CATEGORIES.items()
+    ]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def need_posted(need_id: int, urgent: bool) -> Rows:
+    """After posting: the optional details, and a way back."""
+    first = [Button(texts.BUTTON_ADD_NOTE, cb.encode("need", "note", need_id))]
+    if not urgent:
+        first.append(Button(texts.BUTTON_MAKE_URGENT, cb.encode("need", "urg", need_id)))
+    return [
+        first,
+        [
+            Button(texts.BUTTON_BY_TIME, cb.encode("need", "when", need_id)),
+            Button(texts.BUTTON_CANCEL_NEED, cb.encode("need", "cx", need_id)),
+        ],
+    ]
+
+
+def need_when(need_id: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_IN_1H, cb.encode("need", "wh", need_id, "1h")),
+            Button(texts.BUTTON_IN_2H, cb.encode("need", "wh", need_id, "2h")),
+        ],
+        [
+            Button(texts.BUTTON_TODAY, cb.encode("need", "wh", need_id, "today")),
+            Button(texts.BUTTON_TYPE_TIME, cb.encode("need", "whtype", need_id)),
+        ],
+    ]
+
+
+def need_offer(need_id: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_I_WILL, cb.encode("need", "claim", need_id)),
+            Button(texts.BUTTON_CANT_NOW, cb.encode("need", "no", need_id)),
+        ]
+    ]
+
+
+def need_declined(need_id: int) -> Rows:
+    return [[Button(texts.BUTTON_CAN_AFTER_ALL, cb.encode("need", "claim", need_id))]]
+
+
+def need_owner(need_id: int) -> Rows:
+    return [
+        [Button(texts.BUTTON_NEED_DONE, cb.encode("need", "done", need_id))],
+        [Button(texts.BUTTON_RELEASE, cb.encode("need", "rel", need_id))],
+    ]
+
+
+def need_thank(need_id: int) -> Rows:
+    return [[Button(texts.BUTTON_THANK, cb.encode("need", "thx", need_id))]]
+
+
+def need_honest(need_id: int, route_round: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_SEND_AGAIN, cb.encode("need", "again", need_id, route_round)),
+            # Someone may have taken it since: then the patient is asked first.
+            Button(texts.BUTTON_CANCEL_NEED, cb.encode("need", "cx", need_id)),
+        ]
+    ]
+
+
+def need_post_again(need_id: int, route_round: int) -> Rows:
+    return [[Button(texts.BUTTON_POST_AGAIN, cb.encode("need", "again", need_id, route_round))]]
+
+
+def need_confirm_cancel(need_id: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_YES_CANCEL, cb.encode("need", "cxy", need_id)),
+            Button(texts.BUTTON_KEEP_NEED, cb.encode("need", "keep", need_id)),
+        ]
+    ]
+
+
+def need_media(ref: int) -> Rows:
+    return [
+        [
+            Button(texts.BUTTON_SEND_MEDIA, cb.encode("need", "msend", ref)),
+            Button(texts.BUTTON_DONT_SEND, cb.encode("need", "mdrop", ref)),
+        ]
+    ]
+
+
+def needs_for_patient(needs: Sequence[tuple[NeedCard, str, bool]]) -> Rows:
+    """needs: (card, state, thanked). Buttons act on the list itself (the "l" flag)."""
+    rows: list[list[Button]] = []
+    for card, state, thanked in needs:
+        label = texts.need_button_label(card)
+        if state in ("open", "claimed"):
+            rows.append([Button(f"✖️ Cancel: {label}", cb.encode("need", "cx", card.id, "l"))])
+        elif state == "done" and not thanked:
+            rows.append([Button(f"💛 Thank: {label}", cb.encode("need", "thx", card.id, "l"))])
+    return rows
+
+
+def needs_for_helper(open_ids: Sequence[NeedCard], mine: Sequence[NeedCard]) -> Rows:
+    rows: list[list[Button]] = []
+    for card in open_ids:
+        label = texts.need_button_label(card)
+        rows.append([Button(f"🙋 I'll do it: {label}", cb.encode("need", "claim", card.id, "l"))])
+    for card in mine:
+        label = texts.need_button_label(card)
+        rows.append(
+            [
+                Button(f"✅ Done: {label}", cb.encode("need", "done", card.id, "l")),
+                Button(texts.BUTTON_RELEASE_SHORT, cb.encode("need", "rel", card.id, "l")),
+            ]
+        )
+    return rows
+
+
+def quiet_choices() -> Rows:
+    return [
+        [
+            Button("22:00–07:00", cb.encode("q", "set", "2200", "0700")),
+            Button("23:00–08:00", cb.encode("q", "set", "2300", "0800")),
+        ],
+        [Button(texts.BUTTON_QUIET_OFF, cb.encode("q", "off"))],
+    ]
+
+
+def away_choices() -> Rows:
+    return [
+        [Button(texts.away_days_button(d), cb.encode("q", "away", d)) for d in (1, 3, 7)],
+        [Button(texts.BUTTON_AWAY_UNTIL_BACK, cb.encode("q", "away", 0))],
+    ]

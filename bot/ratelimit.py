@@ -16,8 +16,8 @@ import asyncio
 import datetime as dt
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -32,6 +32,23 @@ COUNTED_PREFIXES = ("send", "copy", "forward")
 HEADROOM = 0.97
 # Extra gap per chat, so jitter on the way cannot make two messages look closer than allowed.
 CHAT_MARGIN = 1.05
+
+
+class Timer(Protocol):
+    """Where the flood control reads the time and waits: both from one source, so a test
+    that moves time by hand never waits for real."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealTimer:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -54,14 +71,14 @@ class FloodControl(BaseRateLimiter[str]):
         overall_per_second: float = 30,
         per_chat_seconds: float = 1.0,
         per_group_per_minute: float = 20,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        timer: Timer | None = None,
     ) -> None:
         self._interval = 1.0 / (overall_per_second * HEADROOM)
         self._chat_gap = per_chat_seconds * CHAT_MARGIN
         self._group_gap = 60.0 / per_group_per_minute * CHAT_MARGIN
-        self._clock = clock
-        self._sleep = sleep
+        timer = timer or RealTimer()
+        self._clock = timer.monotonic
+        self._sleep = timer.sleep
         # When the next message may leave (a GCRA "theoretical arrival time").
         self._next_slot = 0.0
         self._chat_free_at: dict[int, float] = {}

@@ -6,6 +6,8 @@ import datetime as dt
 import html
 from zoneinfo import ZoneInfo
 
+from bot.domain.needs import NeedCard, Routed
+
 # --- building blocks -------------------------------------------------------------------
 
 NOT_MEDICAL = (
@@ -29,14 +31,16 @@ ACCESS_LABEL = {"close": "close family", "errand": "errand helper"}
 
 # --- commands (the Telegram menu and /help) -----------------------------------------------
 
-COMMANDS_EVERYONE = (
+COMMANDS_EVERYONE: tuple[tuple[str, str], ...] = (
     ("start", "Start, or see where you are"),
     ("help", "What I can do for you"),
     ("circle", "Your care circle"),
     ("timezone", "Set your time zone"),
     ("tips", "Daily care tips: time, on or off"),
 )
-COMMANDS_PATIENT = (
+COMMANDS_PATIENT: tuple[tuple[str, str], ...] = (
+    ("need", "Ask your helpers for something"),
+    ("needs", "Your requests"),
     ("invite", "A link to invite a helper"),
     ("tip", "A care tip for your stage, now"),
     ("pain", "Tell me your pain, 0–10"),
@@ -44,11 +48,29 @@ COMMANDS_PATIENT = (
     ("stage", "Your recovery stage"),
     ("checkin", "Daily check-in time, on or off"),
 )
-COMMANDS_HELPER = (
+COMMANDS_HELPER: tuple[tuple[str, str], ...] = (
+    ("needs", "Open requests"),
+    ("mytasks", "What you've taken on"),
+    ("quiet", "Quiet hours, e.g. /quiet 22:00-07:00"),
+    ("away", "Away for a while: nobody asks you"),
+    ("back", "Back from being away"),
     ("join", "Join a circle with an invite code"),
     ("leave", "Leave a circle"),
 )
-MENU_COMMANDS = COMMANDS_EVERYONE[:3] + COMMANDS_PATIENT + COMMANDS_HELPER + COMMANDS_EVERYONE[3:]
+
+
+def _once_each(commands: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Each command once, where it first appears, with its first description."""
+    seen: dict[str, str] = {}
+    for name, description in commands:
+        seen.setdefault(name, description)
+    return tuple(seen.items())
+
+
+# The Telegram menu, in this order.
+MENU_COMMANDS = _once_each(
+    COMMANDS_EVERYONE[:3] + COMMANDS_PATIENT + COMMANDS_HELPER + COMMANDS_EVERYONE[3:]
+)
 
 
 def _command_lines(commands: tuple[tuple[str, str], ...]) -> str:
@@ -640,6 +662,476 @@ def _day(day: dt.date) -> str:
     return day.strftime("%a %d %b")
 
 
+# --- needs ---------------------------------------------------------------------------------
+MENU_NEED = "🙋 I need something"
+
+# key → (emoji, button label, the words helpers see for a one-tap need)
+NEED_CATEGORIES = {
+    "ice": ("🧊", "Ice pack", "An ice pack"),
+    "water": ("💧", "Water", "Some water"),
+    "meal": ("🍲", "A meal", "A meal"),
+    "pharmacy": ("💊", "Pharmacy pick-up", "A pharmacy pick-up"),
+    "groceries": ("🛒", "Groceries", "Some groceries"),
+    "bathroom": ("🚻", "Help to the bathroom", "Help to the bathroom"),
+    "charger": ("🔌", "Phone charger", "The phone charger"),
+    "ride": ("🚗", "A ride", "A ride"),
+    "company": ("🫶", "Company", "Some company"),
+    "other": ("📝", "Something else…", ""),
+}
+MEDIA_EMOJI = {"photo": "📷", "voice": "🎤"}
+# Names in need messages are cut so a photo's caption (1024) always fits.
+NAME_MAX = 32
+
+
+def _name(name: str) -> str:
+    return esc(name[:NAME_MAX])
+
+
+def _names(names: list[str] | tuple[str, ...]) -> str:
+    return _join_names([f"<b>{_name(n)}</b>" for n in names])
+
+
+def need_category_text(category: str) -> str:
+    return NEED_CATEGORIES[category][2]
+
+
+def need_media_text(kind: str) -> str:
+    return "See the photo" if kind == "photo" else "Listen to the voice note"
+
+
+def _need_emoji(card: NeedCard) -> str:
+    if card.category == "other" and card.media_kind in MEDIA_EMOJI:
+        return MEDIA_EMOJI[card.media_kind]
+    return NEED_CATEGORIES.get(card.category, NEED_CATEGORIES["other"])[0]
+
+
+def _short(card: NeedCard, limit: int = 80) -> str:
+    """The need in one bold line, for notifications."""
+    text = card.text if len(card.text) <= limit else card.text[: limit - 1].rstrip() + "…"
+    return f"{_need_emoji(card)} <b>{esc(text)}</b>"
+
+
+def need_button_label(card: NeedCard, limit: int = 24) -> str:
+    """A need on a button (plain text, no HTML)."""
+    first_line = card.text.split("\n", 1)[0]
+    text = first_line if len(first_line) <= limit else first_line[: limit - 1].rstrip() + "…"
+    return f"{_need_emoji(card)} {text}"
+
+
+def by_time(instant: dt.datetime, zone: str | None, now: dt.datetime) -> str:
+    """ "19:00", "19:00 tomorrow" or "Tue 03 Mar, 19:00", in the reader's time zone."""
+    tz = ZoneInfo(zone) if zone else dt.UTC
+    local, today = instant.astimezone(tz), now.astimezone(tz).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    if local.date() == today + dt.timedelta(days=1):
+        return local.strftime("%H:%M tomorrow")
+    return local.strftime("%a %d %b, %H:%M")
+
+
+def need_summary(card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    """What is needed, the note, and by when / how urgent."""
+    lines = [f"{_need_emoji(card)} <b>{esc(card.text)}</b>"]
+    if card.note:
+        lines.append(f"<i>{esc(card.note)}</i>")
+    extras = []
+    if card.urgent:
+        extras.append("⚡ <b>urgent</b>")
+    if card.deadline_at is not None:
+        extras.append(f"⏰ by {by_time(card.deadline_at, zone, now)}")
+    if extras:
+        lines.append(" · ".join(extras))
+    return "\n".join(lines)
+
+
+def need_line(card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    """One short line per need, for lists (so a long list still fits one message)."""
+    line = _short(card, limit=60)
+    if card.urgent:
+        line += " · ⚡ urgent"
+    if card.deadline_at is not None:
+        line += f" · ⏰ by {by_time(card.deadline_at, zone, now)}"
+    return line
+
+
+# The walk-through and the patient's replies.
+NEED_ASK_WHAT = "What do you need? One tap sends it to your helpers."
+NEED_ASK_OTHER = "Tell me in a few words what you need (like “my glasses from the kitchen”)."
+NEED_ASK_NOTE = "Type your note and I'll add it to the request."
+NEED_ASK_WHEN = "By when? Tap one, or type a time like <code>19:00</code> or “pharmacy closes 7pm”."
+NEED_TYPE_WHEN = "Type the time, like <code>19:00</code>, “pharmacy closes 7pm” or “in 2 hours”."
+NEED_KEPT = "Okay, it stays as it is."
+NEED_TRIMMED = "(It was long, so I kept the first part.)"
+MEDIA_DROPPED = "Okay, I won't send it."
+BUTTON_ADD_NOTE = "✏️ Add a note"
+BUTTON_MAKE_URGENT = "⚡ Make it urgent"
+BUTTON_BY_TIME = "⏰ By a time…"
+BUTTON_CANCEL_NEED = "✖️ Cancel it"
+BUTTON_SEND_AGAIN = "🔁 Send again"
+BUTTON_POST_AGAIN = "🔁 Post it again"
+BUTTON_YES_CANCEL = "Yes, cancel it"
+BUTTON_KEEP_NEED = "No, keep it"
+BUTTON_IN_1H = "In 1 hour"
+BUTTON_IN_2H = "In 2 hours"
+BUTTON_TODAY = "Today"
+BUTTON_TYPE_TIME = "Type a time…"
+BUTTON_SEND_MEDIA = "📤 Send it"
+BUTTON_DONT_SEND = "Don't send"
+BUTTON_THANK = "💛 Thank you"
+# The helpers' buttons.
+BUTTON_I_WILL = "🙋 I'll do it"
+BUTTON_CANT_NOW = "Can't now"
+BUTTON_CAN_AFTER_ALL = "🙋 Actually, I can do it"
+BUTTON_NEED_DONE = "✅ Done"
+BUTTON_RELEASE = "Can't make it after all"
+BUTTON_RELEASE_SHORT = "Can't make it"
+
+
+def need_routing(routed: Routed, zone: str | None, now: dt.datetime) -> str:
+    """Who has the need now, for the patient: honest about quiet hours and time away."""
+    lines = []
+    if routed.asked and routed.one_at_a_time and routed.later:
+        lines.append(
+            f"I've asked {_names(routed.asked)} first; if that doesn't work out, "
+            "I'll ask the others in turn."
+        )
+    elif routed.asked:
+        lines.append(f"I've asked {_names(routed.asked)}. I'll tell you who takes it.")
+    for name, until in routed.held:
+        lines.append(
+            f"<b>{_name(name)}</b> has quiet hours now and will see it at "
+            f"{by_time(until, zone, now)} (make it urgent to reach them now)."
+        )
+    if routed.away:
+        verb = "is" if len(routed.away) == 1 else "are"
+        lines.append(f"{_names(routed.away)} {verb} away, so I didn't ask.")
+    if not routed.reached and not routed.later:
+        lines.append(
+            "There's no one I can ask right now. It stays open in /needs — "
+            "you can send it again later."
+        )
+    return "\n".join(lines)
+
+
+def need_posted(
+    card: NeedCard, routed: Routed | None, zone: str | None, now: dt.datetime, trimmed: bool
+) -> str:
+    parts = [f"📨 <b>Sent</b>\n{need_summary(card, zone, now)}"]
+    if routed is not None:
+        parts.append(need_routing(routed, zone, now))
+    if trimmed:
+        parts.append(NEED_TRIMMED)
+    return "\n\n".join(p for p in parts if p)
+
+
+def need_sent_again(
+    card: NeedCard, routed: Routed | None, zone: str | None, now: dt.datetime
+) -> str:
+    parts = [f"🔁 <b>Sent again</b>\n{need_summary(card, zone, now)}"]
+    if routed is not None:
+        parts.append(need_routing(routed, zone, now))
+    return "\n\n".join(p for p in parts if p)
+
+
+def need_updated(card: NeedCard, what: str, zone: str | None, now: dt.datetime) -> str:
+    heading = {
+        "note": "✏️ <b>Note added</b>",
+        "urgent": "⚡ <b>Marked urgent</b> — quiet hours won't hold it back.",
+        "deadline": "⏰ <b>Got it</b>",
+    }[what]
+    return f"{heading}\n{need_summary(card, zone, now)}"
+
+
+def need_media_ask(kind: str) -> str:
+    what = "photo" if kind == "photo" else "voice note"
+    return (
+        f"Send this {what} to your helpers?\n"
+        "You can type a few words to go with it first, or just tap <b>Send it</b>."
+    )
+
+
+def need_cancelled(card: NeedCard) -> str:
+    return f"✖️ Cancelled: {_short(card)}\nI've let your helpers know."
+
+
+def need_confirm_cancel(owner_name: str, card: NeedCard) -> str:
+    return (
+        f"<b>{_name(owner_name)}</b> is already on {_short(card)}.\n"
+        "Cancel it anyway? I'll let them know."
+    )
+
+
+def need_thanks_sent(owner_name: str, card: NeedCard) -> str:
+    return f"✅ {_short(card)}\n💛 I've passed your thanks to <b>{_name(owner_name)}</b>."
+
+
+def need_taken_refusal(name: str, done: bool) -> str:
+    if done:
+        return f"Already done by {name[:NAME_MAX]}. 💛"
+    return f"Already taken by {name[:NAME_MAX]}."
+
+
+# Messages to helpers (offers and what they turn into).
+def need_offer(patient_name: str, card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    return (
+        f"🙋 <b>{_name(patient_name)}</b> needs a hand:\n\n"
+        f"{need_summary(card, zone, now)}\n\nCan you do it?"
+    )
+
+
+def need_reminder(patient_name: str, card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    return (
+        f"⏳ Still needed — <b>{_name(patient_name)}</b> is waiting:\n\n"
+        f"{need_summary(card, zone, now)}\n\nCan you do it?"
+    )
+
+
+def need_taken_view(
+    patient_name: str, card: NeedCard, owner_name: str, zone: str | None, now: dt.datetime
+) -> str:
+    return (
+        f"<b>{_name(patient_name)}</b>'s request:\n{need_summary(card, zone, now)}\n\n"
+        f"✋ Taken by <b>{_name(owner_name)}</b>."
+    )
+
+
+def need_owner_view(patient_name: str, card: NeedCard, zone: str | None, now: dt.datetime) -> str:
+    return (
+        f"✅ <b>You're on it</b> — I've told {_name(patient_name)}.\n\n"
+        f"{need_summary(card, zone, now)}\n\nTap <b>Done</b> when it's done."
+    )
+
+
+def need_declined_view(
+    patient_name: str, card: NeedCard, zone: str | None, now: dt.datetime
+) -> str:
+    return (
+        f"<b>{_name(patient_name)}</b>'s request:\n{need_summary(card, zone, now)}\n\n"
+        "No worries — thanks for letting me know. 💛"
+    )
+
+
+def need_finished_view(patient_name: str, card: NeedCard, how: str) -> str:
+    ending = {
+        "done": f"✅ Done — thank you! I've told {_name(patient_name)}. 💛",
+        "released": (
+            f"Okay — I've let {_name(patient_name)} know and asked the others. "
+            "Thanks for saying so."
+        ),
+        "cancelled": f"{_name(patient_name)} doesn't need this any more.",
+        "expired": "No longer needed — the time for it has passed.",
+        "gone": f"You're no longer in {_name(patient_name)}'s circle.",
+    }[how]
+    return f"{_short(card)}\n\n{ending}"
+
+
+def need_cancelled_for_owner(patient_name: str, card: NeedCard) -> str:
+    return (
+        f"<b>{_name(patient_name)}</b> doesn't need {_short(card)} any more.\n"
+        "Thank you for being ready to help. 💛"
+    )
+
+
+def need_thanks_for_owner(patient_name: str, card: NeedCard) -> str:
+    return f"💛 <b>{_name(patient_name)}</b> says thank you for {_short(card)}."
+
+
+def need_changed_for_owner(
+    patient_name: str, card: NeedCard, what: str, zone: str | None, now: dt.datetime
+) -> str:
+    who = f"<b>{_name(patient_name)}</b>"
+    if what == "note":
+        return f"✏️ {who} added a note to {_short(card)}:\n<i>{esc(card.note or '')}</i>"
+    if what == "urgent":
+        return f"⚡ {who} marked {_short(card)} as <b>urgent</b>."
+    deadline = by_time(card.deadline_at, zone, now) if card.deadline_at else "soon"
+    return f"⏰ {who} needs {_short(card)} by {deadline}."
+
+
+# Messages to the patient.
+def need_claimed_for_patient(owner_name: str, card: NeedCard) -> str:
+    return f"🙌 <b>{_name(owner_name)}</b> is on it: {_short(card)}"
+
+
+def need_done_for_patient(owner_name: str, card: NeedCard) -> str:
+    return f"✅ <b>{_name(owner_name)}</b> has done it: {_short(card)}"
+
+
+def need_released_for_patient(
+    owner_name: str,
+    card: NeedCard,
+    routed: Routed,
+    zone: str | None,
+    now: dt.datetime,
+    *,
+    gone: bool,
+) -> str:
+    why = "is no longer in your circle" if gone else "can't make it after all"
+    routing = need_routing(routed, zone, now)
+    if not routed.reached and not routed.later:
+        routing = "There's no one else I can ask right now. Shall I send it to everyone again?"
+    return f"<b>{_name(owner_name)}</b> {why}, so {_short(card)} is open again.\n{routing}"
+
+
+def need_honest_note(card: NeedCard, asked: list[str], *, all_declined: bool) -> str:
+    if all_declined:
+        return (
+            f"Nobody can do {_short(card)} right now — {_names(asked)} can't at the moment.\n"
+            "Shall I send it again, or cancel it?"
+        )
+    if not asked:
+        return (
+            f"No one has taken {_short(card)} yet — there was nobody I could ask.\n"
+            "Shall I send it again, or cancel it?"
+        )
+    return (
+        f"No one has taken {_short(card)} yet. I asked {_names(asked)} and reminded them.\n"
+        "Shall I send it again, or cancel it?"
+    )
+
+
+def need_expired_for_patient(card: NeedCard, zone: str | None) -> str:
+    when = ""
+    if card.deadline_at is not None:
+        tz = ZoneInfo(zone) if zone else dt.UTC
+        when = f" by {card.deadline_at.astimezone(tz).strftime('%H:%M')}"
+    return (
+        f"⌛ Nobody could take {_short(card)}{when}, so I've taken it off the list.\n"
+        "If you still need it, you can post it again."
+    )
+
+
+# /needs and /mytasks.
+def needs_for_patient(
+    needs: list[tuple[NeedCard, str, str | None, bool]], zone: str | None, now: dt.datetime
+) -> str:
+    """needs: (card, state, owner name, thanked), newest first."""
+    if not needs:
+        return (
+            "You have no open requests. Tap “🙋 I need something” (or send /need) "
+            "when you need a hand."
+        )
+    sections: dict[str, list[str]] = {"open": [], "claimed": [], "done": []}
+    for card, state, owner, thanked in needs:
+        line = f"• {need_line(card, zone, now)}"
+        if state == "claimed" and owner:
+            line += f"\n  🙌 {_name(owner)} is on it"
+        elif state == "done" and owner:
+            line += f"\n  ✅ done by {_name(owner)}" + (" — thanked 💛" if thanked else "")
+        sections.setdefault(state, []).append(line)
+    titles = {"open": "Waiting for someone", "claimed": "Being done", "done": "Done lately"}
+    parts = ["<b>Your requests</b>"]
+    for state, title in titles.items():
+        if sections.get(state):
+            parts.append(f"<b>{title}</b>\n" + "\n".join(sections[state]))
+    return "\n\n".join(parts)
+
+
+def needs_for_helper(
+    open_needs: list[tuple[NeedCard, str]],
+    mine: list[tuple[NeedCard, str]],
+    zone: str | None,
+    now: dt.datetime,
+) -> str:
+    """open_needs, mine: (card, patient name)."""
+    if not open_needs and not mine:
+        return "Nothing is waiting right now. 🌿 I'll message you when someone needs a hand."
+    parts = []
+    if open_needs:
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in open_needs]
+        parts.append("<b>Open requests</b>\n" + "\n".join(lines))
+    if mine:
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
+        parts.append("<b>You're on it</b>\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def my_tasks(
+    mine: list[tuple[NeedCard, str]], done: int, zone: str | None, now: dt.datetime
+) -> str:
+    if mine:
+        lines = [f"• {_name(p)}: {need_line(c, zone, now)}" for c, p in mine]
+        text = "<b>You're on it</b>\n" + "\n".join(lines)
+    else:
+        text = "You haven't taken anything on right now. /needs shows what's open."
+    if done:
+        times = "once" if done == 1 else f"{done} times"
+        text += f"\n\nThis week you've helped {times} — thank you. 💛"
+    return text
+
+
+def helped_this_week(helpers: list[tuple[str, int]], patient_name: str | None = None) -> str:
+    """For /circle: who helped in the last 7 days, with thanks (never a ranking of who didn't)."""
+    where = f" in {_name(patient_name)}'s circle" if patient_name else ""
+    if not helpers:
+        return f"No requests done{where} this week yet."
+    parts = [
+        f"<b>{_name(name)}</b> ({'once' if count == 1 else f'{count} times'})"
+        for name, count in helpers
+    ]
+    return f"💛 Helped{where} this week: {_join_names(parts)}. Thank you!"
+
+
+# Quiet hours and time away.
+QUIET_OFF = "Quiet hours off: requests reach you any time."
+QUIET_HOW = "Set them with <code>/quiet 22:00-07:00</code>, or tap one:"
+AWAY_ASK = "How long will you be away? Nobody will ask you for anything until you're back."
+AWAY_INDEFINITE = (
+    "Got it — you're away until you send /back. I won't ask you for anything until then. 💛"
+)
+BUTTON_QUIET_OFF = "Turn quiet hours off"
+BUTTON_AWAY_UNTIL_BACK = "Until I send /back"
+
+
+def quiet_range(start: dt.time, end: dt.time) -> str:
+    return f"{start.strftime('%H:%M')}–{end.strftime('%H:%M')}"
+
+
+def quiet_status(
+    quiet: tuple[dt.time, dt.time] | None, zone: str | None, away_until: str | None
+) -> str:
+    if quiet is None:
+        lines = ["You have no quiet hours: requests reach you any time."]
+    else:
+        lines = [
+            f"<b>Your quiet hours</b>: {quiet_range(*quiet)} ({esc(zone or 'UTC')}).",
+            "Requests that aren't urgent wait until they end; urgent ones still come through.",
+        ]
+    if away_until is not None:
+        lines.append(f"You're away {esc(away_until)}. /back when you're back.")
+    lines.append(QUIET_HOW)
+    return "\n".join(lines)
+
+
+def quiet_set(start: dt.time, end: dt.time, zone: str) -> str:
+    return (
+        f"🌙 Quiet hours set: <b>{quiet_range(start, end)}</b> ({esc(zone)}).\n"
+        "Requests that aren't urgent wait until they end; urgent ones still come through."
+    )
+
+
+def away_until_text(until: dt.datetime, zone: str | None) -> str:
+    return f"until {when_local(until, zone)}"
+
+
+def away_set(until: dt.datetime, zone: str | None) -> str:
+    return (
+        f"Got it — you're away {away_until_text(until, zone)}. I won't ask you for anything "
+        "until then; /back if you return sooner. Take care. 💛"
+    )
+
+
+def welcome_back_helper(open_count: int) -> str:
+    if open_count:
+        what = "1 request is" if open_count == 1 else f"{open_count} requests are"
+        return f"Welcome back! 🌿 {what} open right now: /needs"
+    return "Welcome back! 🌿 Nothing is waiting right now; I'll message you when it is."
+
+
+def away_days_button(days: int) -> str:
+    return "1 day" if days == 1 else ("1 week" if days == 7 else f"{days} days")
+
+
 ERRORS.update(
     {
         "bad_pain": (
@@ -651,5 +1143,21 @@ ERRORS.update(
             "<code>strengthening</code> or <code>staying-well</code> — or just /stage for buttons."
         ),
         "bad_time": "I couldn't read that time. Try <code>09:00</code> or <code>7:30 pm</code>.",
+        "no_helpers": (
+            "There's no one in your circle to ask yet. Send your invite link to family or a "
+            "friend — /invite gives it to you."
+        ),
+        "need_empty": "Tell me what you need in a few words, like <code>/need some water</code>.",
+        "need_bad_time": (
+            "I couldn't read one clear time in that. Try <code>19:00</code>, <code>7pm</code> "
+            "or “in 2 hours”."
+        ),
+        "need_closed": "This request is no longer needed.",
+        "no_timezone": "First tell me your time zone: /timezone",
+        "bad_quiet": (
+            "I couldn't read that. Send it like <code>/quiet 22:00-07:00</code>, or "
+            "<code>/quiet off</code>."
+        ),
+        "bad_away": "Tell me how many days, like <code>/away 3</code> (up to 90).",
     }
 )

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import circle, fallback, onboarding, recovery
+from bot.handlers import availability, circle, fallback, needs, onboarding, recovery
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -42,6 +42,13 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "join": circle.join_command,
         "circle": circle.circle_command,
         "leave": circle.leave_command,
+        # --- needs ---
+        "need": needs.need_command,
+        "needs": needs.needs_command,
+        "mytasks": needs.mytasks_command,
+        "quiet": availability.quiet_command,
+        "away": availability.away_command,
+        "back": availability.back_command,
         # --- recovery ---
         "stage": recovery.stage_command,
         "tip": recovery.tip_command,
@@ -59,6 +66,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "inv": circle.invite_button,
         "circle": circle.circle_button,
         "set": circle.settings_button,
+        # --- needs ---
+        "need": needs.need_button,
+        "q": availability.quiet_button,
         # --- recovery ---
         "stage": recovery.stage_button,
         "tip": recovery.tip_button,
@@ -71,6 +81,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     menu = {
         texts.MENU_CIRCLE: circle.circle_command,
         texts.MENU_HELP: onboarding.help_command,
+        # --- needs ---
+        texts.MENU_NEED: needs.need_menu,
+        # --- recovery ---
         texts.MENU_TIP: recovery.tip_command,
     }
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
@@ -78,11 +91,19 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     awaiting = {
         "timezone": onboarding.timezone_typed,
         "join_code": circle.join_code_typed,
+        # --- needs ---
+        "need_detail": needs.detail_typed,
+        "need_note": needs.note_typed,
+        "need_when": needs.when_typed,
+        "need_media": needs.media_words_typed,
+        # --- recovery ---
         "stage": recovery.stage_typed,
     }
     app.add_handler(
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))
     )
+    # --- needs --- A photo or voice note from the patient can be passed on as a need.
+    app.add_handler(MessageHandler(PRIVATE & (filters.PHOTO | filters.VOICE), needs.media_received))
     # Order matters from here: these catch whatever the handlers above did not take.
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(PRIVATE, fallback.not_understood))

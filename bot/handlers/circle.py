@@ -97,18 +97,27 @@ async def circle_command(update: Update, context: CareContext) -> None:
     standing = await svc.circles.standing(user_id(update))
     if not (standing.is_patient or standing.is_helper):
         raise NotRegistered()
+    weeks = {w.circle_id: w for w in await svc.needs.helped_this_week(user_id(update))}
     if standing.is_patient:
         circle = await svc.circles.my_circle(user_id(update))
         helpers = circle.helpers
+        text = texts.circle_for_patient([(h.name, h.access, h.reachable) for h in helpers])
+        if helpers and circle.id in weeks:
+            text += "\n\n" + texts.helped_this_week(list(weeks[circle.id].helpers))
         await reply(
             update,
-            texts.circle_for_patient([(h.name, h.access, h.reachable) for h in helpers]),
+            text,
             keyboards.circle_for_patient([(h.user_id, h.name, h.access) for h in helpers]),
         )
     if standing.is_helper:
+        text = texts.circle_for_helper([(h.patient_name, h.access) for h in standing.helping])
+        for h in standing.helping:
+            if h.circle_id in weeks:
+                week = weeks[h.circle_id]
+                text += "\n" + texts.helped_this_week(list(week.helpers), h.patient_name)
         await reply(
             update,
-            texts.circle_for_helper([(h.patient_name, h.access) for h in standing.helping]),
+            text,
             keyboards.leave_choices([(h.circle_id, h.patient_name) for h in standing.helping]),
         )
 

@@ -15,7 +15,13 @@ from bot import callbacks, texts
 from bot.keyboards import Menu, Rows
 from bot.render import markup, menu_markup
 from bot.services.circles import Person
-from bot.services.errors import DomainError, InviteError, TooManyAttempts, UnknownTimezone
+from bot.services.errors import (
+    DomainError,
+    InviteError,
+    NeedTaken,
+    TooManyAttempts,
+    UnknownTimezone,
+)
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -95,6 +101,8 @@ def refusal_text(error: DomainError) -> str:
         return texts.unknown_timezone(str(error))
     if isinstance(error, TooManyAttempts):
         return texts.too_many_attempts(error.minutes)
+    if isinstance(error, NeedTaken):
+        return texts.need_taken_refusal(error.name, error.done)
     return texts.ERRORS.get(error.code, texts.ERRORS["error"])
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import math
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,9 @@ from bot.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+# Called with (session, circle_id, user_id) when a helper leaves or is removed.
+MemberGoneHook = Callable[[AsyncSession, int, int], Awaitable[None]]
 
 # 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
 INVITE_CODE_BYTES = 12
@@ -151,6 +155,12 @@ class CircleService:
         self._invite_ttl = invite_ttl
         # Names we have already stored, so most updates cost no write. A cache, not the truth.
         self._known: dict[int, tuple[str, str | None, str | None]] = {}
+        self._member_gone: list[MemberGoneHook] = []
+
+    def on_member_gone(self, hook: MemberGoneHook) -> None:
+        """Run `hook(session, circle_id, user_id)` in the transaction that ends a helper's
+        membership (left or removed), so other areas can let go of what they held."""
+        self._member_gone.append(hook)
 
     # --- people ------------------------------------------------------------------------
 
@@ -577,6 +587,8 @@ class CircleService:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleAction()
+        for hook in self._member_gone:
+            await hook(session, membership.circle_id, membership.user_id)
 
     async def _circle_view(self, session: AsyncSession, circle_id: int) -> CircleView:
         circle = await session.get(Circle, circle_id)

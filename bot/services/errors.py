@@ -85,3 +85,59 @@ class BadTime(DomainError):
     """Not a time of day we can read (or not an option of that command)."""
 
     code = "bad_time"
+
+
+# --- needs ---
+
+
+class NoHelpers(DomainError):
+    """The patient has no helpers yet: nobody to ask."""
+
+    code = "no_helpers"
+
+
+class EmptyNeed(DomainError):
+    """Nothing to act on was typed (blank, only punctuation)."""
+
+    code = "need_empty"
+
+
+class BadDeadline(DomainError):
+    """No single clear time could be read from what was typed."""
+
+    code = "need_bad_time"
+
+
+class NeedClosed(DomainError):
+    """The need was cancelled or has expired."""
+
+    code = "need_closed"
+
+
+class NeedTaken(DomainError):
+    """Someone else took (or already did) this need; `name` says who."""
+
+    code = "need_taken"
+
+    def __init__(self, name: str, done: bool = False) -> None:
+        super().__init__(name)
+        self.name = name
+        self.done = done
+
+
+class NoTimezone(DomainError):
+    """Wall-clock times need the person's time zone first."""
+
+    code = "no_timezone"
+
+
+class BadQuietHours(DomainError):
+    """Not a time range like 22:00-07:00."""
+
+    code = "bad_quiet"
+
+
+class BadAway(DomainError):
+    """Not a number of days we accept."""
+
+    code = "bad_away"

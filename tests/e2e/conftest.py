@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -20,6 +21,10 @@ pytestmark = pytest.mark.e2e
 
 class BotProcess:
     """One run of the bot as a subprocess; can be stopped, killed and started again."""
+
+    # Every process started and not yet seen to exit: the autouse fixture below kills any
+    # that a failing test left behind, so nothing outlives its test.
+    running: ClassVar[set[asyncio.subprocess.Process]] = set()
 
     def __init__(self, fake: FakeBotApi, workdir: Path, database_url: str, **settings: str):
         self.fake = fake
@@ -54,6 +59,7 @@ class BotProcess:
             stderr=asyncio.subprocess.STDOUT,
         )
         log.close()
+        BotProcess.running.add(self.process)
         if wait:
             await self.fake.wait_until_polling(timeout=30)
 
@@ -68,6 +74,9 @@ class BotProcess:
             self.process.kill()
             await self.process.wait()
             raise AssertionError(f"bot did not stop within {timeout}s\n{self.output()}") from None
+        finally:
+            if self.process.returncode is not None:
+                BotProcess.running.discard(self.process)
         return code
 
     async def kill(self) -> None:
@@ -77,6 +86,16 @@ class BotProcess:
         return "\n".join(
             path.read_text(errors="replace") for path in sorted(self.workdir.glob("bot-*.log"))
         )
+
+
+@pytest.fixture(autouse=True)
+async def no_orphan_bots() -> AsyncIterator[None]:
+    yield
+    for process in list(BotProcess.running):
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        BotProcess.running.discard(process)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.notify import Notifier, OutMessage, Priority
 from bot.ratelimit import FloodControl
+from tests.fakes.timer import Ticks
 
 
 @dataclass
@@ -49,20 +50,6 @@ class ScriptedBot:
 
     async def send_photo(self, **params: Any) -> Sent:
         return await self._call("send_photo", **params)
-
-
-class Ticks:
-    """The flood control's clock; its sleeps move it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 @dataclass
@@ -109,7 +96,7 @@ def rig(db: Database, clock: FrozenClock) -> Rig:
     sender = OutboxSender(
         db,
         bot,  # type: ignore[arg-type]
-        FloodControl(clock=ticks, sleep=ticks.sleep),
+        FloodControl(timer=ticks),
         clock,
         on_unreachable=on_unreachable,
         config=SenderConfig(concurrency=1, max_attempts=3),
@@ -258,7 +245,7 @@ async def test_two_senders_on_one_database_send_each_message_once(rig: Rig) -> N
     other = OutboxSender(
         rig.db,
         other_bot,  # type: ignore[arg-type]
-        FloodControl(clock=ticks, sleep=ticks.sleep),
+        FloodControl(timer=ticks),
         rig.clock,
         on_unreachable=ignore,
         config=SenderConfig(concurrency=4),

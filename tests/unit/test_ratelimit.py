@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from bot.ratelimit import FloodControl
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.timer import Ticks
 
 
 def test_evenly_spaced_under_the_overall_limit_and_close_to_it() -> None:
     ticks = Ticks()
-    flood = FloodControl(overall_per_second=30, clock=ticks)
+    flood = FloodControl(overall_per_second=30, timer=ticks)
     sent = []
     for step in range(10_000):
         if flood.try_reserve(step) == 0:  # a new chat each time: only the overall budget
@@ -30,7 +23,7 @@ def test_evenly_spaced_under_the_overall_limit_and_close_to_it() -> None:
 
 def test_a_private_chat_gets_one_message_a_second() -> None:
     ticks = Ticks()
-    flood = FloodControl(clock=ticks)
+    flood = FloodControl(timer=ticks)
     assert flood.try_reserve(7) == 0
     ticks.now += 0.5
     assert 0.5 < flood.try_reserve(7) <= 0.55
@@ -41,14 +34,14 @@ def test_a_private_chat_gets_one_message_a_second() -> None:
 
 def test_a_group_gets_twenty_a_minute() -> None:
     ticks = Ticks()
-    flood = FloodControl(clock=ticks)
+    flood = FloodControl(timer=ticks)
     assert flood.try_reserve(-100) == 0
     assert 3.0 < flood.try_reserve(-100) <= 3.2
 
 
 def test_a_direct_reply_holds_back_the_next_notification_to_that_chat() -> None:
     ticks = Ticks()
-    flood = FloodControl(clock=ticks)
+    flood = FloodControl(timer=ticks)
     flood.mark_chat(7)
     assert flood.chat_wait(7) > 1.0
     assert flood.chat_wait(8) == 0
@@ -56,7 +49,7 @@ def test_a_direct_reply_holds_back_the_next_notification_to_that_chat() -> None:
 
 def test_after_a_429_nothing_is_sent_until_it_has_passed() -> None:
     ticks = Ticks()
-    flood = FloodControl(clock=ticks)
+    flood = FloodControl(timer=ticks)
     flood.pause(5)
     assert flood.overall_wait() == 5
     assert flood.try_reserve(1) == 5
