@@ -20,6 +20,7 @@ from bot.notify import Notifier
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
 from bot.services.circles import CircleService
+from bot.services.meds import MedicationService, MedTiming, RefillRequester
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
 
@@ -34,6 +35,7 @@ class Services:
     notifier: Notifier
     scheduler: Scheduler
     circles: CircleService
+    meds: MedicationService  # --- meds ---
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -42,7 +44,20 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
     circles = CircleService(db, clock, notifier, dt.timedelta(days=settings.invite_ttl_days))
-    return Services(settings, clock, db, notifier, scheduler, circles)
+    # --- meds ---
+    refills: RefillRequester | None = None  # MERGE: refills = needs (the NeedService)
+    meds = MedicationService(
+        db,
+        clock,
+        notifier,
+        circles,
+        MedTiming.from_settings(settings),
+        wake=scheduler.poke,
+        refills=refills,
+    )
+    scheduler.register(meds)
+    circles.on_timezone_changed(meds.timezone_changed)
+    return Services(settings, clock, db, notifier, scheduler, circles, meds)
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import circle, fallback, onboarding
+from bot.handlers import circle, fallback, meds, onboarding
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -42,6 +42,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "join": circle.join_command,
         "circle": circle.circle_command,
         "leave": circle.leave_command,
+        # --- meds ---
+        "addmed": meds.addmed_command,
+        "meds": meds.meds_command,
+        "took": meds.took_command,
+        "adherence": meds.adherence_command,
     }
     for name, handler in commands.items():
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
@@ -52,6 +57,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "inv": circle.invite_button,
         "circle": circle.circle_button,
         "set": circle.settings_button,
+        # --- meds ---
+        "med": meds.med_button,
+        "dose": meds.dose_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
@@ -60,12 +68,17 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     menu = {
         texts.MENU_CIRCLE: circle.circle_command,
         texts.MENU_HELP: onboarding.help_command,
+        texts.MENU_MEDS: meds.meds_command,  # --- meds ---
     }
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
     awaiting = {
         "timezone": onboarding.timezone_typed,
         "join_code": circle.join_code_typed,
+        # --- meds ---
+        "addmed": meds.add_typed,
+        "med_edit": meds.edit_typed,
+        "dose_time": meds.dose_time_typed,
     }
     app.add_handler(
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))

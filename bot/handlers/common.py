@@ -93,6 +93,10 @@ def refusal_text(error: DomainError) -> str:
         return texts.invite_error(error.reason, error.patient_name)
     if isinstance(error, UnknownTimezone):
         return texts.unknown_timezone(str(error))
+    # --- meds ---
+    med_text = texts.med_refusal(error)
+    if med_text is not None:
+        return med_text
     return texts.ERRORS.get(error.code, texts.ERRORS["error"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,9 @@ from bot.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+# Told, in the same transaction, that someone's time zone changed: (session, user_id).
+TimezoneListener = Callable[[AsyncSession, int], Awaitable[None]]
 
 # 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
 INVITE_CODE_BYTES = 12
@@ -145,6 +149,12 @@ class CircleService:
         self._invite_ttl = invite_ttl
         # Names we have already stored, so most updates cost no write. A cache, not the truth.
         self._known: dict[int, tuple[str, str | None, str | None]] = {}
+        self._timezone_listeners: list[TimezoneListener] = []
+
+    def on_timezone_changed(self, listener: TimezoneListener) -> None:
+        """Call `listener(session, user_id)` inside the transaction that changes a time zone
+        (e.g. to move medication reminders to the new local times)."""
+        self._timezone_listeners.append(listener)
 
     # --- people ------------------------------------------------------------------------
 
@@ -232,6 +242,8 @@ class CircleService:
                 .where(User.id == user_id)
                 .values(timezone=name, awaiting=None, draft=None)
             )
+            for listener in self._timezone_listeners:
+                await listener(session, user_id)
         log_event(log, "user.timezone_set", user_id=user_id)
         return name
 
