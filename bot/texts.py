@@ -498,9 +498,13 @@ def dose_already(error: DomainError) -> str:
     at = f" at {clock(error.at, error.zone)}" if error.at else ""
     if error.state == "skipped":
         return f"This dose was already skipped{at}."
-    if error.by_self or not error.by_name:
-        return f"Already recorded: you took this dose{at}."
-    return f"{error.by_name} already marked this dose as given{at}, so it isn't logged twice."
+    if error.by_self:
+        done = "took this dose" if error.by_patient else "marked this dose as given"
+        return f"Already recorded: you {done}{at}."
+    who = error.by_name or "Someone"
+    if error.by_patient:
+        return f"{who} already took this dose{at}, so it isn't logged twice."
+    return f"{who} already marked this dose as given{at}, so it isn't logged twice."
 
 
 def dose_warning(warning: DoseWarning) -> str:
@@ -863,6 +867,9 @@ MED_INPUT = {
     "gap_bad": "Please send the hours from the label, like <code>6</code> (or tap Skip).",
     "supply_bad": (
         "Please send how many doses you have, like <code>30</code> (or <code>off</code>)."
+    ),
+    "which_patient": (
+        "You help more than one person — send /addmed and I'll ask whose medication it is."
     ),
     "one_line": (
         "Send it like <code>/addmed Ibuprofen | 400 mg | 08:00, 14:00, 20:00</code> — "

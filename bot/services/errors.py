@@ -129,12 +129,20 @@ class DoseAlreadyRecorded(DomainError):
     code = "dose_recorded"
 
     def __init__(
-        self, state: str, by_name: str | None, by_self: bool, at: dt.datetime | None, zone: str
+        self,
+        state: str,
+        by_name: str | None,
+        *,
+        by_self: bool,
+        by_patient: bool,
+        at: dt.datetime | None,
+        zone: str,
     ) -> None:
         super().__init__(state)
         self.state = state
         self.by_name = by_name
         self.by_self = by_self
+        self.by_patient = by_patient
         self.at = at
         self.zone = zone
 

@@ -354,10 +354,12 @@ class MedicationService:
     ) -> int:
         handled = 0
         failed: set[int] = set()
+        previous: list[int] = []
         for _ in range(MAX_ROUNDS):
             ids: list[int] = await due(now, failed)
-            if not ids:
-                break
+            if not ids or ids == previous:
+                break  # nothing left, or rows that stay due without failing: next sweep
+            previous = ids
             for item in ids:
                 try:
                     handled += await handle(item, now)
@@ -410,11 +412,18 @@ class MedicationService:
             stale = [s for s in slots if now - s.at > self._timing.grace]
             send = fresh[-1] if fresh else None
             for slot in stale + fresh[:-1]:
-                occurrence_id = await self._insert_slot(session, ctx, slot, now, missed=True)
-                if occurrence_id is not None and stale and slot is stale[-1]:
+                # Close family hears once, about the newest dose that went unanswered; older
+                # ones (and any superseded by a newer reminder) are recorded quietly.
+                alert = bool(stale) and slot is stale[-1]
+                occurrence_id = await self._insert_slot(
+                    session, ctx, slot, now, missed=True, alerted=alert
+                )
+                if occurrence_id is not None and alert:
                     await self._alert_family(session, ctx, occurrence_id, slot.label)
             if send is not None:
-                occurrence_id = await self._insert_slot(session, ctx, send, now, missed=False)
+                occurrence_id = await self._insert_slot(
+                    session, ctx, send, now, missed=False, alerted=False
+                )
                 if occurrence_id is not None:
                     await self._send_reminder(session, ctx, occurrence_id, send, now)
             after_commit(session, self._wake)
@@ -439,7 +448,14 @@ class MedicationService:
         return _rowcount(result) == 1
 
     async def _insert_slot(
-        self, session: AsyncSession, ctx: _Ctx, slot: Slot, now: dt.datetime, *, missed: bool
+        self,
+        session: AsyncSession,
+        ctx: _Ctx,
+        slot: Slot,
+        now: dt.datetime,
+        *,
+        missed: bool,
+        alerted: bool,
     ) -> int | None:
         """Create the dose for a slot once; None if it exists (e.g. after a zone change)."""
         late = now - slot.at > LATE_AFTER
@@ -460,7 +476,7 @@ class MedicationService:
                 state=DoseState.MISSED,
                 reminded_at=None,
                 alert_at=slot.at + alert,
-                alerted_at=now,
+                alerted_at=now if alerted else None,
                 next_action_at=None,
             )
         else:
@@ -764,7 +780,7 @@ class MedicationService:
             if circle_id is None:
                 choices = await self._managed_circles(session, user_id)
                 if len(choices) != 1:
-                    await self._not_patient(session, user_id)
+                    raise MedInputError("which_patient")
                 circle_id = choices[0][0]
         return await self._create(
             user_id,
@@ -1194,9 +1210,11 @@ class MedicationService:
         return outcome, occurrence_id
 
     async def _typed_instant(self, user_id: int, occurrence_id: int, text: str) -> dt.datetime:
-        value = parse_time_of_day(parse.clean(text).removeprefix("at ").strip())
+        # "08:10", "at 8:10 am" or "I took it at 08:10": the time is what follows the last "at".
+        cleaned = parse.clean(text)
+        _, _, after_at = f" {cleaned}".lower().rpartition(" at ")
+        value = parse_time_of_day(after_at or cleaned)
         if value is None:
-            cleaned = parse.clean(text)
             if cleaned.isdigit() and int(cleaned) <= 24:
                 raise MedInputError("time_bare_hour", cleaned)
             raise MedInputError("time_bad", cleaned[:20])
@@ -1208,10 +1226,11 @@ class MedicationService:
         candidates = [
             local_instant(day + dt.timedelta(days=d), value, ctx.zone) for d in (-1, 0, 1)
         ]
-        past = [c for c in candidates if c <= now]
-        if not past:
+        # The reading nearest the dose's own time: "00:30" for a 23:00 dose is the next day.
+        at = min(candidates, key=lambda c: abs(c - occ.due_at))
+        if at > now:
             raise MedInputError("time_future")
-        return min(past, key=lambda c: abs(c - occ.due_at))
+        return at
 
     # --- doses: helpers ---------------------------------------------------------------------
 
@@ -1659,9 +1678,10 @@ class MedicationService:
             raise DoseAlreadyRecorded(
                 occ.state,
                 who,
-                occ.recorded_by == user_id,
-                occ.taken_at or occ.recorded_at,
-                ctx.zone,
+                by_self=occ.recorded_by == user_id,
+                by_patient=occ.recorded_by in (None, ctx.circle.patient_id),
+                at=occ.taken_at or occ.recorded_at,
+                zone=ctx.zone,
             )
         if occ.state not in rules.ANSWERABLE:
             raise StaleAction()
