@@ -268,7 +268,7 @@ def add_prompt(step: str, choices: Sequence[tuple[int, str]] = ()) -> Rows:
 
 
 def edit_prompt(field: str) -> Rows:
-    cancel = [Button(texts.BUTTON_CANCEL, cb.encode("med", "cancel"))]
+    cancel = [Button(texts.BUTTON_CANCEL, cb.encode("med", "keep"))]
     if field in ("max", "gap"):
         return [[Button(texts.BUTTON_NO_LIMIT, cb.encode("med", "nolimit"))], cancel]
     return [cancel]

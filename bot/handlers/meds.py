@@ -234,9 +234,9 @@ async def med_button(update: Update, context: CareContext) -> None:
         now = services(context).clock.now()
         text = texts.med_added(detail.med, detail.patient_name, detail.for_patient, now)
         await edit_or_reply(update, text)
-    elif verb == "cancel":
+    elif verb in ("cancel", "keep"):
         await meds.add_cancel(me)
-        await edit_or_reply(update, texts.ADD_CANCELLED)
+        await edit_or_reply(update, texts.ADD_CANCELLED if verb == "cancel" else texts.KEPT)
     elif verb == "show" and target:
         await _show_detail(update, context, await meds.medication(me, target))
     elif verb == "list" and target:

@@ -1298,10 +1298,7 @@ class MedicationService:
         (as-needed) dose. `request_key` makes a resent update log it once."""
         now = self._clock.now()
         async with self._db.transaction() as session:
-            circle_id = await patient_circle_id(session, user_id)
-            if circle_id is None:
-                await self._not_patient(session, user_id)
-            assert circle_id is not None
+            circle_id = await self._own_circle(session, user_id)
             ctx = await self._find(session, circle_id, name=name, med_id=med_id)
             existing = await session.scalar(
                 select(DoseOccurrence).where(DoseOccurrence.request_key == request_key)
@@ -1368,10 +1365,7 @@ class MedicationService:
     async def took_choices(self, user_id: int) -> list[MedView]:
         """The patient's medications, as-needed first, for a one-tap /took."""
         async with self._db.transaction() as session:
-            circle_id = await patient_circle_id(session, user_id)
-            if circle_id is None:
-                await self._not_patient(session, user_id)
-            assert circle_id is not None
+            circle_id = await self._own_circle(session, user_id)
             listing = await self._list(session, user_id, circle_id)
             return sorted(listing.meds, key=lambda m: (not m.as_needed, m.name.casefold()))
 
@@ -1626,6 +1620,19 @@ class MedicationService:
         if not rows:
             await self._not_patient(session, user_id)
         return [(cid, display_name(patient)) for cid, patient in rows]
+
+    async def _own_circle(self, session: AsyncSession, user_id: int) -> int:
+        """The patient's own circle: doses are logged by the person taking them (helpers
+        mark a dose as given instead)."""
+        circle_id = await patient_circle_id(session, user_id)
+        if circle_id is not None:
+            return circle_id
+        helping = await session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE
+            )
+        )
+        raise NotPatient() if helping is not None else NotRegistered()
 
     async def _not_patient(self, session: AsyncSession, user_id: int) -> None:
         """Raise the right refusal for someone who is not a patient here."""
