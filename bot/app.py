@@ -22,6 +22,7 @@ from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
+from bot.services.meds import MedicationService, MedTiming
 from bot.services.needs import NeedService, NeedTimings
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
@@ -40,6 +41,7 @@ class Services:
     circles: CircleService
     needs: NeedService
     availability: AvailabilityService
+    meds: MedicationService
     recovery: RecoveryService
 
 
@@ -54,6 +56,18 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     scheduler.register(needs)
     circles.on_member_gone(needs.member_gone)
     availability = AvailabilityService(db, clock)
+    # --- medication (a refill is asked for as a pharmacy need) ---
+    meds = MedicationService(
+        db,
+        clock,
+        notifier,
+        circles,
+        MedTiming.from_settings(settings),
+        wake=scheduler.poke,
+        refills=needs,
+    )
+    scheduler.register(meds)
+    circles.on_timezone_changed(meds.timezone_changed)
     # --- recovery ---
     recovery = RecoveryService(
         db,
@@ -69,9 +83,10 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
             suggestion_pause=dt.timedelta(days=settings.suggestion_pause_days),
         ),
         wake=scheduler.poke,
-        doses=None,  # MERGE: doses=<the medication service> (a DoseCounter) once it exists
+        doses=meds,
     )
     scheduler.register(recovery)
+    circles.on_timezone_changed(recovery.timezone_changed)
     return Services(
         settings,
         clock,
@@ -81,6 +96,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         circles,
         needs=needs,
         availability=availability,
+        meds=meds,
         recovery=recovery,
     )
 

@@ -105,6 +105,18 @@ class Settings(DatabaseSettings):
     need_ladder_minutes: float = Field(default=10, gt=0)
     need_urgent_ladder_minutes: float = Field(default=3, gt=0)
 
+    # --- meds ---
+    # One gentle nudge this long after an unanswered medication reminder.
+    reminder_nudge_minutes: float = Field(default=15, gt=0)
+    # Unconfirmed this long after its time, a dose counts as missed and close family is told
+    # (each medication may override it in /meds).
+    missed_dose_alert_minutes: float = Field(default=45, gt=0)
+    # After downtime: reminders due at most this long ago are sent late; older ones are
+    # recorded as missed and alerted.
+    reminder_grace_minutes: float = Field(default=120, ge=0)
+    # Offer a refill when the counted supply is forecast to run out within this many days.
+    refill_lead_days: float = Field(default=3, ge=0)
+
     @property
     def file_base_url(self) -> str:
         """The Bot API's file URL, derived from the base URL unless set explicitly."""

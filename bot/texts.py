@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain.needs import NeedCard, Routed
@@ -41,6 +42,10 @@ COMMANDS_EVERYONE: tuple[tuple[str, str], ...] = (
 COMMANDS_PATIENT: tuple[tuple[str, str], ...] = (
     ("need", "Ask your helpers for something"),
     ("needs", "Your requests"),
+    ("meds", "Your medications"),
+    ("addmed", "Add a medication"),
+    ("took", "Log a dose you took"),
+    ("adherence", "Your doses over the last 7 days"),
     ("invite", "A link to invite a helper"),
     ("tip", "A care tip for your stage, now"),
     ("pain", "Tell me your pain, 0–10"),
@@ -51,6 +56,9 @@ COMMANDS_PATIENT: tuple[tuple[str, str], ...] = (
 COMMANDS_HELPER: tuple[tuple[str, str], ...] = (
     ("needs", "Open requests"),
     ("mytasks", "What you've taken on"),
+    # Close family only; errand helpers are told the medication is private.
+    ("meds", "Medications of the person you help"),
+    ("adherence", "Their doses over the last 7 days"),
     ("quiet", "Quiet hours, e.g. /quiet 22:00-07:00"),
     ("away", "Away for a while: nobody asks you"),
     ("back", "Back from being away"),
@@ -160,6 +168,7 @@ def timezone_current(name: str | None) -> str:
 # The patient's menu: a reply keyboard that is always at hand. Each press arrives as text.
 MENU_CIRCLE = "👥 My circle"
 MENU_HELP = "❓ Help"
+MENU_MEDS = "💊 My medications"
 MENU_TIP = "🌿 A care tip"
 ALL_SET = "You're all set. The buttons below are always here when you need them."
 
@@ -1132,6 +1141,573 @@ def away_days_button(days: int) -> str:
     return "1 day" if days == 1 else ("1 week" if days == 7 else f"{days} days")
 
 
+# --- meds ----------------------------------------------------------------------------------
+# Medication messages state facts and point to the label and the doctor: never a dosing
+# suggestion. Errand helpers never get any of these (they see needs only).
+
+if TYPE_CHECKING:
+    from bot.services.errors import DomainError
+    from bot.services.meds import (
+        AddPrompt,
+        AdherenceReport,
+        AsNeededAnswer,
+        DoseView,
+        DoseWarning,
+        MedDetail,
+        MedList,
+        MedView,
+    )
+
+ASK_LABEL = "If you're unsure, check the label or ask your doctor or pharmacist."
+
+
+def clock(instant: dt.datetime, zone: str) -> str:
+    """A wall-clock time in the patient's zone, like 08:05."""
+    return instant.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+def day_clock(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
+    """ "today 14:00", "tomorrow 08:00" or "Wed 08:00", in the patient's zone."""
+    tz = ZoneInfo(zone)
+    local, today = instant.astimezone(tz), now.astimezone(tz).date()
+    days = (local.date() - today).days
+    prefix = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days, local.strftime("%a %d %b"))
+    return f"{prefix} {local:%H:%M}"
+
+
+def minutes(value: float) -> str:
+    if value < 1:
+        return f"{round(value * 60)} s"
+    hours, mins = divmod(round(value), 60)
+    if hours and mins:
+        return f"{hours} h {mins} min"
+    return f"{hours} h" if hours else f"{mins} min"
+
+
+def _hours(value: float) -> str:
+    return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+def _med(name: str, dose: str) -> str:
+    return f"<b>{esc(name)}</b> {esc(dose)}"
+
+
+def _schedule(med: MedView) -> str:
+    if med.as_needed:
+        return "as needed"
+    times = ", ".join(med.times)
+    return f"every {med.every_hours} hours ({times})" if med.every_hours else times
+
+
+# The reminder and what becomes of it.
+
+
+def dose_reminder(name: str, dose: str, note: str | None, late_label: str | None) -> str:
+    text = f"💊 Time for {_med(name, dose)}"
+    if note:
+        text += f" ({esc(note)})"
+    if late_label:
+        text += f"\n<i>This was due at {late_label} — sorry, I couldn't send it on time.</i>"
+    return text
+
+
+def dose_nudge(name: str, dose: str, due_label: str) -> str:
+    return (
+        f"Just checking in 💛 — did you take {_med(name, dose)}? It was due at {due_label}.\n"
+        "Tap below when you can."
+    )
+
+
+def dose_done(view: DoseView) -> str:
+    """The reminder after the answer: the choice and the time."""
+    what = f"{_med(view.name, view.dose)} ({view.due_label})"
+    zone = view.timezone
+    if view.state == "taken" and view.taken_at is not None:
+        at = clock(view.taken_at, zone)
+        if not view.by_patient and view.by_name:
+            return f"✅ {what} — given by {esc(view.by_name)} at {at}."
+        return f"✅ {what} — taken{' late' if view.late else ''} at {at}."
+    if view.state == "skipped":
+        return f"⏭ {what} — skipped."
+    if view.state == "snoozed" and view.snoozed_until is not None:
+        text = f"⏰ {what} — snoozed until {clock(view.snoozed_until, zone)}."
+        if view.alert_at is not None and view.alert_at <= view.snoozed_until:
+            text += (
+                f"\nIf it's still not confirmed at {clock(view.alert_at, zone)}, "
+                "your close family will be told."
+            )
+        return text
+    if view.state == "cancelled":
+        return dose_removed(view)
+    return dose_reminder(view.name, view.dose, view.note, None)
+
+
+def dose_removed(view: DoseView) -> str:
+    return f"{_med(view.name, view.dose)} ({view.due_label}) — this medication was removed."
+
+
+def dose_alert(patient_name: str, name: str, dose: str, due_label: str) -> str:
+    return (
+        f"<b>{esc(patient_name)}</b> hasn't confirmed {_med(name, dose)} due {due_label}.\n"
+        "Could someone check on them?"
+    )
+
+
+def dose_resolved(view: DoseView) -> str:
+    """A helper's alert once the dose is answered after all."""
+    who, what = f"<b>{esc(view.patient_name)}</b>", f"{_med(view.name, view.dose)}"
+    due = f"due {view.due_label}"
+    if view.state == "taken" and view.taken_at is not None:
+        at = clock(view.taken_at, view.timezone)
+        if not view.by_patient and view.by_name:
+            return f"✅ Resolved: {esc(view.by_name)} gave {who} {what} ({due}) at {at}."
+        return f"✅ Resolved: {who} took {what} ({due}) at {at}."
+    if view.state == "skipped":
+        return f"✅ Resolved: {who} chose to skip {what} ({due})."
+    return f"{who}'s {what} ({due}) no longer needs checking: it was removed from their list."
+
+
+def dose_someone_checking(view: DoseView, checker: str) -> str:
+    return (
+        f"<b>{esc(view.patient_name)}</b> hasn't confirmed {_med(view.name, view.dose)} "
+        f"due {view.due_label}.\n<b>{esc(checker)}</b> is checking on them."
+    )
+
+
+def dose_checking_to_patient(checker: str) -> str:
+    return f"<b>{esc(checker)}</b> is going to check on you. 💛"
+
+
+def check_on_reply(patient: str, checker: str, by_me: bool, resolved: bool) -> str:
+    if resolved:
+        return f"Good news: {esc(patient)}'s dose has been confirmed. Thank you for looking out."
+    if by_me:
+        return f"Thank you — you're checking on <b>{esc(patient)}</b>. I've let the others know."
+    return f"<b>{esc(checker)}</b> is already checking on {esc(patient)}."
+
+
+def dose_given_to_patient(view: DoseView) -> str:
+    at = clock(view.taken_at, view.timezone) if view.taken_at else ""
+    return (
+        f"<b>{esc(view.by_name or '')}</b> marked your {_med(view.name, view.dose)} "
+        f"({view.due_label}) as given at {at}."
+    )
+
+
+def dose_already(error: DomainError) -> str:
+    from bot.services.errors import DoseAlreadyRecorded
+
+    assert isinstance(error, DoseAlreadyRecorded)
+    at = f" at {clock(error.at, error.zone)}" if error.at else ""
+    if error.state == "skipped":
+        return f"This dose was already skipped{at}."
+    if error.by_self:
+        done = "took this dose" if error.by_patient else "marked this dose as given"
+        return f"Already recorded: you {done}{at}."
+    who = error.by_name or "Someone"
+    if error.by_patient:
+        return f"{who} already took this dose{at}, so it isn't logged twice."
+    return f"{who} already marked this dose as given{at}, so it isn't logged twice."
+
+
+def dose_warning(warning: DoseWarning) -> str:
+    check, zone = warning.check, warning.timezone
+    lines = [f"⚠️ {_med(warning.name, warning.dose)}"]
+    if check.over_max and check.max_per_24h is not None:
+        lines.append(
+            f"This would be dose {check.count_24h + 1} in 24 hours; "
+            f"the label says at most {check.max_per_24h}."
+        )
+    if check.too_soon(warning.at) and check.last_taken_at and check.min_hours:
+        lines.append(
+            f"The last dose was at {clock(check.last_taken_at, zone)}; the label says at least "
+            f"{_hours(check.min_hours)} between doses."
+        )
+    lines.append(
+        "Please check the label or ask your doctor or pharmacist before taking more.\n"
+        "Log it anyway?"
+    )
+    return "\n".join(lines)
+
+
+BUTTON_TAKEN = "✅ Taken"
+BUTTON_SKIP = "Skip"
+BUTTON_TOOK_AT = "🕗 I took it at another time"
+BUTTON_CHECK_ON = "I'll check on them"
+BUTTON_GIVEN = "Mark as given"
+BUTTON_LOG_ANYWAY = "Log it anyway"
+BUTTON_NOT_NOW = "Not now"
+BUTTON_CAN_I = "Can I take another?"
+NOT_LOGGED = "Okay, nothing logged."
+ASK_TOOK_AT = "What time did you take it? (like <code>08:10</code> or <code>8:10 am</code>)"
+
+
+def button_snooze(mins: int) -> str:
+    return f"⏰ {mins} min"
+
+
+def button_given(name: str, due_label: str) -> str:
+    return f"Mark given: {name} {due_label}"
+
+
+# /took and "Can I take another?"
+
+TOOK_WHICH = "Which one did you take? Tap it and I'll log it."
+TOOK_NONE = "You have no medications yet. /addmed adds one."
+
+
+def extra_logged(view: DoseView, check: AsNeededAnswer | None = None) -> str:
+    at = clock(view.taken_at, view.timezone) if view.taken_at else ""
+    return f"Logged: {_med(view.name, view.dose)} at {at}. 💛"
+
+
+def dose_recorded(view: DoseView) -> str:
+    """/took when a reminder for that medication was waiting: it answers the reminder."""
+    return dose_done(view)
+
+
+def as_needed_answer(answer: AsNeededAnswer) -> str:
+    check, zone, now = answer.check, answer.timezone, answer.now
+    lines = [f"{_med(answer.name, answer.dose)} — what's logged here:"]
+    if check.last_taken_at:
+        lines.append(f"• Last dose: {day_clock(check.last_taken_at, zone, now)}")
+    else:
+        lines.append("• No doses logged yet.")
+    limit = f" (the label says at most {check.max_per_24h})" if check.max_per_24h else ""
+    lines.append(f"• Last 24 hours: {check.count_24h}{limit}")
+    if check.max_per_24h is None and check.min_hours is None:
+        lines.append(
+            "• The label's limits aren't saved for this medication (/meds ▸ Label limits)."
+        )
+    elif check.earliest_next is None or check.earliest_next <= now:
+        lines.append("• Earliest next time by the label's limits: already reached")
+    else:
+        lines.append(
+            f"• Earliest next time by the label's limits: "
+            f"{day_clock(check.earliest_next, zone, now)}"
+        )
+    lines.append(f"<i>This only counts what's logged here — it isn't advice. {ASK_LABEL}</i>")
+    return "\n".join(lines)
+
+
+# The list and one medication.
+
+
+def med_list(listing: MedList, now: dt.datetime) -> str:
+    title = (
+        "💊 <b>Your medications</b>"
+        if listing.for_patient
+        else f"💊 <b>{esc(listing.patient_name)}'s medications</b>"
+    )
+    if not listing.meds:
+        more = " /addmed adds one." if listing.can_manage else ""
+        return f"{title}\n\nNothing here yet.{more}"
+    lines = [title, ""]
+    for med in listing.meds:
+        line = f"• {_med(med.name, med.dose)}"
+        if med.note:
+            line += f" ({esc(med.note)})"
+        line += f" — {_schedule(med)}"
+        if med.paused:
+            line += " · ⏸ paused"
+        elif med.next_due_at:
+            line += f" · next {day_clock(med.next_due_at, listing.timezone, now)}"
+        elif med.as_needed and med.last_taken_at:
+            line += f" · last {day_clock(med.last_taken_at, listing.timezone, now)}"
+        lines.append(line)
+    if listing.can_manage:
+        lines += ["", "Tap one to change it."]
+    return "\n".join(lines)
+
+
+def med_detail(detail: MedDetail, now: dt.datetime) -> str:
+    med = detail.med
+    lines = [_med(med.name, med.dose)]
+    if med.note:
+        lines.append(esc(med.note))
+    lines.append(f"When: {_schedule(med)}")
+    if med.paused:
+        lines.append("⏸ Paused — no reminders until you resume it.")
+    elif med.next_due_at:
+        lines.append(f"Next: {day_clock(med.next_due_at, med.timezone, now)}")
+    if med.last_taken_at:
+        lines.append(f"Last taken: {day_clock(med.last_taken_at, med.timezone, now)}")
+    limits = []
+    if med.max_per_24h:
+        limits.append(f"at most {med.max_per_24h} in 24 hours")
+    if med.min_hours_between:
+        limits.append(f"at least {_hours(med.min_hours_between)} apart")
+    lines.append(f"Label limits: {'; '.join(limits) if limits else 'not saved'}")
+    if med.supply_on_hand is not None:
+        lines.append(f"Supply: {med.supply_on_hand} left")
+    if not med.as_needed:
+        lines.append(
+            f"Close family is told after {minutes(med.alert_minutes)} if a dose isn't confirmed."
+        )
+    return "\n".join(lines)
+
+
+BUTTON_ADD_MED = "➕ Add a medication"
+BUTTON_PAUSE = "⏸ Pause"
+BUTTON_RESUME = "▶️ Resume"
+BUTTON_TIMES = "🕗 Change times"
+BUTTON_SUPPLY = "📦 Supply"
+BUTTON_LIMITS = "📋 Label limits"
+BUTTON_DELETE = "🗑 Delete"
+BUTTON_BACK = "« Back"
+BUTTON_LOG_DOSE = "Log a dose now"
+BUTTON_YES_DELETE = "Yes, delete"
+BUTTON_NO_LIMIT = "No limit on the label"
+BUTTON_DEFAULT = "Default"
+
+
+def button_alert(mins: float) -> str:
+    return f"🔔 Alert after {minutes(mins)}"
+
+
+def button_alert_choice(mins: int, current: float, default: float | None = None) -> str:
+    label = f"Default ({minutes(default)})" if default is not None else minutes(mins)
+    return f"✓ {label}" if mins == current else label
+
+
+def confirm_delete_med(name: str) -> str:
+    return f"Delete <b>{esc(name)}</b>? Its reminders stop and its old buttons stop working."
+
+
+def med_deleted(name: str) -> str:
+    return f"<b>{esc(name)}</b> is deleted. No more reminders for it."
+
+
+def choose_alert(med: MedView) -> str:
+    return (
+        f"If a dose of <b>{esc(med.name)}</b> isn't confirmed, when should close family be told? "
+        "(Counted from the dose's time; snoozing doesn't move it.)"
+    )
+
+
+def ask_edit(field: str, med: MedView) -> str:
+    name = f"<b>{esc(med.name)}</b>"
+    if field == "times":
+        return (
+            f"New times for {name}? Like <code>08:00, 20:00</code>, "
+            "<code>every 8 hours from 07:00</code> or <code>as needed</code>. "
+            "They're in your local time."
+        )
+    if field == "supply":
+        return (
+            f"How many doses of {name} do you have on hand? Send a number "
+            "(or <code>off</code> to stop counting). I'll count down with each dose."
+        )
+    if field == "max":
+        return f"From the label: at most how many doses of {name} in 24 hours? Send a number."
+    return f"From the label: at least how many hours between doses of {name}? Like <code>6</code>."
+
+
+def med_updated(med: MedView) -> str:
+    return f"Saved. {_med(med.name, med.dose)} — {_schedule(med)}."
+
+
+def med_changed_by_helper(helper: str, change: str, med: MedView) -> str:
+    what = _med(med.name, med.dose)
+    done = {
+        "added": f"added {what} to your medications ({_schedule(med)})",
+        "paused": f"paused the reminders for {what}",
+        "resumed": f"resumed the reminders for {what}",
+        "deleted": f"deleted {what} from your medications",
+        "times": f"changed when you take {what}: {_schedule(med)}",
+        "supply": f"updated how much {what} you have on hand",
+        "max": f"updated the label limits of {what}",
+        "gap": f"updated the label limits of {what}",
+        "alert": f"changed when close family is told about an unconfirmed dose of {what}",
+    }.get(change, f"changed {what}")
+    return f"<b>{esc(helper)}</b> {done}. /meds shows your list."
+
+
+# /addmed, step by step.
+
+
+def add_prompt(prompt: AddPrompt) -> str:
+    step, draft = prompt.step, prompt.draft
+    for_whom = "" if prompt.for_patient else f"For <b>{esc(prompt.patient_name)}</b>: "
+    if step == "choose":
+        return "Whose medication would you like to add?"
+    if step == "name":
+        return f"{for_whom}What's the medication called? (as on the label, like Ibuprofen)"
+    if step == "dose":
+        return f"{for_whom}How much is one dose of <b>{esc(draft['name'])}</b>? (like 400 mg)"
+    if step == "times":
+        return (
+            f"{for_whom}When is it taken? Send times of day like <code>08:00, 14:00, 20:00</code> "
+            "(or <code>8am, 8pm</code>), or <code>every 8 hours from 07:00</code> — "
+            "or tap “As needed”."
+        )
+    if step == "note":
+        return "Anything to remember with it, like “with food”? Send it, or tap Skip."
+    if step == "max":
+        return (
+            "From the label: at most how many doses in 24 hours? Send a number, or tap Skip. "
+            "I'll warn before a dose that would go over it."
+        )
+    if step == "gap":
+        return "From the label: at least how many hours between doses? (like 6) Or tap Skip."
+    return f"{for_whom}{_draft_summary(prompt)}\n\nSave it?"
+
+
+def _draft_summary(prompt: AddPrompt) -> str:
+    draft, schedule = prompt.draft, prompt.schedule
+    lines = [_med(draft.get("name", ""), draft.get("dose", ""))]
+    if schedule is not None:
+        if schedule.as_needed:
+            lines.append("When: as needed")
+        else:
+            times = ", ".join(schedule.time_strings())
+            every = f"every {schedule.every_hours} hours: " if schedule.every_hours else ""
+            lines.append(f"When: {every}{times} (local time)")
+    if draft.get("note"):
+        lines.append(f"Note: {esc(draft['note'])}")
+    if draft.get("max"):
+        lines.append(f"Label: at most {draft['max']} in 24 hours")
+    if draft.get("gap"):
+        lines.append(f"Label: at least {_hours(draft['gap'])} between doses")
+    return "\n".join(lines)
+
+
+BUTTON_AS_NEEDED = "As needed"
+BUTTON_SKIP_STEP = "Skip"
+BUTTON_SAVE = "✅ Save"
+BUTTON_CANCEL = "Cancel"
+ADD_CANCELLED = "Okay, nothing added."
+
+
+def button_for_patient(name: str) -> str:
+    return f"For {name}"
+
+
+def med_added(med: MedView, patient_name: str, for_patient: bool, now: dt.datetime) -> str:
+    whose = "your medications" if for_patient else f"{esc(patient_name)}'s medications"
+    text = f"Added {_med(med.name, med.dose)} to {whose} — {_schedule(med)}."
+    if med.next_due_at:
+        text += f"\nFirst reminder: {day_clock(med.next_due_at, med.timezone, now)}."
+    if not for_patient:
+        text += f"\nI've let {esc(patient_name)} know."
+    return text + "\n/meds to change or pause it."
+
+
+# Refills. The need itself names no medication: errand helpers see needs too.
+
+REFILL_NEED = "Please pick up my prescription refill at the pharmacy."
+BUTTON_REFILL = "Ask helpers to pick up a refill"
+REFILL_POSTED = "Done — I've asked your helpers to pick up your refill. 💛"
+REFILL_DECLINED = "Okay. /meds ▸ Supply when you've restocked."
+
+
+def refill_offer(name: str, supply: int, days: float | None) -> str:
+    if supply == 0:
+        return f"📦 By my count you've run out of <b>{esc(name)}</b>."
+    about = ""
+    if days:
+        whole = max(1, round(days))
+        about = f" — about {whole} day{'s' if whole != 1 else ''} at your usual rate"
+    doses = f"{supply} dose{'s' if supply != 1 else ''}"
+    return f"📦 You have {doses} of <b>{esc(name)}</b> left{about}."
+
+
+def supply_empty_to_family(patient_name: str, name: str) -> str:
+    return f"📦 By my count <b>{esc(patient_name)}</b> has run out of <b>{esc(name)}</b>."
+
+
+# /adherence
+
+
+def adherence(report: AdherenceReport) -> str:
+    title = (
+        "<b>Your last 7 days</b>"
+        if report.for_patient
+        else f"<b>{esc(report.patient_name)}'s last 7 days</b>"
+    )
+    rows = [r for r in report.rows if r.on_time or r.late or r.skipped or r.missed]
+    if not rows:
+        return f"{title}\nNo scheduled doses yet."
+    lines = [title]
+    for row in rows:
+        lines.append(
+            f"💊 {_med(row.name, row.dose)}: on time {row.on_time} · late {row.late} · "
+            f"skipped {row.skipped} · missed {row.missed}"
+        )
+    return "\n".join(lines)
+
+
+# Refusals.
+
+MED_INPUT = {
+    "name_empty": "Please send the medication's name.",
+    "name_long": "That name is too long — up to 60 characters, please.",
+    "dose_empty": "Please send the dose, like 400 mg.",
+    "dose_long": "That's a long dose — up to 40 characters, please (like 400 mg).",
+    "note_long": "That note is too long — up to 120 characters, please.",
+    "times_empty": "Please send the times, like <code>08:00, 20:00</code>.",
+    "times_gap": (
+        "There's an empty spot between commas. Send the times like <code>08:00, 14:00</code>."
+    ),
+    "times_many": "That's more than 24 times a day — please check the times.",
+    "time_twice": "{detail} is in there twice — each time once, please.",
+    "time_bare_hour": (
+        "“{detail}” could be morning or evening — please write <code>{detail}:00</code>, "
+        "<code>{detail}am</code> or <code>{detail}pm</code>."
+    ),
+    "time_bad": (
+        "I couldn't read “{detail}” as a time of day. Use 24-hour times like <code>08:00</code> "
+        "or <code>20:30</code>, or <code>8am</code>."
+    ),
+    "time_future": "That time hasn't come yet today — please send the time you took it.",
+    "every_form": "Try it like <code>every 8 hours from 07:00</code>.",
+    "every_start": "From what time? Like <code>every 8 hours from 07:00</code>.",
+    "every_hours": (
+        "For “every … hours” I can do 1, 2, 3, 4, 6, 8, 12 or 24 hours (so it repeats each "
+        "day). Or send the times, like <code>07:00, 12:00, 17:00, 22:00</code>."
+    ),
+    "max_bad": "Please send a whole number from the label, like <code>4</code> (or tap Skip).",
+    "gap_bad": "Please send the hours from the label, like <code>6</code> (or tap Skip).",
+    "supply_bad": (
+        "Please send how many doses you have, like <code>30</code> (or <code>off</code>)."
+    ),
+    "which_patient": (
+        "You help more than one person — send /addmed and I'll ask whose medication it is."
+    ),
+    "one_line": (
+        "Send it like <code>/addmed Ibuprofen | 400 mg | 08:00, 14:00, 20:00</code> — "
+        "or just /addmed and I'll ask step by step."
+    ),
+}
+
+
+def med_refusal(error: DomainError) -> str | None:
+    """The reply for a medication refusal that needs more than a fixed text."""
+    from bot.services.errors import (
+        DoseAlreadyRecorded,
+        DuplicateMedication,
+        MedInputError,
+        UnknownMedication,
+    )
+
+    if isinstance(error, MedInputError):
+        template = MED_INPUT.get(error.reason, ERRORS["error"])
+        return template.format(detail=esc(error.detail))
+    if isinstance(error, DuplicateMedication):
+        return (
+            f"<b>{esc(error.name)}</b> is already on the list. /meds shows it — you can change "
+            "its times there."
+        )
+    if isinstance(error, UnknownMedication):
+        if not error.names:
+            return "There are no medications on your list yet. /addmed adds one."
+        names = ", ".join(esc(n) for n in error.names)
+        return f"I couldn't find “{esc(error.typed)}”. Your medications: {names}."
+    if isinstance(error, DoseAlreadyRecorded):
+        return dose_already(error)
+    return None
+
+
 ERRORS.update(
     {
         "bad_pain": (
@@ -1159,5 +1735,19 @@ ERRORS.update(
             "<code>/quiet off</code>."
         ),
         "bad_away": "Tell me how many days, like <code>/away 3</code> (up to 90).",
+        "med_gone": "That medication was deleted, so there's nothing to record.",
+        "meds_not_allowed": (
+            "Only the person recovering can change their medications, unless they allow "
+            "close family to (in /circle ▸ Settings)."
+        ),
+        "give_not_allowed": (
+            "Marking a dose as given needs the patient's OK first (in their /circle ▸ Settings)."
+        ),
+        "meds_private": "Medication details are shared with close family only.",
+        "need_timezone": "Please set your time zone first (/timezone), so reminders come on time.",
+        "dose_not_open": "That reminder's time has passed — tap Taken or Skip instead.",
+        "refill_unavailable": (
+            "I can't post requests to your helpers yet — please ask them directly."
+        ),
     }
 )

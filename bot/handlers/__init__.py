@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import availability, circle, fallback, needs, onboarding, recovery
+from bot.handlers import availability, circle, fallback, meds, needs, onboarding, recovery
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -56,6 +56,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "pain": recovery.pain_command,
         "checkin": recovery.checkin_command,
         "progress": recovery.progress_command,
+        # --- meds ---
+        "addmed": meds.addmed_command,
+        "meds": meds.meds_command,
+        "took": meds.took_command,
+        "adherence": meds.adherence_command,
     }
     for name, handler in commands.items():
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
@@ -73,6 +78,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "stage": recovery.stage_button,
         "tip": recovery.tip_button,
         "pain": recovery.pain_button,
+        # --- meds ---
+        "med": meds.med_button,
+        "dose": meds.dose_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
@@ -85,6 +93,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         texts.MENU_NEED: needs.need_menu,
         # --- recovery ---
         texts.MENU_TIP: recovery.tip_command,
+        texts.MENU_MEDS: meds.meds_command,  # --- meds ---
     }
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
@@ -98,6 +107,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "need_media": needs.media_words_typed,
         # --- recovery ---
         "stage": recovery.stage_typed,
+        # --- meds ---
+        "addmed": meds.add_typed,
+        "med_edit": meds.edit_typed,
+        "dose_time": meds.dose_time_typed,
     }
     app.add_handler(
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))

@@ -103,6 +103,11 @@ def refusal_text(error: DomainError) -> str:
         return texts.too_many_attempts(error.minutes)
     if isinstance(error, NeedTaken):
         return texts.need_taken_refusal(error.name, error.done)
+
+    # --- meds ---
+    med_text = texts.med_refusal(error)
+    if med_text is not None:
+        return med_text
     return texts.ERRORS.get(error.code, texts.ERRORS["error"])
 
 

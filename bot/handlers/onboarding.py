@@ -106,8 +106,6 @@ async def _set_timezone(update: Update, context: CareContext, typed: str) -> Non
     svc = services(context)
     standing_before = await svc.circles.standing(user_id(update))
     name = await svc.circles.set_timezone(user_id(update), typed)
-    # --- recovery: daily tips and check-ins follow the new zone ---
-    await svc.recovery.follow_timezone(user_id(update))
     confirmation = texts.timezone_set(name, svc.clock.now())
     first_time = standing_before.is_patient and standing_before.timezone is None
     if update.callback_query is not None:

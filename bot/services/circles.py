@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 # Called with (session, circle_id, user_id) when a helper leaves or is removed.
 MemberGoneHook = Callable[[AsyncSession, int, int], Awaitable[None]]
 
+# Told, in the same transaction, that someone's time zone changed: (session, user_id).
+TimezoneListener = Callable[[AsyncSession, int], Awaitable[None]]
+
 # 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
 INVITE_CODE_BYTES = 12
 # Wrong codes allowed per person per window before /join waits: enough for typos,
@@ -156,11 +159,17 @@ class CircleService:
         # Names we have already stored, so most updates cost no write. A cache, not the truth.
         self._known: dict[int, tuple[str, str | None, str | None]] = {}
         self._member_gone: list[MemberGoneHook] = []
+        self._timezone_listeners: list[TimezoneListener] = []
 
     def on_member_gone(self, hook: MemberGoneHook) -> None:
         """Run `hook(session, circle_id, user_id)` in the transaction that ends a helper's
         membership (left or removed), so other areas can let go of what they held."""
         self._member_gone.append(hook)
+
+    def on_timezone_changed(self, listener: TimezoneListener) -> None:
+        """Call `listener(session, user_id)` inside the transaction that changes a time zone
+        (e.g. to move medication reminders to the new local times)."""
+        self._timezone_listeners.append(listener)
 
     # --- people ------------------------------------------------------------------------
 
@@ -248,6 +257,8 @@ class CircleService:
                 .where(User.id == user_id)
                 .values(timezone=name, awaiting=None, draft=None)
             )
+            for listener in self._timezone_listeners:
+                await listener(session, user_id)
         log_event(log, "user.timezone_set", user_id=user_id)
         return name
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class DomainError(Exception):
     """Base for refusals; `code` picks the user-facing text in bot.texts."""
@@ -141,3 +143,104 @@ class BadAway(DomainError):
     """Not a number of days we accept."""
 
     code = "bad_away"
+
+
+# --- meds ---
+
+
+class MedInputError(DomainError):
+    """Something typed for a medication could not be used; `reason` says what, `detail` where."""
+
+    code = "med_input"
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class DuplicateMedication(DomainError):
+    """The circle already has an active medication with this name."""
+
+    code = "med_duplicate"
+
+    def __init__(self, name: str) -> None:
+        super().__init__("duplicate")
+        self.name = name
+
+
+class UnknownMedication(DomainError):
+    """No active medication matches the name typed; `names` are the ones there are."""
+
+    code = "med_unknown"
+
+    def __init__(self, typed: str, names: tuple[str, ...]) -> None:
+        super().__init__("unknown")
+        self.typed = typed
+        self.names = names
+
+
+class MedicationGone(DomainError):
+    """The medication was deleted: its old reminders and buttons no longer apply."""
+
+    code = "med_gone"
+
+
+class MedsNotAllowed(DomainError):
+    """A helper tried to add or change medications without the patient's permission."""
+
+    code = "meds_not_allowed"
+
+
+class GiveNotAllowed(DomainError):
+    """A helper tried to mark a dose as given without the patient's permission."""
+
+    code = "give_not_allowed"
+
+
+class MedsPrivate(DomainError):
+    """Errand helpers see needs only, never medication details."""
+
+    code = "meds_private"
+
+
+class NeedTimezone(DomainError):
+    """Schedules need the patient's time zone first."""
+
+    code = "need_timezone"
+
+
+class DoseAlreadyRecorded(DomainError):
+    """A dose can be confirmed once; says who recorded it, how, and when (an instant)."""
+
+    code = "dose_recorded"
+
+    def __init__(
+        self,
+        state: str,
+        by_name: str | None,
+        *,
+        by_self: bool,
+        by_patient: bool,
+        at: dt.datetime | None,
+        zone: str,
+    ) -> None:
+        super().__init__(state)
+        self.state = state
+        self.by_name = by_name
+        self.by_self = by_self
+        self.by_patient = by_patient
+        self.at = at
+        self.zone = zone
+
+
+class DoseNotOpen(DomainError):
+    """Snoozing is only for a reminder still waiting for an answer."""
+
+    code = "dose_not_open"
+
+
+class RefillUnavailable(DomainError):
+    """Posting a pharmacy request is not possible in this installation."""
+
+    code = "refill_unavailable"

@@ -369,20 +369,22 @@ class RecoveryService:
             log_event(log, "recovery.checkins_set", circle_id=circle_id, on=plan.checkins_on)
             return ScheduleView(plan.checkins_on, plan.checkin_time, timezone)
 
-    async def follow_timezone(self, user_id: int) -> None:
-        """The patient's time zone changed: their daily times now follow the new zone."""
-        async with self._db.transaction() as session:
-            circle_id = await patient_circle_id(session, user_id)
-            if circle_id is None:
-                return
-            plan = await session.get(RecoveryPlan, circle_id, with_for_update=True)
-            user = await session.get(User, user_id)
-            if plan is None or user is None:
-                return
-            now = self._clock.now()
-            plan.next_tip_at = self._next_tip(plan, user.timezone, now)
-            plan.next_checkin_at = self._next_checkin(plan, user.timezone, now)
-            after_commit(session, self._wake)
+    async def timezone_changed(self, session: AsyncSession, user_id: int) -> None:
+        """The patient's time zone changed: their daily times now follow the new zone.
+
+        Runs inside the transaction that changed it (CircleService.on_timezone_changed).
+        """
+        circle_id = await patient_circle_id(session, user_id)
+        if circle_id is None:
+            return
+        plan = await session.get(RecoveryPlan, circle_id, with_for_update=True)
+        zone = await session.scalar(select(User.timezone).where(User.id == user_id))
+        if plan is None:
+            return
+        now = self._clock.now()
+        plan.next_tip_at = self._next_tip(plan, zone, now)
+        plan.next_checkin_at = self._next_checkin(plan, zone, now)
+        after_commit(session, self._wake)
 
     # --- pain --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """recovery stages, care tips and pain check-ins
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-23 23:09:20
 """
 
@@ -14,7 +14,7 @@ import bot.db.types
 
 
 revision: str = '0005'
-down_revision: str | None = '0003'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

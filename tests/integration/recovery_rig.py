@@ -85,6 +85,7 @@ def make_rig(db: Database, clock: FrozenClock) -> Rig:
     circles = CircleService(db, clock, notifier, invite_ttl=dt.timedelta(days=7))
     wakes: list[int] = []
     recovery = RecoveryService(db, clock, notifier, TIPS, CONFIG, wake=lambda: wakes.append(1))
+    circles.on_timezone_changed(recovery.timezone_changed)  # as create_services wires it
     return Rig(db, clock, circles, recovery, TIPS, wakes)
 
 

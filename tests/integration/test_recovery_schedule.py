@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import FrozenClock
-from bot.db.models import Circle, DailyCheckin, RecoveryPlan
+from bot.db.models import Circle, DailyCheckin, RecoveryPlan, User
 from bot.db.session import Database
 from bot.domain.recovery import ScheduleChoice, Stage
 from bot.notify import Priority
@@ -113,7 +113,6 @@ async def test_daily_tip_follows_the_patients_time_zone_and_dst(rig: Rig) -> Non
 async def test_moving_house_moves_the_schedule(rig: Rig) -> None:
     circle_id = await rig.patient()
     await rig.circles.set_timezone(PAT.id, "Asia/Kolkata")
-    await rig.recovery.follow_timezone(PAT.id)
     # It's 12:30 in Kolkata already: today's 10:00 has passed there.
     assert (await plan_of(rig, circle_id)).next_tip_at == dt.datetime(
         2026, 3, 3, 4, 30, tzinfo=dt.UTC
@@ -122,7 +121,10 @@ async def test_moving_house_moves_the_schedule(rig: Rig) -> None:
 
 async def test_a_zone_change_not_yet_followed_waits_for_the_new_zones_time(rig: Rig) -> None:
     circle_id = await rig.patient()
-    await rig.circles.set_timezone(PAT.id, "America/New_York")  # without follow_timezone
+    async with rig.db.transaction() as session:  # a change that bypassed the service
+        await session.execute(
+            update(User).where(User.id == PAT.id).values(timezone="America/New_York")
+        )
     assert await rig.at(berlin(2, 10)) == 0
     assert await rig.outbox("recovery.tip") == []
     new_york_ten = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
@@ -394,7 +396,6 @@ async def test_no_schedule_without_a_plan_or_time_zone(rig: Rig) -> None:
     await rig.recovery.choose_stage(PAT.id, Stage.EASING)  # no time zone yet
     assert await rig.recovery.next_due() is None
     await rig.circles.set_timezone(PAT.id, "Europe/Berlin")
-    await rig.recovery.follow_timezone(PAT.id)
     assert await rig.recovery.next_due() == berlin(2, 10)
 
 

@@ -1,0 +1,289 @@
+"""Medication schedules as people type them, and the next reminder slot in the patient's zone.
+
+Pure: no database, no Telegram. A schedule is local wall-clock times ("08:00, 20:00"), an
+interval that expands to such times ("every 8 hours from 07:00"), or "as needed". Slots are
+those times on real days, turned into UTC instants correctly across DST.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.domain.clocktime import format_time, local_date, local_instant, parse_time_of_day
+from bot.services.errors import MedInputError
+
+MAX_NAME = 60
+MAX_DOSE = 40
+MAX_NOTE = 120
+MAX_TIMES = 24
+MAX_PER_DAY = 48
+MAX_SUPPLY = 10_000
+
+FIXED = "fixed"
+INTERVAL = "interval"
+AS_NEEDED = "as_needed"
+
+_AS_NEEDED_WORDS = {
+    "as needed",
+    "as-needed",
+    "when needed",
+    "if needed",
+    "as required",
+    "when required",
+    "prn",
+    "p.r.n.",
+}
+_SKIP_WORDS = {"skip", "no", "none", "-", "—", "nothing", "n/a", "no note", "no limit"}
+_OFF_WORDS = {"off", "stop", "none", "no", "don't track", "dont track", "-"}
+_EVERY = re.compile(
+    r"^every\s+(?P<n>\d{1,3})\s*(?:hours?|hrs?|h)\b\s*"
+    r"(?:(?:from|starting(?:\s+at|\s+from)?|beginning(?:\s+at)?|at)\s+(?P<start>.+))?$",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b)\s*", re.IGNORECASE)
+_BARE_HOUR = re.compile(r"^\d{1,2}$")
+_NUMBER = re.compile(r"(\d+(?:[.,]\d+)?)")
+
+
+def clean(text: str) -> str:
+    """Collapse whitespace and drop control characters; keep everything else a person typed."""
+    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return " ".join(kept.split())
+
+
+def name_key(name: str) -> str:
+    """What makes two names "the same medication": case and spacing do not count."""
+    return clean(name).casefold()
+
+
+def parse_name(text: str) -> str:
+    name = clean(text)
+    if not name:
+        raise MedInputError("name_empty")
+    if len(name) > MAX_NAME:
+        raise MedInputError("name_long")
+    return name
+
+
+def parse_dose(text: str) -> str:
+    dose = clean(text)
+    if not dose:
+        raise MedInputError("dose_empty")
+    if len(dose) > MAX_DOSE:
+        raise MedInputError("dose_long")
+    return dose
+
+
+def parse_note(text: str) -> str | None:
+    note = clean(text)
+    if note.casefold() in _SKIP_WORDS or not note:
+        return None
+    if len(note) > MAX_NOTE:
+        raise MedInputError("note_long")
+    return note
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a medication is due: fixed local times (also from an interval) or as needed."""
+
+    kind: str
+    times: tuple[dt.time, ...] = ()
+    every_hours: int | None = None
+
+    @property
+    def as_needed(self) -> bool:
+        return self.kind == AS_NEEDED
+
+    def time_strings(self) -> list[str]:
+        return [format_time(t) for t in self.times]
+
+
+def parse_schedule(text: str) -> Schedule:
+    """ "08:00, 14:00, 20:00", "8am and 8pm", "every 8 hours from 07:00" or "as needed"."""
+    cleaned = clean(text)
+    if not cleaned:
+        raise MedInputError("times_empty")
+    if cleaned.casefold().rstrip(".") in {w.rstrip(".") for w in _AS_NEEDED_WORDS}:
+        return Schedule(AS_NEEDED)
+    every = _EVERY.match(cleaned)
+    if every:
+        return _interval(int(every["n"]), every["start"])
+    if cleaned.casefold().startswith("every"):
+        raise MedInputError("every_form")
+    return Schedule(FIXED, parse_times(cleaned))
+
+
+def parse_times(text: str) -> tuple[dt.time, ...]:
+    """A list of local times with a specific complaint for the first part that is unclear."""
+    parts = _SPLIT.split(clean(text))
+    times: list[dt.time] = []
+    for part in parts:
+        if not part:
+            raise MedInputError("times_gap")
+        parsed = parse_time_of_day(part)
+        if parsed is not None:
+            times.append(parsed)
+            continue
+        # "08:00 14:00" is a list with spaces; "8:30 pm" is one time (handled above).
+        pieces = part.split()
+        if len(pieces) > 1 and all(parse_time_of_day(p) for p in pieces):
+            times.extend(t for t in (parse_time_of_day(p) for p in pieces) if t is not None)
+            continue
+        bad = next((p for p in pieces if parse_time_of_day(p) is None), part)
+        if _BARE_HOUR.match(bad) and int(bad) <= 24:
+            raise MedInputError("time_bare_hour", bad)
+        raise MedInputError("time_bad", bad[:20])
+    if len(times) > MAX_TIMES:
+        raise MedInputError("times_many")
+    seen: set[dt.time] = set()
+    for value in times:
+        if value in seen:
+            raise MedInputError("time_twice", format_time(value))
+        seen.add(value)
+    return tuple(sorted(times))
+
+
+def _interval(hours: int, start_text: str | None) -> Schedule:
+    if hours < 1 or 24 % hours:
+        raise MedInputError("every_hours")
+    if not start_text:
+        raise MedInputError("every_start")
+    start = parse_time_of_day(start_text)
+    if start is None:
+        if _BARE_HOUR.match(start_text.strip()):
+            raise MedInputError("time_bare_hour", start_text.strip())
+        raise MedInputError("time_bad", clean(start_text)[:20])
+    base = dt.datetime.combine(dt.date(2000, 1, 1), start)
+    times = sorted({(base + dt.timedelta(hours=hours * k)).time() for k in range(24 // hours)})
+    return Schedule(INTERVAL, tuple(times), hours)
+
+
+def schedule_from_stored(kind: str, times: list[str], every_hours: int | None) -> Schedule:
+    """Rebuild a schedule from a medication row (times are stored as "HH:MM")."""
+    parsed = tuple(t for t in (parse_time_of_day(s) for s in times) if t is not None)
+    return Schedule(kind, tuple(sorted(parsed)), every_hours)
+
+
+def parse_max_per_day(text: str) -> int | None:
+    """The label's maximum doses in 24 hours: "4", "max 4", "4 tablets"; "skip" for none."""
+    cleaned = clean(text).casefold()
+    if cleaned in _SKIP_WORDS:
+        return None
+    match = _NUMBER.search(cleaned)
+    if not match or "." in match[1] or "," in match[1]:
+        raise MedInputError("max_bad")
+    value = int(match[1])
+    if not 1 <= value <= MAX_PER_DAY:
+        raise MedInputError("max_bad")
+    return value
+
+
+def parse_min_hours(text: str) -> float | None:
+    """The label's minimum hours between doses: "6", "6 hours", "4.5"; "skip" for none."""
+    cleaned = clean(text).casefold()
+    if cleaned in _SKIP_WORDS:
+        return None
+    match = _NUMBER.search(cleaned)
+    if not match:
+        raise MedInputError("gap_bad")
+    value = float(match[1].replace(",", "."))
+    if "min" in cleaned and "hour" not in cleaned:
+        value /= 60
+    if not 0.25 <= value <= 48:
+        raise MedInputError("gap_bad")
+    return round(value, 2)
+
+
+def parse_supply(text: str) -> int | None:
+    """Doses on hand: "30", "30 tablets"; "off" stops counting."""
+    cleaned = clean(text).casefold()
+    if cleaned in _OFF_WORDS:
+        return None
+    match = _NUMBER.search(cleaned)
+    if not match or "." in match[1] or "," in match[1]:
+        raise MedInputError("supply_bad")
+    value = int(match[1])
+    if not 0 <= value <= MAX_SUPPLY:
+        raise MedInputError("supply_bad")
+    return value
+
+
+@dataclass(frozen=True)
+class OneLine:
+    """`/addmed <name> | <dose> | <times> [| <note>]`, already checked."""
+
+    name: str
+    dose: str
+    schedule: Schedule
+    note: str | None
+
+
+def parse_one_line(text: str) -> OneLine:
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) < 3 or len(parts) > 4:
+        raise MedInputError("one_line")
+    name, dose, schedule = parse_name(parts[0]), parse_dose(parts[1]), parse_schedule(parts[2])
+    note = parse_note(parts[3]) if len(parts) == 4 else None
+    return OneLine(name, dose, schedule, note)
+
+
+# --- slots -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One scheduled dose: the instant it is due and the local day and time it stands for."""
+
+    at: dt.datetime
+    day: dt.date
+    time: dt.time
+
+    @property
+    def key(self) -> str:
+        """Unique per medication: the local date and wall-clock time ("2026-03-29T08:00")."""
+        return f"{self.day.isoformat()}T{format_time(self.time)}"
+
+    @property
+    def label(self) -> str:
+        return format_time(self.time)
+
+
+def next_slot(times: tuple[dt.time, ...], zone: str, after: dt.datetime) -> Slot | None:
+    """The first slot strictly after `after`.
+
+    Each time keeps its wall-clock time across DST (08:00 stays 08:00 local); a time the
+    clocks skip fires at the first valid instant after it; a repeated time fires once. Two
+    times that land on the same instant (02:30 and 03:00 on a spring-forward night) make one
+    reminder, the earlier time's.
+    """
+    if not times:
+        return None
+    day = local_date(after, zone) - dt.timedelta(days=1)
+    # Wall-clock order is instant order within a day and across days, so the first day
+    # with any slot after `after` holds the answer.
+    for _ in range(4):
+        best: Slot | None = None
+        for value in times:
+            at = local_instant(day, value, zone)
+            if at > after and (best is None or (at, value) < (best.at, best.time)):
+                best = Slot(at, day, value)
+        if best is not None:
+            return best
+        day += dt.timedelta(days=1)
+    raise AssertionError("unreachable: a wall-clock time recurs within two days")
+
+
+def slots_between(
+    times: tuple[dt.time, ...], zone: str, after: dt.datetime, until: dt.datetime
+) -> list[Slot]:
+    """Every slot in (after, until], in order."""
+    found: list[Slot] = []
+    slot = next_slot(times, zone, after)
+    while slot is not None and slot.at <= until:
+        found.append(slot)
+        slot = next_slot(times, zone, slot.at)
+    return found
