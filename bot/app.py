@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import handlers, texts
 from bot.clock import Clock, SystemClock
+from bot.cluster import Cluster
 from bot.config import Settings
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
@@ -158,12 +159,20 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
     )
     services.notifier.set_waker(sender.wake)
     app.bot_data.sender = sender
+    app.bot_data.cluster = Cluster(
+        services.db,
+        services.clock,
+        check_every=dt.timedelta(seconds=settings.leader_check_seconds),
+        on_leadership=services.scheduler.set_leading,
+        on_replicas=flood.set_share,
+    )
     handlers.register(app)
     return app
 
 
 async def _on_startup(app: CareApplication) -> None:
     await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.MENU_COMMANDS])
+    await app.bot_data.cluster.start()
     await app.bot_data.sender.start()
     assert app.job_queue is not None
     app.bot_data.services.scheduler.attach(app.job_queue)
@@ -171,6 +180,7 @@ async def _on_startup(app: CareApplication) -> None:
 
 async def _on_stop(app: CareApplication) -> None:
     await app.bot_data.sender.stop()
+    await app.bot_data.cluster.stop()
 
 
 async def _on_shutdown(app: CareApplication) -> None:

@@ -66,6 +66,9 @@ class Settings(DatabaseSettings):
     outbox_concurrency: int = Field(default=8, ge=1)
     outbox_lease_seconds: float = Field(default=60, gt=0)
     outbox_max_attempts: int = Field(default=10, ge=1)
+    # Replicas on PostgreSQL: how often each one heartbeats and tries to become the scheduler
+    # leader. A dead leader is replaced within about this long.
+    leader_check_seconds: float = Field(default=5, gt=0)
 
     # --- recovery: daily tips and pain check-ins (local wall-clock times of the patient) ---
     tip_default_time: dt.time = dt.time(10, 0)

@@ -260,10 +260,18 @@ class OutboxSender:
             OutboxMessage.state == OutboxState.PENDING,
             and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
         )
+        # Several replicas drain one outbox: rows another replica is claiming right now are
+        # skipped rather than waited for (PostgreSQL; SQLite has one writer at a time).
+        free_rows = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id.in_(ids), claimable)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
         async with self._db.transaction() as session:
             result = await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), claimable)
+                .where(OutboxMessage.id.in_(free_rows), claimable)
                 .values(
                     state=OutboxState.SENDING,
                     lease_until=now + self._config.lease,

@@ -29,7 +29,7 @@ JSON = bool | dict[str, Any] | list[dict[str, Any]]
 RESERVED = "reserved"
 # Methods that put a message in a chat; edits, callback answers, getMe … are not counted.
 COUNTED_PREFIXES = ("send", "copy", "forward")
-HEADROOM = 0.97
+HEADROOM = 0.95
 # Extra gap per chat, so jitter on the way cannot make two messages look closer than allowed.
 CHAT_MARGIN = 1.05
 
@@ -73,6 +73,7 @@ class FloodControl(BaseRateLimiter[str]):
         per_group_per_minute: float = 20,
         timer: Timer | None = None,
     ) -> None:
+        self._overall = overall_per_second
         self._interval = 1.0 / (overall_per_second * HEADROOM)
         self._chat_gap = per_chat_seconds * CHAT_MARGIN
         self._group_gap = 60.0 / per_group_per_minute * CHAT_MARGIN
@@ -84,6 +85,11 @@ class FloodControl(BaseRateLimiter[str]):
         self._chat_free_at: dict[int, float] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._replies_waiting = 0
+
+    def set_share(self, replicas: int) -> None:
+        """Several processes send for one bot: each keeps to its share of the budget."""
+        self._interval = replicas / (self._overall * HEADROOM)
 
     async def initialize(self) -> None:
         return None
@@ -127,18 +133,25 @@ class FloodControl(BaseRateLimiter[str]):
 
     async def reserve_overall(self) -> None:
         """Wait for a slot in the overall budget (direct replies are not spaced per chat)."""
-        async with self._lock:
-            # Polling with a computed sleep: the budget frees itself as time passes,
-            # there is no event to wait for.
-            while (wait := self.try_reserve(None)) > 0:
-                await self._sleep(wait)
+        self._replies_waiting += 1
+        try:
+            async with self._lock:
+                # Polling with a computed sleep: the budget frees itself as time passes,
+                # there is no event to wait for.
+                while (wait := self.try_reserve(None)) > 0:
+                    await self._sleep(wait)
+        finally:
+            self._replies_waiting -= 1
 
     async def wait_for_slot(self, chat_id: int, stopping: Callable[[], bool]) -> bool:
-        """Wait for a notification's place in the budget; False if told to stop meanwhile."""
-        while (wait := self.try_reserve(chat_id)) > 0:
+        """Wait for a notification's place in the budget; False if told to stop meanwhile.
+
+        Someone waiting for a reply goes first: notifications take the slots replies leave.
+        """
+        while self._replies_waiting or (wait := self.try_reserve(chat_id)) > 0:
             if stopping():
                 return False
-            await self._sleep(min(wait, 0.5))
+            await self._sleep(min(self._interval if self._replies_waiting else wait, 0.5))
         return not stopping()
 
     def pause(self, seconds: float) -> None:

@@ -22,11 +22,14 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "due-sweep"
 WAKE_JOB_ID = "due-wake"
-# Never let APScheduler silently drop a late run (its default grace is one second).
+# Never let APScheduler silently drop a run: not a late one (its default grace is one
+# second), and not one that fires while a sweep is still going — with max_instances=1 it
+# would be skipped and work poked in meanwhile would wait for the safety sweep. sweep()
+# holds a lock, so a second instance simply runs after the first.
 JOB_KWARGS: dict[str, Any] = {
     "misfire_grace_time": None,
     "coalesce": True,
-    "max_instances": 1,
+    "max_instances": 3,
     "replace_existing": True,
 }
 
@@ -55,6 +58,8 @@ class Scheduler:
         self._job_queue: JobQueue[Any] | None = None
         self._lock = asyncio.Lock()
         self._armed_for: dt.datetime | None = None
+        # Only one replica runs due work at a time (bot.cluster decides which).
+        self._leading = True
 
     def register(self, source: DueSource) -> None:
         self._sources.append(source)
@@ -69,6 +74,12 @@ class Scheduler:
             name=SWEEP_JOB_ID,
             job_kwargs={**JOB_KWARGS, "id": SWEEP_JOB_ID},
         )
+
+    def set_leading(self, leading: bool) -> None:
+        """Called by bot.cluster: start (at once) or stop running due work here."""
+        self._leading = leading
+        if leading:
+            self.poke()
 
     def poke(self) -> None:
         """New due work was committed: look again now (it may be earlier than what is armed)."""
@@ -122,4 +133,5 @@ class Scheduler:
     async def _on_job(self, _context: CallbackContext[Any, Any, Any, Any]) -> None:
         if self._armed_for is not None and self._armed_for <= self._clock.now():
             self._armed_for = None
-        await self.sweep()
+        if self._leading:
+            await self.sweep()

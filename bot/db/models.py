@@ -159,6 +159,16 @@ class Invite(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class Replica(Base):
+    """A running bot process, by its heartbeat: live ones share Telegram's flood budget."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class OutboxMessage(Base):
     """A message to someone other than the person acting, written with the change it reports.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -25,16 +26,20 @@ from bot.services.errors import (
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from bot.cluster import Cluster
     from bot.delivery import OutboxSender
 
 log = logging.getLogger(__name__)
 
+CAPTION_LIMIT = 1024
+
 
 class BotData:
-    """The application-wide state PTB hands to handlers: our services and the sender."""
+    """The application-wide state PTB hands to handlers: services, sender and cluster."""
 
     services: Services
     sender: OutboxSender
+    cluster: Cluster
 
 
 CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
@@ -80,17 +85,27 @@ async def reply(
 
 
 async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
-    """After a button press, change the message the button was on; otherwise reply."""
+    """After a button press, change the message the button was on; otherwise reply.
+
+    A photo or voice note keeps its words in the caption, which Telegram caps at 1,024
+    characters: longer text comes as a new message instead.
+    """
     query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup(rows))
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
+    message = query.message if query is not None else None
+    if isinstance(message, Message):
+        media = message.text is None
+        if not (media and len(text) > CAPTION_LIMIT):
+            try:
+                if media:
+                    await message.edit_caption(text, reply_markup=markup(rows))
+                else:
+                    await message.edit_text(text, reply_markup=markup(rows))
                 return
-            if "can't be edited" not in exc.message and "not found" not in exc.message:
-                raise
+            except BadRequest as exc:
+                if "not modified" in exc.message.lower():
+                    return
+                if "can't be edited" not in exc.message and "not found" not in exc.message:
+                    raise
     await reply(update, text, rows)
 
 
@@ -120,19 +135,34 @@ def guarded(handler: Handler) -> Handler:
             await handler(update, context)
         except DomainError as error:
             text = refusal_text(error)
-            if update.callback_query is not None:
-                await answer(update.callback_query, text, alert=True)
+            query = update.callback_query
+            if query is not None and query.id not in _answered:
+                await answer(query, text, alert=True)
             else:
+                # A press already answered (the handler said "ok" before the rule said no)
+                # can't be answered again: the refusal comes as a message instead.
                 await reply(update, text)
 
     return wrapper
 
 
+# Button presses answered by this process, so none is answered twice (Telegram refuses that
+# with a Bad Request and the second text is lost). Ids are unique; a bounded memory is enough.
+_answered: OrderedDict[str, None] = OrderedDict()
+_ANSWERED_KEPT = 10_000
+
+
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a button press; safe to call twice (the second answer is ignored)."""
+    """Answer a button press once; a second call for the same press does nothing."""
+    if query.id in _answered:
+        return
+    _answered[query.id] = None
+    if len(_answered) > _ANSWERED_KEPT:
+        _answered.popitem(last=False)
     try:
         await query.answer(text[:200] if text else None, show_alert=alert)
     except BadRequest as exc:
+        # Too old: pressed long ago (e.g. while we were down). The action itself still counts.
         if "query is too old" not in exc.message and "query id is invalid" not in exc.message:
             raise
 

@@ -221,8 +221,9 @@ async def med_button(update: Update, context: CareContext) -> None:
     target = data.int_arg(0)
     verb = data.verb
     if verb == "add":
+        prompt = await meds.start_add(me, target)  # may refuse: answer only after
         await answer(query)
-        await _show_prompt(update, await meds.start_add(me, target))
+        await _show_prompt(update, prompt)
     elif verb == "for" and target:
         await _show_prompt(update, await meds.start_add(me, target), edit=True)
     elif verb == "skip":
@@ -258,8 +259,9 @@ async def med_button(update: Update, context: CareContext) -> None:
         minutes = int(data.args[1]) or None
         await _show_detail(update, context, await meds.set_alert_minutes(me, target, minutes))
     elif verb == "edit" and target and len(data.args) == 2:
+        editing = await meds.begin_edit(me, target, data.args[1])
         await answer(query)
-        await _show_edit(update, await meds.begin_edit(me, target, data.args[1]), edit=False)
+        await _show_edit(update, editing, edit=False)
     elif verb == "nolimit":
         await _show_edit(update, await meds.edit_answer(me, None), edit=True)
     elif verb == "del" and target:
@@ -342,8 +344,9 @@ async def dose_button(update: Update, context: CareContext) -> None:
         )
         await _show_outcome(update, outcome, edit=True)
     elif verb == "ask" and target:
+        answer_now = await meds.can_i_take(me, target)
         await answer(query)
-        await reply(update, texts.as_needed_answer(await meds.can_i_take(me, target)))
+        await reply(update, texts.as_needed_answer(answer_now))
     elif verb == "no":
         await edit_or_reply(update, texts.NOT_LOGGED)
     else:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot import callbacks, keyboards, texts
 from bot.domain.needs import NeedState
@@ -21,29 +20,10 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.keyboards import Rows
-from bot.render import markup
 from bot.services.errors import NotHelper, NotPatient, NotRegistered, StaleAction
 from bot.services.needs import NeedView, Outcome, Posted
 
 # --- showing things ----------------------------------------------------------------------
-
-
-async def show(update: Update, text: str, rows: Rows = ()) -> None:
-    """Change the message whose button was pressed — its caption, if it is a photo or voice
-    note (offers carry the patient's media) — or reply if it can't be changed."""
-    query = update.callback_query
-    message = query.message if query is not None else None
-    if not isinstance(message, Message) or not (message.photo or message.voice):
-        await edit_or_reply(update, text, rows)
-        return
-    try:
-        await message.edit_caption(text, reply_markup=markup(rows))
-    except BadRequest as exc:
-        if "not modified" in exc.message.lower():
-            return
-        if "can't be edited" not in exc.message and "not found" not in exc.message:
-            raise
-        await reply(update, text, rows)
 
 
 def _posted(context: CareContext, posted: Posted) -> tuple[str, Rows]:
@@ -229,12 +209,12 @@ async def _category(
     pressed = query.message.message_id if query.message is not None else 0
     category = data.args[0] if data.args else ""
     posted = await services(context).needs.post_category(me, category, f"tap:{me}:{pressed}")
-    await show(update, *_posted(context, posted))
+    await edit_or_reply(update, *_posted(context, posted))
 
 
 async def _other(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
     await services(context).needs.await_text(me, "need_detail")
-    await show(update, texts.NEED_ASK_OTHER)
+    await edit_or_reply(update, texts.NEED_ASK_OTHER)
 
 
 async def _claim(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
@@ -245,7 +225,7 @@ async def _claim(update: Update, context: CareContext, data: callbacks.Callback,
     view = outcome.need
     now = services(context).clock.now()
     zone = await _helper_zone(context, update) or view.patient_timezone
-    await show(
+    await edit_or_reply(
         update,
         texts.need_owner_view(view.patient_name, view.card, zone, now),
         keyboards.need_owner(view.id),
@@ -257,7 +237,7 @@ async def _decline(update: Update, context: CareContext, data: callbacks.Callbac
     view = outcome.need
     now = services(context).clock.now()
     zone = await _helper_zone(context, update) or view.patient_timezone
-    await show(
+    await edit_or_reply(
         update,
         texts.need_declined_view(view.patient_name, view.card, zone, now),
         keyboards.need_declined(view.id),
@@ -269,7 +249,7 @@ async def _done(update: Update, context: CareContext, data: callbacks.Callback, 
     if _from_list(data):
         await render_list(update, context, "helper", edit=True)
         return
-    await show(
+    await edit_or_reply(
         update, texts.need_finished_view(outcome.need.patient_name, outcome.need.card, "done")
     )
 
@@ -280,7 +260,7 @@ async def _release(update: Update, context: CareContext, data: callbacks.Callbac
         await render_list(update, context, "helper", edit=True)
         return
     view = outcome.need
-    await show(update, texts.need_finished_view(view.patient_name, view.card, "released"))
+    await edit_or_reply(update, texts.need_finished_view(view.patient_name, view.card, "released"))
 
 
 async def _cancel(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
@@ -288,7 +268,7 @@ async def _cancel(update: Update, context: CareContext, data: callbacks.Callback
     outcome = await services(context).needs.cancel(me, _need_id(data), confirmed=confirmed)
     view = outcome.need
     if outcome.confirm:
-        await show(
+        await edit_or_reply(
             update,
             texts.need_confirm_cancel(view.owner_name or "", view.card),
             keyboards.need_confirm_cancel(view.id),
@@ -296,12 +276,12 @@ async def _cancel(update: Update, context: CareContext, data: callbacks.Callback
     elif _from_list(data):
         await render_list(update, context, "patient", edit=True)
     else:
-        await show(update, texts.need_cancelled(view.card))
+        await edit_or_reply(update, texts.need_cancelled(view.card))
 
 
 async def _keep(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
     await services(context).needs.keep(me, _need_id(data))
-    await show(update, texts.NEED_KEPT)
+    await edit_or_reply(update, texts.NEED_KEPT)
 
 
 async def _thank(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
@@ -309,7 +289,9 @@ async def _thank(update: Update, context: CareContext, data: callbacks.Callback,
     if _from_list(data):
         await render_list(update, context, "patient", edit=True)
         return
-    await show(update, texts.need_thanks_sent(outcome.need.owner_name or "", outcome.need.card))
+    await edit_or_reply(
+        update, texts.need_thanks_sent(outcome.need.owner_name or "", outcome.need.card)
+    )
 
 
 async def _again(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
@@ -320,12 +302,12 @@ async def _again(update: Update, context: CareContext, data: callbacks.Callback,
     view = outcome.need
     now = services(context).clock.now()
     text = texts.need_sent_again(view.card, outcome.routed, view.patient_timezone, now)
-    await show(update, text, _patient_buttons(view))
+    await edit_or_reply(update, text, _patient_buttons(view))
 
 
 async def _urgent(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
     outcome = await services(context).needs.make_urgent(me, _need_id(data))
-    await show(update, *_updated(context, outcome, "urgent"))
+    await edit_or_reply(update, *_updated(context, outcome, "urgent"))
 
 
 async def _note(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
@@ -347,28 +329,28 @@ async def _when_preset(
     if preset not in ("1h", "2h", "today"):
         raise StaleAction()
     outcome = await services(context).needs.set_deadline(me, _need_id(data), preset)
-    await show(update, *_updated(context, outcome, "deadline"))
+    await edit_or_reply(update, *_updated(context, outcome, "deadline"))
 
 
 async def _when_type(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
     await services(context).needs.await_text(me, "need_when", _need_id(data))
-    await show(update, texts.NEED_TYPE_WHEN)
+    await edit_or_reply(update, texts.NEED_TYPE_WHEN)
 
 
 async def _media_send(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
     posted = await services(context).needs.post_media(me, _need_id(data))
-    await show(update, *_posted(context, posted))
+    await edit_or_reply(update, *_posted(context, posted))
 
 
 async def _media_drop(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
     await services(context).needs.drop_media(me, _need_id(data))
-    await show(update, texts.MEDIA_DROPPED)
+    await edit_or_reply(update, texts.MEDIA_DROPPED)
 
 
 PRESSES: dict[str, Press] = {

@@ -6,12 +6,13 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
+from tests.conftest import fresh_pg_database
 from tests.fakes.fake_bot_api import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,9 +105,14 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
         yield fake
 
 
-@pytest.fixture
-def e2e_database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'carecircle.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for the bot to migrate at start: a SQLite file, or a fresh
+    PostgreSQL database (when TEST_DATABASE_URL is set)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'carecircle.db'}"
+    else:
+        yield from fresh_pg_database(request.getfixturevalue("pg_server_url"))
 
 
 @pytest.fixture

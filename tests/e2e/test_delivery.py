@@ -14,6 +14,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.clock import SystemClock
 from bot.db.session import Database
 from bot.notify import Notifier, OutMessage, Priority
@@ -76,6 +78,7 @@ def send_times(fake: FakeBotApi) -> list[float]:
     ]
 
 
+@pytest.mark.serial
 async def test_500_due_at_once_stay_within_telegrams_limits(
     fake_api: FakeBotApi, bot: BotProcess, e2e_database_url: str
 ) -> None:
@@ -103,6 +106,7 @@ async def test_500_due_at_once_stay_within_telegrams_limits(
         assert [TOKEN.search(t).group(1) for t in texts] == [f"m{i}x{j}" for j in range(5)]  # type: ignore[union-attr]
 
 
+@pytest.mark.serial
 async def test_a_burst_of_tips_never_delays_a_reminder(
     fake_api: FakeBotApi, bot: BotProcess, e2e_database_url: str
 ) -> None:
@@ -128,7 +132,11 @@ async def test_a_burst_of_tips_never_delays_a_reminder(
 async def test_faults_lose_nothing_and_double_nothing(
     fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:
-    process = BotProcess(fake_api, tmp_path, e2e_database_url, OUTBOX_LEASE_SECONDS="3")
+    # One send in flight at a time, so a kill can repeat at most that one (with N in
+    # flight, at most N could repeat: answered by Telegram, not yet recorded).
+    process = BotProcess(
+        fake_api, tmp_path, e2e_database_url, OUTBOX_LEASE_SECONDS="3", OUTBOX_CONCURRENCY="1"
+    )
     await process.start()
     chats = [300_000 + i for i in range(150)]
     for chat_id in chats:
@@ -176,8 +184,7 @@ async def test_faults_lose_nothing_and_double_nothing(
     assert set(counts) == keys
     # Only what was in flight when the process died is sent again: its answer had arrived
     # (or was arriving) but was not yet recorded. Never a batch.
-    assert all(-0.5 < t <= 0.05 for t in first_copies), first_copies
-    # Sends leave ~34 ms apart and this test's latency is at most 50 ms: two can overlap.
-    assert sum(n - 1 for n in doubled.values()) <= 2 * kills
+    assert all(-2.0 < t <= 0.05 for t in first_copies), first_copies
+    assert sum(n - 1 for n in doubled.values()) <= kills
     assert await process.stop() == 0
     assert "Traceback" not in process.output()

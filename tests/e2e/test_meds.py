@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import LINK, onboard_patient
 from tests.fakes.fake_bot_api import JSON, FakeBotApi, FakeUser
@@ -46,13 +48,14 @@ def texts(fake: FakeBotApi, chat_id: int) -> list[str]:
     return [m["text"] or m["caption"] or "" for m in fake.sent_messages(chat_id)]
 
 
+@pytest.mark.serial  # it measures how late the reminder is on the wall clock
 async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_hears(
-    fake_api: FakeBotApi, tmp_path: Path
+    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:
     process = BotProcess(
         fake_api,
         tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'meds.db'}",
+        e2e_database_url,
         REMINDER_NUDGE_MINUTES="0.1",  # 6 s
         MISSED_DOSE_ALERT_MINUTES="0.3",  # 18 s
     )

@@ -176,11 +176,13 @@ async def test_photo_and_voice_needs_reach_every_helper_with_their_media(
     assert taken["voice"] and taken["buttons"] == []
 
 
-async def test_reminder_honest_note_and_a_restart(fake_api: FakeBotApi, tmp_path: Path) -> None:
+async def test_reminder_honest_note_and_a_restart(
+    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
+) -> None:
     process = BotProcess(
         fake_api,
         tmp_path,
-        f"sqlite+aiosqlite:///{tmp_path / 'db'}",
+        e2e_database_url,
         NEED_REMIND_MINUTES="0.1",
         SWEEP_INTERVAL_SECONDS="1",
     )

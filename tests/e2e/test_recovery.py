@@ -143,9 +143,9 @@ async def test_severe_pain_and_helper_tips(fake_api: FakeBotApi, bot: BotProcess
 
 
 async def test_daily_tip_and_checkin_arrive_once_across_a_restart(
-    fake_api: FakeBotApi, tmp_path: Path
+    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:
-    process = BotProcess(fake_api, tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    process = BotProcess(fake_api, tmp_path, e2e_database_url)
     await process.start()
     patient = fake_api.user(1105, "Pat")
     await onboard_patient(fake_api, patient)

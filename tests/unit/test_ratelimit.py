@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.ratelimit import FloodControl
 from tests.fakes.timer import Ticks
 
@@ -55,3 +57,49 @@ def test_after_a_429_nothing_is_sent_until_it_has_passed() -> None:
     assert flood.try_reserve(1) == 5
     ticks.now += 5
     assert flood.try_reserve(1) == 0
+
+
+class GatedTicks(Ticks):
+    """Sleepers wake only when the test moves time on, so two can wake at the same moment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    async def sleep(self, seconds: float) -> None:
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.sleepers.append((self.now + seconds, wake))
+        await wake
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+        due = [w for at, w in self.sleepers if at <= self.now]
+        self.sleepers = [(at, w) for at, w in self.sleepers if at > self.now]
+        for wake in due:
+            wake.set_result(None)
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+
+async def test_a_reply_someone_waits_for_goes_before_queued_notifications() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    order: list[str] = []
+    assert flood.try_reserve(None) == 0  # the budget is just used up
+
+    async def notify() -> None:
+        await flood.wait_for_slot(7, lambda: False)
+        order.append("notification")
+
+    async def reply() -> None:
+        await flood.reserve_overall()
+        order.append("reply")
+
+    notifying = asyncio.create_task(notify())  # the sender was waiting first
+    await asyncio.sleep(0)
+    replying = asyncio.create_task(reply())
+    await asyncio.sleep(0)
+    for _ in range(4):
+        await ticks.advance(0.04)  # one slot's worth at a time
+    await asyncio.gather(notifying, replying)
+    assert order == ["reply", "notification"]
