@@ -26,6 +26,7 @@ from bot.services.errors import (
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.delivery import OutboxSender
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ class BotData:
 
     services: Services
     sender: OutboxSender
+    # --- web: the process's metrics, and the scheduler's role ("single", "leader",
+    # "follower") for /readyz; leader election replaces it.
+    metrics: Metrics
+    scheduler_role: Callable[[], str]
 
 
 CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
