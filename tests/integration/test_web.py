@@ -207,6 +207,14 @@ async def test_a_stopped_application_answers_503_so_telegram_retries(hook: Hook)
     await hook.only_this_was_handled(2)
 
 
+async def test_updates_taken_before_a_stop_are_still_handled(hook: Hook) -> None:
+    statuses = await asyncio.gather(*(hook.post(an_update(n)) for n in range(1, 21)))
+    assert statuses == [200] * 20
+    await hook.app.stop()  # drains the queue, as on SIGTERM once the server stopped taking
+    handled = {(await hook.next_handled()).update_id for _ in range(20)}
+    assert handled == set(range(1, 21))
+
+
 # --- health and readiness ---------------------------------------------------------------------
 
 
