@@ -7,6 +7,7 @@ over the outbox's due index; nothing here counts rows in the background.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -52,7 +53,7 @@ class Metrics:
 
     def __init__(self) -> None:
         # No `*_created` series: in the text format they only double what Prometheus scrapes.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self.updates = Counter(
             "carecircle_updates",
@@ -135,7 +136,9 @@ class Metrics:
 
     # --- scraping -------------------------------------------------------------------------
 
-    async def refresh_outbox(self, db: Database, now: dt.datetime) -> None:
+    async def refresh_outbox(
+        self, db: Database, now: dt.datetime, wait_seconds: float = 2.0
+    ) -> None:
         """Set the outbox gauges from one query over unsent rows (the due index's `state`)."""
         is_due = OutboxMessage.not_before <= now
         statement = select(
@@ -143,9 +146,14 @@ class Metrics:
             func.coalesce(func.sum(case((is_due, 1), else_=0)), 0),
             func.min(case((is_due, OutboxMessage.not_before), else_=None)),
         ).where(OutboxMessage.state.in_(WAITING))
-        try:
+
+        async def query() -> tuple[int, int, dt.datetime | str | None]:
             async with db.transaction() as session:
                 waiting, due, oldest = (await session.execute(statement)).one()
+            return int(waiting), int(due), oldest
+
+        try:
+            waiting, due, oldest = await asyncio.wait_for(query(), wait_seconds)
         except Exception as error:
             # Unknown is not zero: a scrape during a database outage shows gaps, not calm.
             log.warning("event=metrics.outbox_failed error=%s", type(error).__name__)

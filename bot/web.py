@@ -166,7 +166,7 @@ def health_app(health: Health) -> web.Application:
         return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
-        await health.metrics.refresh_outbox(health.db, health.clock.now())
+        await health.metrics.refresh_outbox(health.db, health.clock.now(), health.ready_timeout)
         return web.Response(body=health.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app = web.Application()

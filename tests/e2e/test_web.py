@@ -112,7 +112,10 @@ async def test_health_readiness_and_metrics_answer_on_the_health_port(
     fake_api: FakeBotApi, webhook_bot: BotProcess
 ) -> None:
     patient = fake_api.user(1001, "Pat")
-    await onboard_patient(fake_api, patient)
+    helper = fake_api.user(2001, "Anna")
+    code = await onboard_patient(fake_api, patient)
+    await helper.send(f"/start join_{code}")
+    await patient.wait_for("Anna")  # "Anna joined", through the outbox
     port = await listening_port(webhook_bot, "health")
     base = f"http://127.0.0.1:{port}"
 
@@ -127,6 +130,7 @@ async def test_health_readiness_and_metrics_answer_on_the_health_port(
     samples = metric_samples(exposition)
     assert samples["carecircle_updates_total{kind=message}"] >= 1
     assert samples["carecircle_updates_total{kind=callback}"] >= 3  # role, zone, stage
+    assert samples["carecircle_notifications_sent_total{kind=circle.joined}"] >= 1
     assert samples["carecircle_outbox_depth{due=now}"] >= 0
     assert "carecircle_reminder_lateness_seconds_count" in samples
 

@@ -464,6 +464,18 @@ async def test_outbox_gauges_are_unknown_while_the_database_is_down(
     assert math.isnan(samples["carecircle_outbox_oldest_age_seconds"])
 
 
+async def test_a_scrape_does_not_hang_with_the_database(
+    silent_port: int, clock: FrozenClock
+) -> None:
+    hanging = Database(f"postgresql+asyncpg://nobody@127.0.0.1:{silent_port}/nothing")
+    health = Health(db=hanging, clock=clock, metrics=Metrics(), ready_timeout=0.3)
+    try:
+        samples = await asyncio.wait_for(scrape(health), 5)
+    finally:
+        await hanging.dispose()
+    assert math.isnan(samples["carecircle_outbox_depth{due=later}"])
+
+
 PAT = Person(100, "Pat")
 
 
