@@ -17,4 +17,9 @@ RUN pip install . \
 
 USER carecircle
 VOLUME ["/data"]
+# 8080: the webhook (when WEBHOOK_URL is set); 9090: /healthz, /readyz, /metrics.
+EXPOSE 8080 9090
+# Alive means the event loop answers /healthz on the health port (HEALTH_LISTEN).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('HEALTH_LISTEN', '0.0.0.0:9090').rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 CMD ["python", "-m", "bot"]

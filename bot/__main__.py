@@ -1,4 +1,5 @@
-"""`python -m bot` runs the bot; `python -m bot migrate` only migrates the database."""
+"""`python -m bot` runs the bot (polling, or a webhook when WEBHOOK_URL is set);
+`python -m bot migrate` only migrates the database."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.app import build_application
 from bot.config import DatabaseSettings, Settings, describe_settings_error
 from bot.db.migrate import describe_database_error, upgrade_to_head
 from bot.logs import configure_logging
-from bot.runner import run_polling
+from bot.runner import StartupError, run_polling, run_webhook
 
 
 def fail(message: str) -> int:
@@ -41,8 +42,11 @@ def main(argv: list[str]) -> int:
         return 0
 
     assert isinstance(settings, Settings)
+    run = run_webhook if settings.webhook_url else run_polling
     try:
-        asyncio.run(run_polling(build_application(settings)))
+        asyncio.run(run(build_application(settings)))
+    except StartupError as error:
+        return fail(str(error))
     except InvalidToken:
         return fail("the Bot API rejected BOT_TOKEN. Copy the token from @BotFather into .env.")
     except (NetworkError, TimedOut) as error:

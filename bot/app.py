@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions
+from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot import handlers, texts
 from bot.clock import Clock, SystemClock
@@ -18,6 +19,7 @@ from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.domain.tips import load_tips
 from bot.handlers.common import BotData
+from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
@@ -145,6 +147,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         .build()
     )
     app.bot_data.services = services
+    metrics = Metrics()
+    app.bot_data.metrics = metrics
+    app.add_handler(TypeHandler(Update, _counter(metrics)), group=-2)
     sender = OutboxSender(
         services.db,
         app.bot,
@@ -156,6 +161,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
             lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
             max_attempts=settings.outbox_max_attempts,
         ),
+        metrics=metrics,
     )
     services.notifier.set_waker(sender.wake)
     app.bot_data.sender = sender
@@ -168,6 +174,15 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
     )
     handlers.register(app)
     return app
+
+
+def _counter(metrics: Metrics) -> Callable[[Update, object], Coroutine[Any, Any, None]]:
+    """Counts every update, in a group of its own before any that answers."""
+
+    async def count(update: Update, _context: object) -> None:
+        metrics.update_handled(update_kind(update))
+
+    return count
 
 
 async def _on_startup(app: CareApplication) -> None:

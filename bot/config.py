@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -120,6 +122,51 @@ class Settings(DatabaseSettings):
     # Offer a refill when the counted supply is forecast to run out within this many days.
     refill_lead_days: float = Field(default=3, ge=0)
 
+    # --- web: webhook mode, health and metrics ---
+    # The public HTTPS URL Telegram posts updates to; set, the bot runs in webhook mode.
+    webhook_url: str | None = None
+    # The X-Telegram-Bot-Api-Secret-Token; random at each start unless set. Replicas behind
+    # one load balancer must share it.
+    webhook_secret: SecretStr | None = None
+    # Where the webhook server listens ("host:port"); TLS is terminated in front of it.
+    webhook_listen: str = "0.0.0.0:8080"
+    # /healthz, /readyz and /metrics, in both modes. Port 0 picks a free port (logged).
+    health_listen: str = "0.0.0.0:9090"
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        url = urlsplit(str(value).strip())
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError(
+                "must be the public URL Telegram posts to, e.g. https://bot.example.org/telegram"
+            )
+        return url.geturl()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not WEBHOOK_SECRET_PATTERN.fullmatch(plain.strip()):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return plain.strip()
+
+    @field_validator("webhook_listen", "health_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the webhook server takes updates."""
+        assert self.webhook_url is not None
+        return urlsplit(self.webhook_url).path or "/"
+
     @property
     def file_base_url(self) -> str:
         """The Bot API's file URL, derived from the base URL unless set explicitly."""
@@ -127,6 +174,20 @@ class Settings(DatabaseSettings):
             return self.telegram_base_file_url
         root, _, _ = self.telegram_base_url.rstrip("/").rpartition("/")
         return f"{root}/file/bot"
+
+
+# --- web ---
+# What Telegram allows in a secret_token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """ "host:port" (or ":port", or "[::1]:port") → (host, port); port 0 means any free port."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port, e.g. 0.0.0.0:8080")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - ":8080" means every interface
+    return host, int(port)
 
 
 def describe_settings_error(error: ValidationError) -> str:

@@ -27,6 +27,7 @@ from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
 from bot.events import log_event
+from bot.metrics import DOSE_REMINDER_KIND, Metrics
 from bot.notify import OutMessage
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
@@ -81,6 +82,7 @@ class OutboxSender:
         *,
         on_unreachable: Callable[[int], Awaitable[None]],
         config: SenderConfig | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._db = db
         self._bot = bot
@@ -88,6 +90,7 @@ class OutboxSender:
         self._clock = clock
         self._on_unreachable = on_unreachable
         self._config = config or SenderConfig()
+        self._metrics = metrics or Metrics()
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -324,11 +327,15 @@ class OutboxSender:
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
         async with self._db.transaction() as session:
-            await session.execute(
+            result = await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
                 .values(state=state, last_error=error)
+                .returning(OutboxMessage.kind)
             )
+            kinds = result.scalars().all()
+        for kind in kinds:
+            self._metrics.notification_failed(kind)
         log_event(log, "outbox.skipped_unreachable", count=len(ids))
 
     async def _edit_target(self, ref_key: str) -> tuple[str, int | None]:
@@ -379,6 +386,7 @@ class OutboxSender:
             seconds = retry_after_seconds(exc)
             self._flood.pause(seconds)
             log_event(log, "outbox.retry_after", logging.WARNING, outbox_id=job.id, seconds=seconds)
+            self._metrics.notification_retried(job.kind)
             await self._finish(
                 job,
                 OutboxState.PENDING,
@@ -391,11 +399,13 @@ class OutboxSender:
                 log, "outbox.forbidden", logging.WARNING, outbox_id=job.id, chat_id=job.chat_id
             )
             await self._finish(job, OutboxState.FAILED, error="forbidden")
+            self._metrics.notification_failed(job.kind)
             await self._on_unreachable(job.chat_id)
             return
         except BadRequest as exc:
             if NOT_MODIFIED in exc.message.lower():
                 await self._finish(job, OutboxState.SENT)
+                self._metrics.notification_sent(job.kind)
                 return
             # Telegram's reason names the problem ("message is too long"), never the content.
             log.warning(
@@ -405,6 +415,7 @@ class OutboxSender:
                 exc.message[:120],
             )
             await self._finish(job, OutboxState.FAILED, error=exc.message[:200])
+            self._metrics.notification_failed(job.kind)
             return
         except (TimedOut, NetworkError):
             self._network_failures += 1
@@ -420,6 +431,9 @@ class OutboxSender:
         self._network_failures = 0
         await self._finish(job, OutboxState.SENT, message_id=message_id)
         log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
+        self._metrics.notification_sent(job.kind)
+        if job.kind == DOSE_REMINDER_KIND and job.op == "send":
+            await self._metrics.reminder_delivered(self._db, job.key, self._clock.now())
 
     async def _after_outage(self) -> None:
         """The Bot API answers again: what waited out the outage goes now, not at its backoff."""
@@ -439,10 +453,12 @@ class OutboxSender:
         if job.attempts >= self._config.max_attempts:
             log_event(log, "outbox.gave_up", logging.ERROR, outbox_id=job.id, kind=job.kind)
             await self._finish(job, OutboxState.FAILED, error=error)
+            self._metrics.notification_failed(job.kind)
             return
         backoff = min(self._config.max_backoff_seconds, 2.0 ** (job.attempts - 1))
         delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
         log_event(log, "outbox.retry", logging.WARNING, outbox_id=job.id, delay=round(delay, 2))
+        self._metrics.notification_retried(job.kind)
         await self._finish(
             job,
             OutboxState.PENDING,

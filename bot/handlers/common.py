@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.cluster import Cluster
     from bot.delivery import OutboxSender
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class BotData:
     services: Services
     sender: OutboxSender
     cluster: Cluster
+    metrics: Metrics
 
 
 CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]

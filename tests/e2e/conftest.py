@@ -37,6 +37,8 @@ class BotProcess:
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",
             "PYTHONPATH": str(REPO),
+            # --- web --- Any free port: bots of parallel test runs must not collide on 9090.
+            "HEALTH_LISTEN": "127.0.0.1:0",
             **settings,
         }
         self.process: asyncio.subprocess.Process | None = None
