@@ -27,6 +27,7 @@ from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
 from bot.services.meds import MedicationService, MedTiming
 from bot.services.needs import NeedService, NeedTimings
+from bot.services.privacy import PrivacyService
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
@@ -46,6 +47,7 @@ class Services:
     availability: AvailabilityService
     meds: MedicationService
     recovery: RecoveryService
+    privacy: PrivacyService
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -90,6 +92,8 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     scheduler.register(recovery)
     circles.on_timezone_changed(recovery.timezone_changed)
+    # --- privacy ---
+    privacy = PrivacyService(db, clock, notifier, circles)
     return Services(
         settings,
         clock,
@@ -101,6 +105,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         availability=availability,
         meds=meds,
         recovery=recovery,
+        privacy=privacy,
     )
 
 

@@ -482,3 +482,14 @@ def edit_prompt(field: str) -> Rows:
     if field in ("max", "gap"):
         return [[Button(texts.BUTTON_NO_LIMIT, cb.encode("med", "nolimit"))], cancel]
     return [cancel]
+
+
+# --- privacy ---------------------------------------------------------------------------------
+
+
+def confirm_delete_data(user_id: int) -> Rows:
+    """The person's own id rides along: a press by anyone else is refused."""
+    return [
+        [Button(texts.BUTTON_DELETE_ALL, cb.encode("data", "yes", user_id))],
+        [Button(texts.BUTTON_KEEP_DATA, cb.encode("data", "no", user_id))],
+    ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain.needs import NeedCard, Routed
+from bot.domain.privacy import CircleCounts
 
 # --- building blocks -------------------------------------------------------------------
 
@@ -38,6 +39,9 @@ COMMANDS_EVERYONE: tuple[tuple[str, str], ...] = (
     ("circle", "Your care circle"),
     ("timezone", "Set your time zone"),
     ("tips", "Daily care tips: time, on or off"),
+    # --- privacy ---
+    ("export", "A copy of your data, as a file"),
+    ("deletemydata", "Delete your data"),
 )
 COMMANDS_PATIENT: tuple[tuple[str, str], ...] = (
     ("need", "Ask your helpers for something"),
@@ -1025,8 +1029,9 @@ def needs_for_patient(
         line = f"• {need_line(card, zone, now)}"
         if state == "claimed" and owner:
             line += f"\n  🙌 {_name(owner)} is on it"
-        elif state == "done" and owner:
-            line += f"\n  ✅ done by {_name(owner)}" + (" — thanked 💛" if thanked else "")
+        elif state == "done":
+            who = _name(owner or FORMER_HELPER)  # no owner: they deleted their data
+            line += f"\n  ✅ done by {who}" + (" — thanked 💛" if thanked else "")
         sections.setdefault(state, []).append(line)
     titles = {"open": "Waiting for someone", "claimed": "Being done", "done": "Done lately"}
     parts = ["<b>Your requests</b>"]
@@ -1750,4 +1755,115 @@ ERRORS.update(
             "I can't post requests to your helpers yet — please ask them directly."
         ),
     }
+)
+
+
+# --- privacy: /export and /deletemydata ------------------------------------------------------
+
+# How history shows someone who deleted their data: what they did stays, who it was does not.
+FORMER_HELPER = "a former helper"
+# In an export, the person it belongs to.
+EXPORT_YOU = "you"
+EXPORT_ABOUT = (
+    "Everything carecircle keeps about you. Times ending in +00:00 are UTC (ISO 8601); "
+    "times of day marked 'local' are in your own time zone. Helpers who deleted their data "
+    "appear as 'a former helper'."
+)
+EXPORT_CAPTION = (
+    "📄 Here's a copy of everything I keep about you. It may hold health details — "
+    "keep it somewhere safe."
+)
+
+
+def circle_closed_for_helper(patient_name: str) -> str:
+    """To each helper, when the patient deletes their data."""
+    return f"<b>{_name(patient_name)}</b> has closed their care circle. Thank you for helping. 💛"
+
+
+BUTTON_DELETE_ALL = "Yes, delete everything"
+BUTTON_KEEP_DATA = "Keep my data"
+NOTHING_TO_DELETE = (
+    "I don't keep anything about you except your Telegram name, which I see whenever you "
+    "message me. There's nothing to delete."
+)
+DATA_KEPT = "Nothing was deleted. Your data stays as it is. 💛"
+DATA_ALREADY_DELETED = "Your data is already deleted — there's nothing more to remove."
+COME_BACK_ANYTIME = "If you ever need me again, just send /start. Take care. 💛"
+
+
+# More names than this are counted instead, so the question always fits one message.
+NAMES_SHOWN = 8
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def confirm_delete_data(
+    circle: CircleCounts | None, *, helping: list[str], taken_needs: int
+) -> str:
+    """What /deletemydata will delete, exactly: the patient's circle (if any), their places
+    in other circles, and their own details."""
+    lines = ["<b>Delete all your data?</b>", "", "This permanently deletes:"]
+    if circle is not None:
+        if not circle.helpers:
+            told = " (no helpers are in it)"
+        elif len(circle.helpers) > NAMES_SHOWN:
+            told = f" — your {len(circle.helpers)} helpers will be told it has closed"
+        else:
+            told = f" — {_names(circle.helpers)} will be told it has closed"
+        lines += [
+            f"• your care circle{told}",
+            f"• {_count(circle.needs, 'request')} and who took them",
+            f"• {_count(circle.medications, 'medication')} with "
+            f"{_count(circle.doses, 'dose')} of history",
+            f"• {_count(circle.pain_reports, 'pain score')}, "
+            f"{_count(circle.stage_changes, 'stage change')}, "
+            f"{_count(circle.checkins, 'check-in')} and {_count(circle.tips, 'tip')} shown",
+            "• your invite links and circle settings",
+        ]
+    if len(helping) > NAMES_SHOWN:
+        lines.append(f"• your place in {len(helping)} circles — each will be told you left")
+    elif helping:
+        circles = "circle" if len(helping) == 1 else "circles"
+        lines.append(f"• your place in {_names(helping)}'s {circles} — they'll be told you left")
+    lines.append(
+        "• your name, username, time zone, quiet hours and anything you were in the middle of"
+    )
+    if taken_needs:
+        lines += [
+            "",
+            f"{_count(taken_needs, 'request')} you've taken will go back to the other helpers.",
+        ]
+    if helping:
+        lines += [
+            "",
+            "What you did for them stays in their history, shown as “a former helper”.",
+        ]
+    lines += ["", "This can't be undone. Want a copy first? Send /export."]
+    return "\n".join(lines)
+
+
+def data_deleted(*, circle_closed: bool, helpers_told: int, circles_left: int) -> str:
+    lines = ["✅ Done. I've deleted your data."]
+    if circle_closed:
+        if helpers_told:
+            lines.append(
+                f"Your care circle is closed, and I've let {_count(helpers_told, 'helper')} know."
+            )
+        else:
+            lines.append("Your care circle is closed.")
+    if circles_left:
+        lines.append(
+            f"You've left {_count(circles_left, 'circle')}; "
+            + ("the person you helped has" if circles_left == 1 else "the people you helped have")
+            + " been told."
+        )
+    if not circle_closed:
+        lines.append(COME_BACK_ANYTIME)
+    return "\n".join(lines)
+
+
+ERRORS["export_too_large"] = (
+    "Your data is too large to send as one file here. Sorry — please try again later."
 )

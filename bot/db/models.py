@@ -423,7 +423,8 @@ class Medication(Base):
     alert_minutes: Mapped[float | None] = mapped_column(Float)
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     next_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
-    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # NULL once the helper who added it deleted their data (see bot.services.privacy).
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -468,3 +469,16 @@ class DoseOccurrence(Base):
     late: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The close-family helper who said "I'll check on them".
     checker_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- privacy: /export and /deletemydata ---
+
+
+# Stands in for a helper who deleted their data, in history that must say "a helper did this"
+# without saying who (e.g. `dose_occurrences.recorded_by`: a dose given, not taken). Telegram
+# user ids are positive, so 0 is never a person.
+FORMER_HELPER_ID = 0
+
+# Deleting someone's data clears the outbox rows of their circle and those addressed to them.
+Index("ix_outbox_circle_id", OutboxMessage.circle_id)
+Index("ix_outbox_chat_id", OutboxMessage.chat_id)

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import availability, circle, fallback, meds, needs, onboarding, recovery
+from bot.handlers import availability, circle, fallback, meds, needs, onboarding, privacy, recovery
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -61,6 +61,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "meds": meds.meds_command,
         "took": meds.took_command,
         "adherence": meds.adherence_command,
+        # --- privacy ---
+        "export": privacy.export_command,
+        "deletemydata": privacy.deletemydata_command,
     }
     for name, handler in commands.items():
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
@@ -81,6 +84,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # --- meds ---
         "med": meds.med_button,
         "dose": meds.dose_button,
+        # --- privacy ---
+        "data": privacy.data_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))

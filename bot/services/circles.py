@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ INVITE_CODE_BYTES = 12
 # far too few to guess 96 bits.
 JOIN_FAILURES_ALLOWED = 5
 JOIN_WINDOW = dt.timedelta(minutes=15)
+# How long a person's stored name is trusted without looking (see CircleService._known).
+KNOWN_FOR = 30.0
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,9 @@ class CircleService:
         self._clock = clock
         self._notifier = notifier
         self._invite_ttl = invite_ttl
-        # Names we have already stored, so most updates cost no write. A cache, not the truth.
-        self._known: dict[int, tuple[str, str | None, str | None]] = {}
+        # Names we stored recently, so most updates cost no write. A cache, not the truth:
+        # entries expire, because another replica may have deleted the person since.
+        self._known: dict[int, tuple[tuple[str, str | None, str | None], float]] = {}
         self._member_gone: list[MemberGoneHook] = []
         self._timezone_listeners: list[TimezoneListener] = []
 
@@ -176,7 +180,8 @@ class CircleService:
     async def touch(self, person: Person) -> None:
         """Record or refresh a person's Telegram name."""
         names = (person.first_name[:128], (person.last_name or "")[:128] or None, person.username)
-        if self._known.get(person.id) == names:
+        known = self._known.get(person.id)
+        if known is not None and known[0] == names and time.monotonic() - known[1] < KNOWN_FOR:
             return
         async with self._db.transaction() as session:
             user = await session.get(User, person.id)
@@ -200,7 +205,7 @@ class CircleService:
                 user.updated_at = now
         if len(self._known) > 50_000:
             self._known.clear()
-        self._known[person.id] = names
+        self._known[person.id] = (names, time.monotonic())
 
     async def standing(self, user_id: int) -> Standing:
         async with self._db.transaction() as session:
@@ -407,22 +412,48 @@ class CircleService:
             membership = await active_membership(session, circle_id, user_id)
             if membership is None or membership.role != Role.HELPER:
                 raise StaleAction()
-            await self._end_membership(session, membership, MemberStatus.LEFT)
-            circle = await session.get(Circle, circle_id)
-            assert circle is not None
-            patient = await session.get(User, circle.patient_id)
-            helper = await session.get(User, user_id)
-            assert patient is not None and helper is not None
-            await self._notifier.send(
-                session,
-                key=f"circle:{circle_id}:left:{user_id}:{_stint(membership)}",
-                chat_id=circle.patient_id,
-                message=OutMessage(texts.helper_left(display_name(helper))),
-                kind="circle.left",
-                circle_id=circle_id,
+            return await self._leave(session, membership)
+
+    async def leave_all_in(self, session: AsyncSession, user_id: int) -> int:
+        """In the caller's transaction, step this helper out of every circle they help in,
+        exactly as /leave does (patient told, what they held goes out again); returns how
+        many circles they left."""
+        memberships = list(
+            await session.scalars(
+                select(Membership).where(
+                    Membership.user_id == user_id,
+                    Membership.role == Role.HELPER,
+                    Membership.status == MemberStatus.ACTIVE,
+                )
             )
-            log_event(log, "circle.left", circle_id=circle_id, user_id=user_id)
-            return display_name(patient)
+        )
+        for membership in memberships:
+            await self._leave(session, membership)
+        return len(memberships)
+
+    def forget(self, user_id: int) -> None:
+        """Drop this person from the name cache (their row was deleted): the next update
+        stores them afresh."""
+        self._known.pop(user_id, None)
+
+    async def _leave(self, session: AsyncSession, membership: Membership) -> str:
+        circle_id, user_id = membership.circle_id, membership.user_id
+        await self._end_membership(session, membership, MemberStatus.LEFT)
+        circle = await session.get(Circle, circle_id)
+        assert circle is not None
+        patient = await session.get(User, circle.patient_id)
+        helper = await session.get(User, user_id)
+        assert patient is not None and helper is not None
+        await self._notifier.send(
+            session,
+            key=f"circle:{circle_id}:left:{user_id}:{_stint(membership)}",
+            chat_id=circle.patient_id,
+            message=OutMessage(texts.helper_left(display_name(helper))),
+            kind="circle.left",
+            circle_id=circle_id,
+        )
+        log_event(log, "circle.left", circle_id=circle_id, user_id=user_id)
+        return display_name(patient)
 
     async def remove_helper(self, patient_id: int, helper_id: int) -> str:
         """The patient removes a helper; returns the helper's name."""

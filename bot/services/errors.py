@@ -244,3 +244,12 @@ class RefillUnavailable(DomainError):
     """Posting a pharmacy request is not possible in this installation."""
 
     code = "refill_unavailable"
+
+
+# --- privacy ---
+
+
+class ExportTooLarge(DomainError):
+    """The export would not fit in one file Telegram lets a bot send."""
+
+    code = "export_too_large"

@@ -31,6 +31,7 @@ from bot.db.circles import (
     patient_circle_id,
 )
 from bot.db.models import (
+    FORMER_HELPER_ID,
     Access,
     Circle,
     DoseOccurrence,
@@ -1735,6 +1736,8 @@ class MedicationService:
     async def _name_of(self, session: AsyncSession, user_id: int | None) -> str | None:
         if user_id is None:
             return None
+        if user_id == FORMER_HELPER_ID:  # --- privacy: a helper who deleted their data ---
+            return texts.FORMER_HELPER
         user = await session.get(User, user_id)
         return display_name(user) if user else None
 

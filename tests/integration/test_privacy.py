@@ -1,0 +1,598 @@
+"""Data rights against a real database, with the services wired as create_services wires them:
+what an export holds (and, for a helper, what it must not), and deleting a patient, a helper,
+someone who is both — once, however often they tap."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import delete, or_, select, update
+
+from bot import texts
+from bot.app import Services, create_services
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.db.models import (
+    FORMER_HELPER_ID,
+    Base,
+    DoseOccurrence,
+    Medication,
+    Membership,
+    Need,
+    NeedOffer,
+    OutboxMessage,
+    User,
+)
+from bot.db.session import Database
+from bot.delivery import OutboxSender, SenderConfig
+from bot.domain.recovery import Stage
+from bot.ratelimit import FloodControl
+from bot.services import privacy
+from bot.services.circles import Person
+from bot.services.errors import DoseAlreadyRecorded, ExportTooLarge
+from bot.services.privacy import EXPORT_FORMAT
+from tests.fakes.timer import Ticks
+from tests.integration.test_delivery import ScriptedBot
+
+PAT = Person(100, "Pat", username="pat_b")
+SAM = Person(110, "Sam")  # another patient, whom Anna helps too
+ANNA = Person(201, "Anna")  # close family
+BEN = Person(202, "Ben")  # close family
+ERRI = Person(203, "Erri")  # errand helper
+UTC = dt.UTC
+AT_TEN = dt.datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
+
+# The tables that a patient's full circle fills (below): each must be emptied of it.
+CIRCLE_TABLES = {
+    "circles",
+    "memberships",
+    "invites",
+    "outbox",
+    "needs",
+    "need_offers",
+    "medications",
+    "dose_occurrences",
+    "recovery_plans",
+    "stage_changes",
+    "tips_shown",
+    "pain_reports",
+    "daily_checkins",
+    "helper_tip_optins",
+}
+
+
+@dataclass
+class Filled:
+    circle_id: int
+    sam_circle_id: int
+    done_need: int  # taken and done by Anna, thanked
+    held_need: int  # taken by Ben
+    open_need: int
+    med_id: int
+    dose_id: int  # given by Anna
+
+
+@pytest.fixture
+async def svc(db: Database, database_url: str, clock: FrozenClock) -> AsyncIterator[Services]:
+    # `db` is asked for only so the database starts empty (it is shared on PostgreSQL).
+    built = create_services(
+        Settings(bot_token=SecretStr("1:test"), database_url=database_url), clock
+    )
+    yield built
+    await built.db.dispose()
+
+
+async def onboard(svc: Services, patient: Person, *helpers: tuple[Person, str]) -> int:
+    await svc.circles.touch(patient)
+    circle_id = await svc.circles.become_patient(patient.id)
+    await svc.circles.set_timezone(patient.id, "Europe/Berlin")
+    await svc.recovery.choose_stage(patient.id, Stage.ACUTE)
+    for helper, access in helpers:
+        await svc.circles.touch(helper)
+        invite = await svc.circles.invite(patient.id, access, replace=True)
+        await svc.circles.join(helper.id, invite.code)
+    return circle_id
+
+
+async def fill(svc: Services, clock: FrozenClock) -> Filled:
+    """Pat's circle with something in every table; Sam's circle beside it."""
+    circle_id = await onboard(svc, PAT, (ANNA, "close"), (BEN, "close"), (ERRI, "errand"))
+    sam_circle_id = await onboard(svc, SAM, (ANNA, "close"))
+    await svc.circles.toggle_setting(PAT.id, "helpers_mark_given")
+    await svc.circles.toggle_setting(PAT.id, "helpers_manage_meds")
+    await svc.availability.away(BEN.id, 2)
+
+    done_need = await svc.needs.post_need(PAT.id, "Please pick up my prescription")
+    await svc.needs.claim(ANNA.id, done_need)
+    await svc.needs.complete(ANNA.id, done_need)
+    await svc.needs.thank(PAT.id, done_need)
+    held_need = await svc.needs.post_need(PAT.id, "Could someone bring soup?")
+    await svc.needs.claim(BEN.id, held_need)
+    open_need = await svc.needs.post_need(PAT.id, "A glass of water, please")
+
+    med = (await svc.meds.add_line(PAT.id, "Ibuprofen | 400 mg | 11:00, 20:00")).med
+    # Anna adds one too (close family may, in this circle).
+    await svc.meds.add_line(ANNA.id, "Paracetamol | 500 mg | 09:00")
+    await svc.recovery.set_helper_tips(ANNA.id, True)
+
+    clock.set(AT_TEN)  # the daily tip, the check-in and the first reminder are due
+    await svc.meds.run_due(AT_TEN)
+    await svc.recovery.run_due(AT_TEN)
+    await svc.recovery.record_pain(PAT.id, 6, key="pain-1", source="command")
+    await svc.recovery.choose_stage(PAT.id, Stage.EASING)
+    await svc.recovery.tip_now(PAT.id)
+    async with svc.db.transaction() as session:
+        dose_id = await session.scalar(
+            select(DoseOccurrence.id).where(DoseOccurrence.medication_id == med.id)
+        )
+    assert dose_id is not None
+    await svc.meds.give(ANNA.id, dose_id)
+
+    await svc.needs.post_need(SAM.id, "Sam needs bread")
+    return Filled(circle_id, sam_circle_id, done_need, held_need, open_need, med.id, dose_id)
+
+
+# --- reading the database --------------------------------------------------------------------
+
+
+async def rows_of_circle(svc: Services, circle_id: int) -> dict[str, set[tuple[Any, ...]]]:
+    """Primary keys of every row belonging to the circle, table by table, found from the
+    models' metadata: rows with its circle_id, and rows whose parent has it."""
+    found: dict[str, set[tuple[Any, ...]]] = {}
+    async with svc.db.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name == "circles":
+                where = table.c.id == circle_id
+            elif "circle_id" in table.c:
+                where = table.c.circle_id == circle_id
+            else:
+                parents = [fk for fk in table.foreign_keys if "circle_id" in fk.column.table.c]
+                if not parents:
+                    continue
+                where = or_(
+                    *(
+                        fk.parent.in_(
+                            select(fk.column).where(fk.column.table.c.circle_id == circle_id)
+                        )
+                        for fk in parents
+                    )
+                )
+            keys = list(table.primary_key.columns)
+            found[table.name] = {
+                tuple(r) for r in await session.execute(select(*keys).where(where))
+            }
+    return found
+
+
+async def still_there(svc: Services, rows: dict[str, set[tuple[Any, ...]]]) -> dict[str, int]:
+    """How many of these rows still exist, per table."""
+    left: dict[str, int] = {}
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    async with svc.db.transaction() as session:
+        for name, keys in rows.items():
+            table = tables[name]
+            now = {tuple(r) for r in await session.execute(select(*table.primary_key.columns))}
+            if now & keys:
+                left[name] = len(now & keys)
+    return left
+
+
+async def outbox(svc: Services, **where: Any) -> list[OutboxMessage]:
+    async with svc.db.transaction() as session:
+        query = select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.id)
+        return list(await session.scalars(query))
+
+
+async def clear_outbox(svc: Services) -> None:
+    async with svc.db.transaction() as session:
+        await session.execute(delete(OutboxMessage))
+
+
+async def mark_sent(svc: Services) -> None:
+    async with svc.db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "pending")
+            .values(state="sent", message_id=OutboxMessage.id + 1000)
+        )
+
+
+async def user_row(svc: Services, user_id: int) -> User | None:
+    async with svc.db.transaction() as session:
+        return await session.get(User, user_id)
+
+
+async def drain(svc: Services, clock: FrozenClock) -> ScriptedBot:
+    """Run the real sender until nothing is left to send; returns what reached 'Telegram'."""
+    bot, ticks = ScriptedBot(), Ticks()
+    sender = OutboxSender(
+        svc.db,
+        bot,  # type: ignore[arg-type]
+        FloodControl(timer=ticks),
+        clock,
+        on_unreachable=svc.circles.mark_unreachable,
+        config=SenderConfig(concurrency=1),
+    )
+    for _ in range(200):
+        clock.advance(seconds=1.1)
+        ticks.now += 1.1
+        await sender.dispatch_once()
+        await sender.wait_inflight()
+        if not await outbox(svc, state="pending"):
+            break
+    return bot
+
+
+def instants(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every (path, value) in an export whose key names an instant."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.endswith(("_at", "_since", "_until")) and item is not None:
+                found.append((f"{path}.{key}", item))
+            else:
+                found += instants(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += instants(item, f"{path}[{index}]")
+    return found
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+async def test_a_patients_export_holds_their_whole_circle(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    exported = await svc.privacy.export_file(PAT.id)
+    assert exported.filename == "carecircle-export-2026-03-02.json"
+    doc = json.loads(exported.content)
+    assert doc == await svc.privacy.export(PAT.id)  # the file is the service's dict
+
+    assert doc["format"] == EXPORT_FORMAT == "carecircle-export/1"
+    assert doc["profile"]["first_name"] == "Pat" and doc["profile"]["username"] == "pat_b"
+    assert doc["profile"]["time_zone"] == "Europe/Berlin"
+    [membership] = doc["memberships"]
+    assert membership["role"] == "patient" and membership["circle_id"] == filled.circle_id
+    assert doc["helping"] == []
+
+    circle = doc["my_circle"]
+    assert circle["settings"]["helpers_mark_given"] is True
+    assert [(m["name"], m["role"], m["access"]) for m in circle["members"]] == [
+        ("you", "patient", "close"),
+        ("Anna", "helper", "close"),
+        ("Ben", "helper", "close"),
+        ("Erri", "helper", "errand"),
+    ]
+    assert circle["members"][1]["helper_tips_since"] is not None
+    needs = {n["text"]: n for n in circle["needs"]}
+    done = needs["Please pick up my prescription"]
+    assert (done["state"], done["taken_by"]) == ("done", "Anna")
+    assert done["done_at"] and done["thanked_at"]
+    assert (
+        needs["Could someone bring soup?"]["taken_by"],
+        needs["A glass of water, please"]["taken_by"],
+    ) == ("Ben", None)
+
+    meds = {m["name"]: m for m in circle["medications"]}
+    ibuprofen = meds["Ibuprofen"]
+    assert (ibuprofen["dose"], ibuprofen["times_local"], ibuprofen["added_by"]) == (
+        "400 mg",
+        ["11:00", "20:00"],
+        "you",
+    )
+    assert meds["Paracetamol"]["added_by"] == "Anna"
+    [dose] = ibuprofen["doses"]
+    assert (dose["state"], dose["recorded_by"], dose["slot_local"]) == (
+        "taken",
+        "Anna",
+        "2026-03-02T11:00",
+    )
+    assert [p["score"] for p in circle["pain_reports"]] == [6]
+    assert [(s["from"], s["to"]) for s in circle["stage_changes"]] == [
+        (None, "acute"),
+        ("acute", "easing"),
+    ]
+    assert circle["tips_shown"] and all(t["tip_id"] for t in circle["tips_shown"])
+    assert [c["state"] for c in circle["checkins"]] == ["answered"]
+    assert circle["recovery"]["stage"] == "easing"
+    assert circle["recovery"]["daily_checkin"] == {"on": True, "time_local": "11:00"}
+    assert [i["used_by"] for i in circle["invites"]] == ["Anna", "Ben", "Erri"]
+
+    # Every instant is ISO 8601 in UTC.
+    found = instants(doc)
+    assert len(found) > 20
+    for path, value in found:
+        parsed = dt.datetime.fromisoformat(value)
+        assert parsed.utcoffset() == dt.timedelta(0), path
+
+
+async def test_a_helpers_export_holds_only_what_they_did(svc: Services, clock: FrozenClock) -> None:
+    filled = await fill(svc, clock)
+    doc = await svc.privacy.export(ANNA.id)
+    assert doc["my_circle"] is None
+    assert [(m["patient"], m["role"]) for m in doc["memberships"]] == [
+        ("Pat", "helper"),
+        ("Sam", "helper"),
+    ]
+    at_pat, at_sam = doc["helping"]
+    assert at_pat["circle_id"] == filled.circle_id and at_pat["helper_tips_since"]
+    assert [n["text"] for n in at_pat["needs_taken"]] == ["Please pick up my prescription"]
+    assert at_pat["thanks_received"] == 1
+    [given] = at_pat["doses_you_acted_on"]
+    assert (given["medication"], given["action"], given["state"]) == (
+        "Ibuprofen",
+        "recorded",
+        "taken",
+    )
+    assert at_sam["needs_taken"] == [] and at_sam["doses_you_acted_on"] == []
+
+    # Nothing of Pat's health data she did not act on herself.
+    text = json.dumps(doc)
+    for private in (
+        "soup",
+        "glass of water",
+        "Sam needs bread",
+        "20:00",
+        "pain",
+        "stage",
+        "easing",
+    ):
+        assert private not in text, private
+    assert "Paracetamol" not in text  # she added it, but never gave a dose of it
+
+    # An errand helper who did nothing has nothing of Pat's at all.
+    errand = json.dumps(await svc.privacy.export(ERRI.id))
+    for private in ("Ibuprofen", "prescription", "soup", "water", "score"):
+        assert private not in errand, private
+
+
+async def test_a_stranger_exports_just_a_name(svc: Services) -> None:
+    await svc.circles.touch(Person(900, "Mallory"))
+    doc = await svc.privacy.export(900)
+    assert doc["profile"]["first_name"] == "Mallory"
+    assert doc["memberships"] == [] and doc["my_circle"] is None and doc["helping"] == []
+    preview = await svc.privacy.deletion_preview(900)
+    assert not preview.has_data
+    # Half-way through "I'm helping someone": that much is theirs, and shown.
+    await svc.circles.set_awaiting(900, "join_code")
+    doc = await svc.privacy.export(900)
+    assert doc["profile"]["unfinished"] == {"waiting_for": "join_code", "answers_so_far": None}
+    assert (await svc.privacy.deletion_preview(900)).has_data
+
+
+async def test_an_export_too_big_for_telegram_is_refused_kindly(
+    svc: Services, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await fill(svc, clock)
+    size = len((await svc.privacy.export_file(PAT.id)).content)
+    compact = len(json.dumps(await svc.privacy.export(PAT.id), separators=(",", ":")).encode())
+    monkeypatch.setattr(privacy, "MAX_EXPORT_BYTES", size - 1)
+    smaller = await svc.privacy.export_file(PAT.id)  # the compact form still fits
+    assert len(smaller.content) < size and json.loads(smaller.content)["format"]
+    monkeypatch.setattr(privacy, "MAX_EXPORT_BYTES", compact // 2)
+    with pytest.raises(ExportTooLarge):
+        await svc.privacy.export_file(PAT.id)
+
+
+# --- a patient deletes -----------------------------------------------------------------------
+
+
+async def test_a_patient_deleting_removes_every_row_of_their_circle(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await mark_sent(svc)  # some of the circle's messages went out already...
+    await svc.needs.post_need(PAT.id, "One more thing")  # ...and some still wait
+    assert await outbox(svc, circle_id=filled.circle_id, state="pending")
+    before = await rows_of_circle(svc, filled.circle_id)
+    assert {name for name, keys in before.items() if keys} == CIRCLE_TABLES
+    sam_before = await rows_of_circle(svc, filled.sam_circle_id)
+
+    preview = await svc.privacy.deletion_preview(PAT.id)
+    assert preview.circle is not None and preview.circle.helpers == ("Anna", "Ben", "Erri")
+    assert (preview.circle.needs, preview.circle.medications, preview.circle.doses) == (4, 2, 1)
+    assert (preview.circle.pain_reports, preview.circle.stage_changes) == (1, 2)
+
+    result = await svc.privacy.delete_everything(PAT.id)
+    assert (result.nothing_left, result.circle_closed, result.helpers_told) == (False, True, 3)
+
+    assert await still_there(svc, before) == {}
+    assert await rows_of_circle(svc, filled.circle_id) == {t: set() for t in before}
+    assert await rows_of_circle(svc, filled.sam_circle_id) == sam_before  # nothing else
+    assert await user_row(svc, PAT.id) is None
+    for helper in (ANNA, BEN, ERRI):
+        assert await user_row(svc, helper.id) is not None
+
+    standing = await svc.circles.standing(PAT.id)
+    assert not standing.is_patient and not standing.is_helper
+
+
+async def test_every_helper_is_told_and_nothing_else_about_the_circle_is_sent(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await clear_outbox(svc)
+    await svc.needs.post_need(PAT.id, "Could someone call the pharmacy?")
+    await svc.needs.post_need(SAM.id, "Sam needs milk")
+    assert await outbox(svc, circle_id=filled.circle_id, state="pending")
+
+    await svc.privacy.delete_everything(PAT.id)
+    goodbyes = await outbox(svc, kind="privacy.circle_closed")
+    assert sorted(g.chat_id for g in goodbyes) == [ANNA.id, BEN.id, ERRI.id]
+    assert all(
+        g.payload["text"] == "<b>Pat</b> has closed their care circle. Thank you for helping. 💛"
+        for g in goodbyes
+    )
+
+    bot = await drain(svc, clock)
+    sent = [(p["chat_id"], p["text"]) for m, p in bot.calls if m == "send_message"]
+    assert sorted(chat for chat, text in sent if "has closed their care circle" in text) == [
+        ANNA.id,
+        BEN.id,
+        ERRI.id,
+    ]
+    assert not any("pharmacy" in text for _, text in sent)  # the circle's queued request
+    assert [chat for chat, text in sent if "Sam needs milk" in text] == [ANNA.id]
+    assert len(sent) == 4
+
+
+async def test_after_deleting_start_is_a_fresh_start(svc: Services, clock: FrozenClock) -> None:
+    old = (await fill(svc, clock)).circle_id
+    await svc.privacy.delete_everything(PAT.id)
+    # Their next message stores their name again, as for anyone new.
+    await svc.circles.touch(PAT)
+    assert (await svc.circles.standing(PAT.id)).timezone is None
+    await svc.circles.become_patient(PAT.id)
+    await svc.circles.set_timezone(PAT.id, "Europe/Berlin")
+    assert (await svc.circles.my_circle(PAT.id)).helpers == ()
+    circle = (await svc.privacy.export(PAT.id))["my_circle"]
+    assert [m["name"] for m in circle["members"]] == ["you"]
+    for history in ("needs", "medications", "pain_reports", "stage_changes", "tips_shown"):
+        assert circle[history] == [], history
+    assert old > 0
+
+
+# --- a helper deletes ------------------------------------------------------------------------
+
+
+async def test_a_helper_deleting_releases_their_need_and_tells_the_patient(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await clear_outbox(svc)
+    preview = await svc.privacy.deletion_preview(BEN.id)
+    assert (preview.circle, preview.helping, preview.taken_needs) == (None, ("Pat",), 1)
+
+    result = await svc.privacy.delete_everything(BEN.id)
+    assert (result.circles_left, result.circle_closed, result.nothing_left) == (1, False, False)
+
+    async with svc.db.transaction() as session:
+        need = await session.get(Need, filled.held_need)
+        assert need is not None and (need.state, need.owner_id) == ("open", None)
+        assert need.released_by is None
+        assert not list(
+            await session.scalars(select(NeedOffer).where(NeedOffer.helper_id == BEN.id))
+        )
+        assert not list(
+            await session.scalars(select(Membership).where(Membership.user_id == BEN.id))
+        )
+    assert await user_row(svc, BEN.id) is None
+    to_pat = [m.payload["text"] for m in await outbox(svc, chat_id=PAT.id)]
+    assert any("<b>Ben</b> has left your circle" in t for t in to_pat)
+    assert any("soup" in t for t in to_pat)  # it is open again, and Pat hears so
+    # The others are asked again; nothing is left queued for Ben.
+    offers = await outbox(svc, kind="need.offer")
+    assert {m.chat_id for m in offers} == {ANNA.id, ERRI.id}
+    assert await outbox(svc, chat_id=BEN.id) == []
+
+
+async def test_what_a_helper_did_stays_in_history_as_a_former_helper(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await clear_outbox(svc)
+    result = await svc.privacy.delete_everything(ANNA.id)
+    assert result.circles_left == 2  # Pat's and Sam's
+
+    async with svc.db.transaction() as session:
+        need = await session.get(Need, filled.done_need)
+        dose = await session.get(DoseOccurrence, filled.dose_id)
+        added = await session.scalar(select(Medication).where(Medication.name == "Paracetamol"))
+    assert need is not None and (need.state, need.owner_id) == ("done", None)
+    assert dose is not None and (dose.state, dose.recorded_by) == ("taken", FORMER_HELPER_ID)
+    assert added is not None and added.created_by is None and added.deleted_at is None
+
+    circle = (await svc.privacy.export(PAT.id))["my_circle"]
+    needs = {n["text"]: n for n in circle["needs"]}
+    assert needs["Please pick up my prescription"]["taken_by"] == "a former helper"
+    meds = {m["name"]: m for m in circle["medications"]}
+    assert meds["Ibuprofen"]["doses"][0]["recorded_by"] == "a former helper"
+    assert meds["Paracetamol"]["added_by"] == "a former helper"
+    assert "Anna" not in json.dumps(circle)
+    # What Pat sees in the bot says the same.
+    with pytest.raises(DoseAlreadyRecorded) as refused:
+        await svc.meds.reminder(PAT.id, filled.dose_id)
+    assert (refused.value.by_name, refused.value.by_patient) == ("a former helper", False)
+    overview = await svc.needs.overview(PAT.id)
+    listed = texts.needs_for_patient(
+        [(v.card, v.state, v.owner_name, v.thanked) for v in overview.own], "Europe/Berlin", AT_TEN
+    )
+    assert "done by a former helper — thanked" in listed
+
+    # Both patients are told, as by /leave.
+    for patient in (PAT, SAM):
+        texts_to = [m.payload["text"] for m in await outbox(svc, chat_id=patient.id)]
+        assert any("<b>Anna</b> has left your circle" in t for t in texts_to), patient
+    assert await outbox(svc, chat_id=ANNA.id) == []
+
+
+# --- both, and idempotency -------------------------------------------------------------------
+
+
+async def test_someone_who_is_patient_and_helper_closes_one_and_leaves_the_other(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    own = await onboard(svc, ANNA, (BEN, "close"))
+    await svc.needs.post_need(ANNA.id, "Anna needs a lift")
+    await clear_outbox(svc)
+    before = await rows_of_circle(svc, own)
+    pat_before = await rows_of_circle(svc, filled.circle_id)
+
+    preview = await svc.privacy.deletion_preview(ANNA.id)
+    assert preview.circle is not None and preview.circle.helpers == ("Ben",)
+    assert preview.helping == ("Pat", "Sam")
+
+    result = await svc.privacy.delete_everything(ANNA.id)
+    assert (result.circle_closed, result.helpers_told, result.circles_left) == (True, 1, 2)
+    assert await still_there(svc, before) == {}
+    after = await rows_of_circle(svc, filled.circle_id)
+    # Pat's circle keeps everything but Anna's own rows (her membership, offers, opt-in).
+    assert after["needs"] == pat_before["needs"]
+    assert after["dose_occurrences"] == pat_before["dose_occurrences"]
+    assert len(after["memberships"]) == len(pat_before["memberships"]) - 1
+    [goodbye] = await outbox(svc, kind="privacy.circle_closed")
+    assert goodbye.chat_id == BEN.id and "<b>Anna</b> has closed" in goodbye.payload["text"]
+    left = [m for m in await outbox(svc, kind="circle.left")]
+    assert sorted(m.chat_id for m in left) == [PAT.id, SAM.id]
+
+
+async def test_deleting_is_safe_to_repeat_and_to_race(svc: Services, clock: FrozenClock) -> None:
+    await fill(svc, clock)
+    await clear_outbox(svc)
+    results = await asyncio.gather(*(svc.privacy.delete_everything(PAT.id) for _ in range(4)))
+    assert sorted(r.nothing_left for r in results) == [False, True, True, True]
+    assert len(await outbox(svc, kind="privacy.circle_closed")) == 3  # told once each
+
+    # The confirm pressed again later: the press stored their name again, nothing more.
+    await svc.circles.touch(PAT)
+    assert not (await svc.privacy.deletion_preview(PAT.id)).has_data
+    again = await svc.privacy.delete_everything(PAT.id)
+    assert again.nothing_left and await user_row(svc, PAT.id) is None
+    assert len(await outbox(svc, kind="privacy.circle_closed")) == 3
+    # Helpers' own data is untouched by any of it.
+    for helper in (ANNA, BEN, ERRI):
+        assert await user_row(svc, helper.id) is not None
+    assert (await svc.circles.standing(ANNA.id)).helping[0].patient_name == "Sam"
+
+
+async def test_a_helper_racing_their_patient_leaves_a_consistent_database(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    before = await rows_of_circle(svc, filled.circle_id)
+    await asyncio.gather(
+        svc.privacy.delete_everything(PAT.id), svc.privacy.delete_everything(BEN.id)
+    )
+    assert await still_there(svc, before) == {}
+    assert await user_row(svc, PAT.id) is None and await user_row(svc, BEN.id) is None
+    assert await user_row(svc, ANNA.id) is not None
