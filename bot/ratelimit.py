@@ -7,15 +7,19 @@ so both draw on one overall budget.
 
 Messages are spaced evenly rather than sent in bursts of 30: a burst that leaves at the top of
 one second can arrive bunched with the next at Telegram's end and count as 31. The spacing
-runs a little under the ceiling (HEADROOM) for the same reason.
+runs a little under the ceiling (HEADROOM), and no rolling second of actual sends holds more
+than one message under the limit (WINDOW_SPARE): a late message may catch up, but never so
+far that a little jitter on the way makes a second look over the limit at Telegram's end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
@@ -29,7 +33,9 @@ JSON = bool | dict[str, Any] | list[dict[str, Any]]
 RESERVED = "reserved"
 # Methods that put a message in a chat; edits, callback answers, getMe … are not counted.
 COUNTED_PREFIXES = ("send", "copy", "forward")
-HEADROOM = 0.95
+HEADROOM = 0.96
+# Any rolling second holds at most the limit minus this many of our messages.
+WINDOW_SPARE = 1
 # Extra gap per chat, so jitter on the way cannot make two messages look closer than allowed.
 CHAT_MARGIN = 1.05
 
@@ -75,6 +81,8 @@ class FloodControl(BaseRateLimiter[str]):
     ) -> None:
         self._overall = overall_per_second
         self._interval = 1.0 / (overall_per_second * HEADROOM)
+        # When the last messages were handed to the network, as many as one second may hold.
+        self._dispatched: deque[float] = deque(maxlen=self._window_cap(1))
         self._chat_gap = per_chat_seconds * CHAT_MARGIN
         self._group_gap = 60.0 / per_group_per_minute * CHAT_MARGIN
         timer = timer or RealTimer()
@@ -90,6 +98,10 @@ class FloodControl(BaseRateLimiter[str]):
     def set_share(self, replicas: int) -> None:
         """Several processes send for one bot: each keeps to its share of the budget."""
         self._interval = replicas / (self._overall * HEADROOM)
+        self._dispatched = deque(self._dispatched, maxlen=self._window_cap(replicas))
+
+    def _window_cap(self, replicas: int) -> int:
+        return max(1, math.floor((self._overall - WINDOW_SPARE) / replicas))
 
     async def initialize(self) -> None:
         return None
@@ -117,9 +129,12 @@ class FloodControl(BaseRateLimiter[str]):
             return wait
         now = self._clock()
         # Up to half an interval of lateness (timer overshoot, a busy loop) may be caught up,
-        # so the average rate holds; any one second still holds at most (1 s + T/2) / T + 1
-        # messages, which HEADROOM keeps at or under the limit.
-        self._next_slot = max(self._next_slot, now - self._interval / 2) + self._interval
+        # so the average rate holds; the dispatch gate bounds how far it catches up.
+        # After a quiet spell there is nothing to catch up: the next slot is a full gap away.
+        if now - self._next_slot > self._interval:
+            self._next_slot = now + self._interval
+        else:
+            self._next_slot = max(self._next_slot, now - self._interval / 2) + self._interval
         if chat_id is not None:
             self.mark_chat(chat_id)
         return 0.0
@@ -154,6 +169,22 @@ class FloodControl(BaseRateLimiter[str]):
             await self._sleep(min(self._interval if self._replies_waiting else wait, 0.5))
         return not stopping()
 
+    async def dispatch_gate(self) -> None:
+        """The last check before a counted message goes out: no rolling second holds more
+        than the limit minus WINDOW_SPARE.
+
+        A slot is reserved a moment before the message leaves; if this process's loop is
+        busy in between, messages reserved well apart leave together. Counting them here,
+        when they really leave, keeps a busy moment from looking like a burst at Telegram.
+        """
+        while True:
+            now = self._clock()
+            full = len(self._dispatched) == self._dispatched.maxlen
+            if not full or self._dispatched[0] + 1.0 <= now:
+                self._dispatched.append(now)
+                return
+            await self._sleep(self._dispatched[0] + 1.0 - now)
+
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody in this process sends until it has passed."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
@@ -181,6 +212,8 @@ class FloodControl(BaseRateLimiter[str]):
                     # Replies are not held back per chat (the person is waiting for them),
                     # but the sender must not add a notification right on top of one.
                     self.mark_chat(chat_id)
+            if counted:
+                await self.dispatch_gate()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
