@@ -28,12 +28,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Most tests run in parallel (the end-to-end ones spend their time waiting on the clock);
-# the few that measure wall-clock timing then run alone, on a quiet machine.
-PYTEST_WORKERS ?= 4
+# those that measure wall-clock timing then run on their own, a few at a time, each with
+# its own bot and fake server, so the machine is never busy enough to skew them.
+PYTEST_WORKERS ?= 8
+TIMING_WORKERS ?= 3
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not timing" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TIMING_WORKERS) --dist worksteal -m timing $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

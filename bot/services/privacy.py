@@ -404,9 +404,11 @@ class PrivacyService:
         gone, a second call finds nothing but the name the last update stored again."""
         async with self._db.transaction() as session:
             # Locks their row (PostgreSQL): a double tap waits here, then finds it gone.
-            user = (
-                await session.scalars(select(User).where(User.id == user_id).with_for_update())
-            ).one_or_none()
+            # NO KEY UPDATE, not UPDATE: their patient, deleting at the same moment, queues a
+            # note to them, and that foreign key only needs a KEY SHARE lock on this row; a
+            # full lock here would have the two wait on each other.
+            by_id = select(User).where(User.id == user_id)
+            user = (await session.scalars(by_id.with_for_update(key_share=True))).one_or_none()
             if user is None:
                 return Deleted(nothing_left=True)
             await _lock_circles(session, user_id)

@@ -78,7 +78,7 @@ def send_times(fake: FakeBotApi) -> list[float]:
     ]
 
 
-@pytest.mark.serial
+@pytest.mark.timing
 async def test_500_due_at_once_stay_within_telegrams_limits(
     fake_api: FakeBotApi, bot: BotProcess, e2e_database_url: str
 ) -> None:
@@ -106,7 +106,7 @@ async def test_500_due_at_once_stay_within_telegrams_limits(
         assert [TOKEN.search(t).group(1) for t in texts] == [f"m{i}x{j}" for j in range(5)]  # type: ignore[union-attr]
 
 
-@pytest.mark.serial
+@pytest.mark.timing
 async def test_a_burst_of_tips_never_delays_a_reminder(
     fake_api: FakeBotApi, bot: BotProcess, e2e_database_url: str
 ) -> None:

@@ -140,7 +140,7 @@ async def act(
     assert got, f"user {user.chat_id}: no reply within {REPLY_WITHIN}s to {what}"
 
 
-@pytest.mark.serial  # it measures reply times on the wall clock
+@pytest.mark.timing  # it measures reply times on the wall clock
 async def test_thousands_of_random_updates(
     fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:

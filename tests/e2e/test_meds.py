@@ -48,7 +48,7 @@ def texts(fake: FakeBotApi, chat_id: int) -> list[str]:
     return [m["text"] or m["caption"] or "" for m in fake.sent_messages(chat_id)]
 
 
-@pytest.mark.serial  # it measures how late the reminder is on the wall clock
+@pytest.mark.timing  # it measures how late the reminder is on the wall clock
 async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_hears(
     fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:

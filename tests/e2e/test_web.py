@@ -125,12 +125,19 @@ async def test_health_readiness_and_metrics_answer_on_the_health_port(
     assert '"database": "ok"' in body and '"role": "single"' in body
     assert '"running": true' in body
 
-    status, exposition = await get(f"{base}/metrics")
-    assert status == 200
-    samples = metric_samples(exposition)
+    # The sender counts a notification once it has recorded it as sent, a moment after the
+    # fake has it: scrape until the count shows (or give up after a few seconds).
+    sent_joined = "carecircle_notifications_sent_total{kind=circle.joined}"
+    for _ in range(50):
+        status, exposition = await get(f"{base}/metrics")
+        assert status == 200
+        samples = metric_samples(exposition)
+        if sent_joined in samples:
+            break
+        await asyncio.sleep(0.1)
     assert samples["carecircle_updates_total{kind=message}"] >= 1
     assert samples["carecircle_updates_total{kind=callback}"] >= 3  # role, zone, stage
-    assert samples["carecircle_notifications_sent_total{kind=circle.joined}"] >= 1
+    assert samples[sent_joined] >= 1
     assert samples["carecircle_outbox_depth{due=now}"] >= 0
     assert "carecircle_reminder_lateness_seconds_count" in samples
 
