@@ -95,7 +95,10 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        # Chats with a message claimed by this process and not yet finished.
         self._inflight_chats: set[int] = set()
+        # The next batch, being claimed while the current one is sent.
+        self._prefetch: asyncio.Task[tuple[list[_Job], float]] | None = None
         self._slots = asyncio.Semaphore(self._config.concurrency)
         # Network errors in a row: while the Bot API is unreachable, one probe at a time.
         self._network_failures = 0
@@ -119,6 +122,11 @@ class OutboxSender:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._prefetch is not None:  # claimed for the next batch, not sent: back it goes
+            prefetch, self._prefetch = self._prefetch, None
+            with contextlib.suppress(Exception):
+                jobs, _ = await prefetch
+                await self._release(jobs)
         await self.wait_inflight(drain_seconds)
 
     async def wait_inflight(self, timeout_seconds: float = 10.0) -> None:
@@ -147,26 +155,43 @@ class OutboxSender:
 
         Claiming ahead (a fraction of a second's worth) keeps database round trips off the
         slot timing; keeping the batch small lets a new reminder overtake queued tips soon.
+        While the second half of a full batch waits for its slots, the next batch is
+        already being claimed, so a slow database never leaves a slot unused.
         Returns seconds until the next look.
         """
-        now = self._clock.now()
-        rows = await self._due(now)
-        if not rows:
-            return await self._until_next(now)
-        chosen, unreachable, wait = self._choose(rows)
-        if unreachable:
-            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
-        jobs = await self._claim(chosen, now)
+        if self._prefetch is not None:
+            prefetch, self._prefetch = self._prefetch, None
+            jobs, wait = await prefetch
+        else:
+            jobs, wait = await self._next_batch()
         for index, job in enumerate(jobs):
+            if index == self._config.claim_ahead // 2 and not self._stopping:
+                self._prefetch = asyncio.create_task(self._next_batch(), name="outbox-claim")
             if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping):
                 await self._release(jobs[index:])  # stopping: unsent claims go back
                 break
             await self._slots.acquire()
-            self._inflight_chats.add(job.chat_id)
             task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
             self._inflight[job.id] = task
             task.add_done_callback(functools.partial(self._done, job))
         return 0.0 if jobs else wait
+
+    async def _next_batch(self) -> tuple[list[_Job], float]:
+        """Choose and claim the next few messages; with none, how long until the next look.
+
+        A claimed message's chat counts as busy from here on, so the next batch, claimed
+        while this one is still being sent, never takes a second message for the same chat.
+        """
+        now = self._clock.now()
+        rows = await self._due(now)
+        if not rows:
+            return [], await self._until_next(now)
+        chosen, unreachable, wait = self._choose(rows)
+        if unreachable:
+            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
+        jobs = await self._claim(chosen, now)
+        self._inflight_chats.update(job.chat_id for job in jobs)
+        return jobs, wait
 
     def _choose(
         self, rows: list[tuple[int, int, bool | None]]
@@ -324,6 +349,7 @@ class OutboxSender:
         """Hand claimed but unsent messages back to the queue."""
         for job in jobs:
             await self._finish(job, OutboxState.PENDING, refund_attempt=True)
+            self._inflight_chats.discard(job.chat_id)
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
         async with self._db.transaction() as session:
