@@ -57,6 +57,8 @@ class Scheduler:
         self._sources: list[DueSource] = []
         self._job_queue: JobQueue[Any] | None = None
         self._lock = asyncio.Lock()
+        # Sweeps waiting for the one running: one is enough to see whatever was just committed.
+        self._waiting = 0
         self._armed_for: dt.datetime | None = None
         # Only one replica runs due work at a time (bot.cluster decides which).
         self._leading = True
@@ -70,10 +72,12 @@ class Scheduler:
         job_queue.run_repeating(
             self._on_job,
             interval=self._sweep_interval,
-            first=0,
             name=SWEEP_JOB_ID,
             job_kwargs={**JOB_KWARGS, "id": SWEEP_JOB_ID},
         )
+        # APScheduler runs a repeating job first after one interval, whatever `first` says:
+        # work that fell due while the bot was down must not wait that long.
+        self.poke()
 
     def set_leading(self, leading: bool) -> None:
         """Called by bot.cluster: start (at once) or stop running due work here."""
@@ -82,12 +86,23 @@ class Scheduler:
             self.poke()
 
     def poke(self) -> None:
-        """New due work was committed: look again now (it may be earlier than what is armed)."""
+        """New due work was committed: look again now (it may be earlier than what is armed).
+
+        A sweep already queued behind the running one starts after this commit and sees it,
+        so a busy minute (thousands of reminders, each poking) arms nothing more.
+        """
+        if self._waiting:
+            return
         self._arm(self._clock.now())
 
     async def sweep(self) -> int:
         """Run everything due, then arm the wake-up for the next due instant."""
-        async with self._lock:
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
             now = self._clock.now()
             handled = 0
             for source in self._sources:
@@ -96,6 +111,8 @@ class Scheduler:
                 except Exception:
                     log.exception("event=scheduler.source_failed source=%s", source.name)
             next_due = await self._next_due()
+        finally:
+            self._lock.release()
         if handled:
             log_event(log, "scheduler.swept", handled=handled)
         if next_due is not None:
@@ -133,5 +150,5 @@ class Scheduler:
     async def _on_job(self, _context: CallbackContext[Any, Any, Any, Any]) -> None:
         if self._armed_for is not None and self._armed_for <= self._clock.now():
             self._armed_for = None
-        if self._leading:
+        if self._leading and not (self._waiting and self._lock.locked()):
             await self.sweep()

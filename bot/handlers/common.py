@@ -96,6 +96,8 @@ async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
     message = query.message if query is not None else None
     if isinstance(message, Message):
         media = message.text is None
+        if _unchanged(message, media, text, rows):
+            return  # a second press of the same button: Telegram would refuse the edit
         if not (media and len(text) > CAPTION_LIMIT):
             try:
                 if media:
@@ -109,6 +111,15 @@ async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
                 if "can't be edited" not in exc.message and "not found" not in exc.message:
                     raise
     await reply(update, text, rows)
+
+
+def _unchanged(message: Message, media: bool, text: str, rows: Rows) -> bool:
+    """Does the message already read `text` with these buttons?"""
+    current = message.caption_html if media else message.text_html
+    if current != text:
+        return False
+    new, old = markup(rows), message.reply_markup
+    return (new.inline_keyboard if new else ()) == (old.inline_keyboard if old else ())
 
 
 def refusal_text(error: DomainError) -> str:
