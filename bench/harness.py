@@ -196,6 +196,7 @@ async def _admin(url: str, statement: str) -> Any:
 @contextlib.asynccontextmanager
 async def database(backend: str, workdir: Path) -> AsyncIterator[BenchDatabase]:
     """A migrated, empty database; PostgreSQL ones are dropped afterwards."""
+    workdir.mkdir(parents=True, exist_ok=True)
     if backend == "sqlite":
         path = workdir / "carecircle.db"
         db = BenchDatabase("sqlite", f"sqlite+aiosqlite:///{path}", path)
