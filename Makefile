@@ -35,5 +35,10 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
 
+# Every benchmark, full sizes (about 40 minutes; see bench/README.md). BENCH_ARGS=--quick for
+# tiny sizes, e.g. BENCH_ARGS="--quick --only burst".
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
