@@ -126,6 +126,9 @@ def summarise(
         "tips before the last reminder": sum(1 for t in tip_times if t < last_mono),
         "429s received": fake.count_status(429),
         "flood violations at the fake": len(fake.flood_violations),
+        "flood violations by rule": dict(
+            collections.Counter(v.rule for v in fake.flood_violations)
+        ),
     }
 
 

@@ -84,6 +84,8 @@ def print_machine(database: str | None = None) -> None:
 
 
 def print_figures(title: str, figures: dict[str, Any]) -> None:
+    # The load when the run ended shows whether something else shared the machine meanwhile.
+    figures.setdefault("load (1/5/15 min) at end", ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"\n== {title}", flush=True)
     width = max(len(k) for k in figures) if figures else 0
     for key, value in figures.items():
