@@ -40,6 +40,7 @@ from bench.harness import (
 FIRST_PATIENT = 10_000_000
 REMINDER = "Time for"
 TIP_EVERY = 10
+STALL_SECONDS = 60.0
 
 
 def due_minute(lead_seconds: float) -> dt.datetime:
@@ -54,7 +55,7 @@ def current_minute() -> dt.datetime:
 
 
 async def collect(
-    fake: RecordingFake, patients: list[int], tips: int, timeout: float
+    fake: RecordingFake, patients: list[int], tips: int, due: dt.datetime, timeout: float
 ) -> tuple[list[tuple[int, float, float]], list[float], bool]:
     """Wait until every patient has a reminder and every tip arrived (or time runs out).
 
@@ -67,11 +68,15 @@ async def collect(
     got: set[int] = set()
     checked = 0
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    # A bot that dropped messages never completes: give up once nothing arrived for a while
+    # after the due minute.
+    quiet_until = time.monotonic() + max(0.0, due.timestamp() - time.time()) + STALL_SECONDS
+    while time.monotonic() < min(deadline, quiet_until):
         deliveries = fake.deliveries
         for d in deliveries[checked:]:
             if d.chat_id not in wanted or d.method != "sendMessage":
                 continue
+            quiet_until = max(quiet_until, d.monotonic + STALL_SECONDS)
             if REMINDER in d.text:
                 reminders.append((d.chat_id, d.wall, d.monotonic))
                 got.add(d.chat_id)
@@ -172,7 +177,11 @@ async def run_carecircle(
                 await bot.wait_ready()
                 start_wall = time.time()
                 reminders, tip_times, complete = await collect(
-                    fake, ids, tips, max(0.0, due.timestamp() - time.time()) + timeout_for(n, tips)
+                    fake,
+                    ids,
+                    tips,
+                    due,
+                    max(0.0, due.timestamp() - time.time()) + timeout_for(n, tips),
                 )
                 figures = summarise(
                     f"carecircle ({db.backend})",
@@ -226,7 +235,7 @@ async def run_baseline(n: int, workdir: Path, quick: bool, max_retries: int) -> 
             await fake.wait_until_polling(timeout=120)
             start_wall = time.time()
             reminders, tip_times, complete = await collect(
-                fake, ids, tips, max(0.0, due.timestamp() - time.time()) + timeout_for(n, tips)
+                fake, ids, tips, due, max(0.0, due.timestamp() - time.time()) + timeout_for(n, tips)
             )
             figures = summarise(
                 f"baseline (PTB JobQueue + AIORateLimiter(max_retries={max_retries}))",

@@ -190,7 +190,8 @@ async def _admin(url: str, statement: str) -> Any:
     try:
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return (await conn.execute(text(statement))).scalar()
+            result = await conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
     finally:
         await engine.dispose()
 
@@ -419,6 +420,12 @@ class BotRun:
     async def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.health_port}/metrics"
         return await asyncio.to_thread(_http_text, url)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mib(self) -> float:
         """The process's peak resident set (VmHWM) so far."""

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.harness import (
+    BotRun,
     Delivery,
     PatientSeed,
     RecordingFake,
@@ -189,8 +192,19 @@ def _summary(prefix: str, tally: Tally, duration: float) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def _cpu(bot: BotRun, figures: dict[str, Any], prefix: str) -> Iterator[None]:
+    """CPU share of the bot and of this process (fake + simulated users) over a phase: which
+    one is the bottleneck on two cores."""
+    wall, ours, theirs = time.monotonic(), time.process_time(), bot.cpu_seconds()
+    yield
+    wall = time.monotonic() - wall
+    figures[f"{prefix} bot CPU %"] = round(100 * (bot.cpu_seconds() - theirs) / wall)
+    figures[f"{prefix} fake+users CPU %"] = round(100 * (time.process_time() - ours) / wall)
+
+
 async def run(
-    backend: str, users: int, rate: float, seconds: float, workdir: Path
+    backend: str, users: int, rates: list[float], seconds: float, workdir: Path
 ) -> dict[str, Any]:
     async with database(backend, workdir) as db, RecordingFake() as fake:
         print_machine(db.backend)
@@ -201,16 +215,16 @@ async def run(
         async with running_bot(fake, workdir / "bot", db.url) as bot:
             # Warm-up: each user goes through the journey once, unmeasured.
             await asyncio.gather(*(_cycle(fake, u) for u in sims))
-            tally, duration, skipped = await open_loop(fake, sims, rate, seconds)
-            figures: dict[str, Any] = {
-                "database": db.backend,
-                "users": users,
-                "offered updates/s": rate,
-                "open-loop seconds": round(duration, 1),
-                "open-loop slots skipped (no idle user)": skipped,
-            }
-            figures |= _summary("open loop:", tally, duration)
-            closed, closed_duration = await closed_loop(fake, sims, seconds)
+            figures: dict[str, Any] = {"database": db.backend, "users": users}
+            for rate in rates:
+                prefix = f"open loop {rate:g}/s:"
+                with _cpu(bot, figures, prefix):
+                    tally, duration, skipped = await open_loop(fake, sims, rate, seconds)
+                figures[f"{prefix} seconds"] = round(duration, 1)
+                figures[f"{prefix} slots skipped (no idle user)"] = skipped
+                figures |= _summary(prefix, tally, duration)
+            with _cpu(bot, figures, "closed loop:"):
+                closed, closed_duration = await closed_loop(fake, sims, seconds)
             figures |= _summary("closed loop:", closed, closed_duration)
             figures["429s received"] = fake.count_status(429)
             figures["flood violations at the fake"] = len(fake.flood_violations)
@@ -238,7 +252,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def add_arguments(parser: argparse.ArgumentParser, quick: bool = False) -> None:
     parser.add_argument("--users", type=int, default=20 if quick else 200)
-    parser.add_argument("--rate", type=float, default=10.0 if quick else 50.0)
+    parser.add_argument("--rate", type=float, nargs="+", default=[10.0] if quick else [25.0, 50.0])
     parser.add_argument("--seconds", type=float, default=5.0 if quick else 30.0)
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
 

@@ -39,14 +39,14 @@ async def test_fanout_reaches_every_helper(tmp_path: Path) -> None:
 
 
 async def test_interactive_answers_every_update(tmp_path: Path) -> None:
-    figures = await interactive.run("sqlite", users=4, rate=6, seconds=2, workdir=tmp_path)
-    answered = figures["open loop: updates answered"]
+    figures = await interactive.run("sqlite", users=4, rates=[6], seconds=2, workdir=tmp_path)
+    answered = figures["open loop 6/s: updates answered"]
     # 6 updates/s for 2 s, each to a user not still waiting for an answer (or skipped).
-    assert answered + figures["open-loop slots skipped (no idle user)"] == 12, figures
+    assert answered + figures["open loop 6/s: slots skipped (no idle user)"] == 12, figures
     assert answered >= 6, figures
-    assert figures["open loop: timeouts"] == figures["closed loop: timeouts"] == 0
-    assert figures["open loop: errors"] == figures["closed loop: errors"] == 0
-    assert 0 < figures["open loop: p50 ms"] <= figures["open loop: p99 ms"]
+    assert figures["open loop 6/s: timeouts"] == figures["closed loop: timeouts"] == 0
+    assert figures["open loop 6/s: errors"] == figures["closed loop: errors"] == 0
+    assert 0 < figures["open loop 6/s: p50 ms"] <= figures["open loop 6/s: p99 ms"]
     assert figures["closed loop: updates answered"] > 0
     assert figures["tracebacks in bot log"] == 0
 
