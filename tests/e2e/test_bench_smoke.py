@@ -21,7 +21,8 @@ async def test_burst_delivers_each_reminder_once_and_reminders_before_tips(
     assert ours["reminders duplicated"] == 0
     assert ours["tips delivered"] == 3
     assert ours["tips before the last reminder"] == 0
-    assert ours["429s received"] == 0
+    # No assertion on 429s: this runs in parallel with other tests, and the timing of a burst
+    # on a loaded machine is test_delivery's (serial) business.
     assert ours["tracebacks in bot log"] == 0
 
     base = await burst.run_baseline(30, tmp_path / "base", quick=True, max_retries=3)
@@ -39,11 +40,12 @@ async def test_fanout_reaches_every_helper(tmp_path: Path) -> None:
 
 
 async def test_interactive_answers_every_update(tmp_path: Path) -> None:
-    figures = await interactive.run("sqlite", users=4, rates=[6], seconds=2, workdir=tmp_path)
+    figures = await interactive.run("sqlite", users=12, rates=[6], seconds=2, workdir=tmp_path)
     answered = figures["open loop 6/s: updates answered"]
-    # 6 updates/s for 2 s, each to a user not still waiting for an answer (or skipped).
+    # 6 updates/s for 2 s, each to the next user not still busy (else skipped); with 12
+    # users each one acts every 2 s, so nearly none are.
     assert answered + figures["open loop 6/s: slots skipped (no idle user)"] == 12, figures
-    assert answered >= 6, figures
+    assert answered >= 10, figures
     assert figures["open loop 6/s: timeouts"] == figures["closed loop: timeouts"] == 0
     assert figures["open loop 6/s: errors"] == figures["closed loop: errors"] == 0
     assert 0 < figures["open loop 6/s: p50 ms"] <= figures["open loop 6/s: p99 ms"]
