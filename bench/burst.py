@@ -104,7 +104,7 @@ def summarise(
     # A quick run may start the bot after the minute began: count from whichever is later.
     t0 = max(due_wall, start_wall)
     per_chat = collections.Counter(chat for chat, _, _ in reminders)
-    first = {}
+    first: dict[int, tuple[float, float]] = {}
     for chat, wall, mono in reminders:
         first.setdefault(chat, (wall, mono))
     lateness = [wall - due_wall for wall, _ in first.values()]

@@ -147,6 +147,10 @@ class RecordingFake(FakeBotApi):
                     waiter.set_result(delivery)
         return result
 
+    async def __aenter__(self) -> RecordingFake:
+        await self.start()
+        return self
+
     def expect(self, chat_id: int) -> asyncio.Future[Delivery]:
         """A future for the next delivery to this chat (arm it before triggering the bot)."""
         future: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
