@@ -37,5 +37,10 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not timing" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -n $(TIMING_WORKERS) --dist worksteal -m timing $(PYTEST_ARGS)
 
+# Every benchmark, full sizes (about 40 minutes; see bench/README.md). BENCH_ARGS=--quick for
+# tiny sizes, e.g. BENCH_ARGS="--quick --only burst".
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
