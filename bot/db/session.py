@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -54,6 +55,11 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps and
+        # polls (busy_timeout): a long run of short transactions (a sweep queueing a thousand
+        # reminders) can starve the outbox sender for seconds. Within this process they take
+        # turns in arrival order instead; other processes still meet busy_timeout.
+        self._turns = asyncio.Lock() if self.backend == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -65,10 +71,13 @@ class Database:
 
         Callbacks registered with `after_commit` run once the commit has succeeded.
         """
-        async with self._sessions() as session:
-            async with session.begin():
-                yield session
-            callbacks: list[Callable[[], None]] = session.info.pop(AFTER_COMMIT, [])
+        async with AsyncExitStack() as turn:
+            if self._turns is not None:
+                await turn.enter_async_context(self._turns)
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+                callbacks: list[Callable[[], None]] = session.info.pop(AFTER_COMMIT, [])
         for callback in callbacks:
             callback()
 
