@@ -33,6 +33,7 @@ from bench.harness import (
     percentile,
     print_figures,
     print_machine,
+    run_benchmark,
     seed,
     start_users,
 )
@@ -308,11 +309,7 @@ def add_arguments(parser: argparse.ArgumentParser, quick: bool = False) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    known, _ = parser.parse_known_args()
-    add_arguments(parser, known.quick)
-    asyncio.run(main_async(parser.parse_args()))
+    run_benchmark(__doc__, add_arguments, main_async)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from bench.harness import (
     percentile,
     print_figures,
     print_machine,
+    run_benchmark,
     running_bot,
     seed,
     start_users,
@@ -122,11 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser, quick: bool = False) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    known, _ = parser.parse_known_args()
-    add_arguments(parser, known.quick)
-    asyncio.run(main_async(parser.parse_args()))
+    run_benchmark(__doc__, add_arguments, main_async)
 
 
 if __name__ == "__main__":

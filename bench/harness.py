@@ -7,6 +7,7 @@ a message sent too fast comes back as a 429 exactly as it would from Telegram.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -19,7 +20,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -486,3 +487,21 @@ async def running_bot(
 
 def dump_json(path: Path, figures: dict[str, Any]) -> None:
     path.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def run_benchmark(
+    description: str | None,
+    add_arguments: Callable[[argparse.ArgumentParser, bool], None],
+    main_async: Callable[[argparse.Namespace], Awaitable[Any]],
+) -> None:
+    """A benchmark module's command line: `--quick` picks the defaults of its other options."""
+    first = argparse.ArgumentParser(add_help=False)  # --help waits for the full parser
+    first.add_argument("--quick", action="store_true")
+    known, _ = first.parse_known_args()
+    parser = argparse.ArgumentParser(description=description, parents=[first])
+    add_arguments(parser, known.quick)
+
+    async def run() -> None:
+        await main_async(parser.parse_args())
+
+    asyncio.run(run())
