@@ -15,12 +15,14 @@ far that a little jitter on the way makes a second look over the limit at Telegr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from telegram.error import RetryAfter
@@ -94,6 +96,7 @@ class FloodControl(BaseRateLimiter[str]):
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._replies_waiting = 0
+        self._chat_turns: dict[int, _Turn] = {}
 
     def set_share(self, replicas: int) -> None:
         """Several processes send for one bot: each keeps to its share of the budget."""
@@ -147,7 +150,7 @@ class FloodControl(BaseRateLimiter[str]):
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     async def reserve_overall(self) -> None:
-        """Wait for a slot in the overall budget (direct replies are not spaced per chat)."""
+        """Wait for a slot in the overall budget; replies first, ahead of notifications."""
         self._replies_waiting += 1
         try:
             async with self._lock:
@@ -202,16 +205,28 @@ class FloodControl(BaseRateLimiter[str]):
     ) -> JSON:
         chat_id = data.get("chat_id")
         counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
-        reserved = rate_limit_args == RESERVED
-        # A direct reply gets one retry after a 429; the outbox sender handles its own.
-        attempts = 1 if reserved else 2
+        if rate_limit_args == RESERVED:
+            # The outbox sender reserved the slot and handles a 429 itself.
+            return await self._attempts(callback, args, kwargs, 1, counted)
+        if counted and isinstance(chat_id, int):
+            # A direct reply: the person is waiting, but a second reply to one chat still
+            # follows the first a second later, as Telegram asks, or it would draw a 429.
+            async with self._chat_turn(chat_id):
+                return await self._attempts(callback, args, kwargs, 2, counted, chat_id)
+        return await self._attempts(callback, args, kwargs, 2, counted)
+
+    async def _attempts(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        attempts: int,
+        counted: bool,
+        reply_chat: int | None = None,
+    ) -> JSON:
         for attempt in range(attempts):
-            if counted and not reserved:
-                await self.reserve_overall()
-                if isinstance(chat_id, int):
-                    # Replies are not held back per chat (the person is waiting for them),
-                    # but the sender must not add a notification right on top of one.
-                    self.mark_chat(chat_id)
+            if reply_chat is not None:
+                await self._reserve_reply(reply_chat)
             if counted:
                 await self.dispatch_gate()
             try:
@@ -222,3 +237,35 @@ class FloodControl(BaseRateLimiter[str]):
                     raise
                 await self._sleep(retry_after_seconds(exc))
         raise AssertionError("unreachable")
+
+    async def _reserve_reply(self, chat_id: int) -> None:
+        """Wait until the chat may have another message, claim it, then take an overall slot.
+
+        The claim comes first, so the outbox sender does not put a notification in the chat
+        meanwhile; it is renewed once the slot is taken, which may be later."""
+        while (wait := self.chat_wait(chat_id)) > 0:
+            await self._sleep(wait)
+        self.mark_chat(chat_id)
+        await self.reserve_overall()
+        self.mark_chat(chat_id)
+
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Replies to one chat leave one after another, in the order they were made."""
+        turn = self._chat_turns.get(chat_id)
+        if turn is None:
+            turn = self._chat_turns[chat_id] = _Turn()
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.waiting -= 1
+            if not turn.waiting:
+                del self._chat_turns[chat_id]
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0

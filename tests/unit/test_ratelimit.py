@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from bot.ratelimit import FloodControl
 from tests.fakes.timer import Ticks
@@ -142,3 +143,48 @@ async def test_each_replica_keeps_to_its_share() -> None:
             sent.append(ticks.now)
         ticks.now += 0.001
     assert 14 <= len(sent) <= 15  # half the budget: 14.4 a second
+
+
+async def test_replies_to_one_chat_leave_a_second_apart_in_order() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    left: list[tuple[str, float]] = []
+
+    def reply(chat_id: int, label: str) -> asyncio.Task[object]:
+        async def send() -> str:
+            left.append((label, ticks.now))
+            return label
+
+        return asyncio.create_task(
+            flood.process_request(send, (), {}, "sendMessage", {"chat_id": chat_id}, None)
+        )
+
+    tasks = [reply(7, "first"), reply(7, "second"), reply(8, "other"), reply(7, "third")]
+    while not all(task.done() for task in tasks):
+        await ticks.advance(0.01)
+    assert [task.result() for task in tasks] == ["first", "second", "other", "third"]
+    to_seven = [at for label, at in left if label != "other"]
+    assert [label for label, _ in left if label != "other"] == ["first", "second", "third"]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(to_seven))
+    assert to_seven[-1] - to_seven[0] < 2.3  # held back a second each, no longer
+    assert dict(left)["other"] - to_seven[0] < 0.1  # another chat is not held up
+    assert not flood._chat_turns  # nothing kept once the replies have gone
+
+
+async def test_a_reply_waits_for_a_notification_just_sent_to_that_chat() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    assert flood.try_reserve(7) == 0  # the outbox sender's notification
+    began = ticks.now
+    sent: list[float] = []
+
+    async def send() -> None:
+        sent.append(ticks.now)
+
+    task = asyncio.create_task(
+        flood.process_request(send, (), {}, "sendMessage", {"chat_id": 7}, None)
+    )
+    while not task.done():
+        await ticks.advance(0.01)
+    assert 1.0 <= sent[0] - began < 1.1
+    assert flood.chat_wait(7) > 1.0  # and holds back the next notification in turn
