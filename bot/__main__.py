@@ -11,7 +11,7 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 
 from bot.app import build_application
 from bot.config import DatabaseSettings, Settings, describe_settings_error
-from bot.db.migrate import describe_database_error, upgrade_to_head
+from bot.db.migrate import MigrationFailed, upgrade_in_child
 from bot.logs import configure_logging
 from bot.runner import StartupError, run_polling, run_webhook
 
@@ -34,9 +34,9 @@ def main(argv: list[str]) -> int:
         return fail(describe_settings_error(error))
     configure_logging(settings.log_level)
     try:
-        upgrade_to_head(settings.database_url)
-    except Exception as error:
-        return fail(describe_database_error(settings.database_url, error))
+        upgrade_in_child(settings.database_url, settings.log_level)
+    except MigrationFailed as error:
+        return fail(str(error)) if str(error) else 1
     if command == "migrate":
         print("carecircle: database is up to date", file=sys.stderr)
         return 0

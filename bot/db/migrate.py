@@ -1,19 +1,38 @@
-"""Bring a database's schema to the newest migration."""
+"""Bring a database's schema to the newest migration.
+
+`python -m bot` migrates in a short-lived child process (`upgrade_in_child`): Alembic and the
+migration run take about 16 MiB that the bot would otherwise carry for as long as it runs.
+`python -m bot.db.migrate` is that child.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# How the parent hands the database URL to the child (not on the command line, where any
+# user of the machine could read its password).
+URL_VARIABLE = "CARECIRCLE_MIGRATE_URL"
+
+
+class MigrationFailed(Exception):
+    """The child could not migrate; it has already said why on standard error."""
 
 
 def alembic_config(database_url: str | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database_url:
@@ -21,8 +40,20 @@ def alembic_config(database_url: str | None = None) -> Config:
     return config
 
 
+def upgrade_in_child(database_url: str, log_level: str) -> None:
+    """Migrate to head in a child process, whose output joins ours."""
+    env = {**os.environ, URL_VARIABLE: database_url, "LOG_LEVEL": log_level}
+    result = subprocess.run([sys.executable, "-m", "bot.db.migrate"], env=env, check=False)
+    if result.returncode == 1:
+        raise MigrationFailed()
+    if result.returncode != 0:
+        raise MigrationFailed(f"the migration process ended with exit code {result.returncode}")
+
+
 def upgrade_to_head(database_url: str) -> None:
     """Migrate to head. Blocking: call before the event loop starts, or in a thread."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
 
 
@@ -30,6 +61,8 @@ async def upgrade_connection(connection: AsyncConnection, revision: str = "head"
     """Migrate over a connection that is already open (tests)."""
 
     def run(sync_connection: object) -> None:
+        from alembic import command
+
         config = alembic_config()
         config.attributes["connection"] = sync_connection
         command.upgrade(config, revision)
@@ -51,3 +84,21 @@ def describe_database_error(database_url: str, error: Exception) -> str:
         f"could not open the database at DATABASE_URL={shown}: {reason}. Use e.g. "
         "sqlite+aiosqlite:///carecircle.db or postgresql+asyncpg://user:pass@host/db"
     )
+
+
+def main() -> int:
+    """The child `upgrade_in_child` starts: migrate, or say in one line why not."""
+    from bot.logs import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    database_url = os.environ[URL_VARIABLE]
+    try:
+        upgrade_to_head(database_url)
+    except Exception as error:
+        print(f"carecircle: {describe_database_error(database_url, error)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Update
 
-from bot import charts, keyboards, texts
+from bot import keyboards, texts
 from bot.domain.clocktime import format_time
 from bot.domain.recovery import (
     ScheduleChoice,
@@ -308,6 +308,10 @@ async def progress_command(update: Update, context: CareContext) -> None:
         await reply(update, texts.PROGRESS_EMPTY)
         return
     marks = [(day, stage.value) for day, stage in view.stage_marks]
+    # Pillow is loaded on the first chart asked for, not at start: about 5 MiB saved in
+    # every process that never draws one.
+    from bot import charts
+
     # Drawing takes a few milliseconds of CPU: keep it off the event loop.
     png = await asyncio.to_thread(charts.pain_chart, view.days, view.pain, marks, view.doses)
     caption = texts.progress_caption(
