@@ -135,6 +135,7 @@ def summarise(
         "flood violations by rule": dict(
             collections.Counter(v.rule for v in fake.flood_violations)
         ),
+        **fake.stall_figures(),
     }
 
 

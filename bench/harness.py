@@ -129,6 +129,10 @@ class RecordingFake(FakeBotApi):
         super().__init__(flood_limits=FloodLimits(), **kwargs)
         self.deliveries: list[Delivery] = []
         self._waiters: dict[int, asyncio.Future[Delivery]] = {}
+        # (when, seconds) this process's loop woke late: requests arriving meanwhile are timed
+        # late, bunched together, so a stall can look like a burst the bot never sent.
+        self.stalls: list[tuple[float, float]] = []
+        self._watch: asyncio.Task[None] | None = None
 
     async def _execute(self, token: str, method: str, params: dict[str, Any]) -> Any:
         result = await super()._execute(token, method, params)
@@ -150,7 +154,36 @@ class RecordingFake(FakeBotApi):
 
     async def __aenter__(self) -> RecordingFake:
         await self.start()
+        self._watch = asyncio.create_task(self._watch_loop())
         return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        await super().__aexit__(*exc_info)
+
+    async def _watch_loop(self, tick: float = 0.005, reported: float = 0.02) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(tick)
+            late = time.monotonic() - before - tick
+            if late > reported:
+                self.stalls.append((time.monotonic(), late))
+
+    def stall_figures(self) -> dict[str, Any]:
+        """Stalls of the fake's own process, and the flood violations that follow one."""
+        after_stall = sum(
+            1
+            for v in self.flood_violations
+            if any(0 <= v.at - at <= 1.0 + late for at, late in self.stalls)
+        )
+        return {
+            "fake process stalls > 20 ms": len(self.stalls),
+            "fake process longest stall ms": round(
+                max((s for _, s in self.stalls), default=0) * 1000
+            ),
+            "flood violations within 1 s after a stall": after_stall,
+        }
 
     def expect(self, chat_id: int) -> asyncio.Future[Delivery]:
         """A future for the next delivery to this chat (arm it before triggering the bot)."""

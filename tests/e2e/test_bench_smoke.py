@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,10 @@ async def test_interactive_answers_every_update(tmp_path: Path) -> None:
     assert figures["open loop 6/s: errors"] == figures["closed loop: errors"] == 0
     assert 0 < figures["open loop 6/s: p50 ms"] <= figures["open loop 6/s: p99 ms"]
     assert figures["closed loop: updates answered"] > 0
+    presses = "closed loop, presses only:"
+    assert figures[f"{presses} updates answered"] > 0
+    assert figures[f"{presses} timeouts"] == figures[f"{presses} errors"] == 0
+    assert math.isnan(figures[f"{presses} p99 ms, commands (new message)"])  # none sent
     assert figures["tracebacks in bot log"] == 0
 
 
