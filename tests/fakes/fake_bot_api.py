@@ -864,6 +864,9 @@ class FloodLimits:
     per_group_per_minute: float | None = 20
 
 
+GROUP_WINDOW_SECONDS = 60.0  # the per-group rule's window, the longest of the three
+
+
 @dataclass(frozen=True)
 class FloodViolation:
     """A message send that broke a :class:`FloodLimits` rule (whether or not enforced)."""
@@ -1379,7 +1382,8 @@ class FakeBotApi:
         self._update_ids = itertools.count(10_000)
         self._allowed_updates: list[str] | None = None
         self._sent: list[StoredMessage] = []
-        self._send_times: list[tuple[float, int]] = []
+        # (when, chat) of each send within the longest window a flood rule looks at.
+        self._send_times: deque[tuple[float, int]] = deque()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._in_flight = 0
         self._last_activity = 0.0
@@ -2055,6 +2059,8 @@ class FakeBotApi:
     def _check_flood(self, chat: Chat, method: str) -> None:
         """Record (and, if enforced, refuse) sends that break Telegram's flood limits."""
         now = time.monotonic()
+        while self._send_times and self._send_times[0][0] <= now - GROUP_WINDOW_SECONDS:
+            self._send_times.popleft()
         limits = self._flood_limits
         rules = (
             ("global_per_second", limits.global_per_second, 1.0, lambda c: True),
@@ -2062,7 +2068,7 @@ class FakeBotApi:
             (
                 "per_group_per_minute",
                 limits.per_group_per_minute if chat.type != "private" else None,
-                60.0,
+                GROUP_WINDOW_SECONDS,
                 lambda c: c == chat.id,
             ),
         )
