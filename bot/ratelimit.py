@@ -40,6 +40,10 @@ HEADROOM = 0.96
 WINDOW_SPARE = 1
 # Extra gap per chat, so jitter on the way cannot make two messages look closer than allowed.
 CHAT_MARGIN = 1.05
+# Jitter is judged over this many recent sends (about two seconds at full rate), and taken as
+# at most this many seconds, so one slow answer cannot throttle everything for long.
+JITTER_SAMPLES = 64
+MAX_JITTER = 0.25
 
 
 class Timer(Protocol):
@@ -85,6 +89,8 @@ class FloodControl(BaseRateLimiter[str]):
         self._interval = 1.0 / (overall_per_second * HEADROOM)
         # When the last messages were handed to the network, as many as one second may hold.
         self._dispatched: deque[float] = deque(maxlen=self._window_cap(1))
+        # Seconds from the dispatch gate to Telegram's answer, for the last few sends.
+        self._delays: deque[float] = deque(maxlen=JITTER_SAMPLES)
         self._chat_gap = per_chat_seconds * CHAT_MARGIN
         self._group_gap = 60.0 / per_group_per_minute * CHAT_MARGIN
         timer = timer or RealTimer()
@@ -172,21 +178,35 @@ class FloodControl(BaseRateLimiter[str]):
             await self._sleep(min(self._interval if self._replies_waiting else wait, 0.5))
         return not stopping()
 
-    async def dispatch_gate(self) -> None:
+    async def dispatch_gate(self) -> float:
         """The last check before a counted message goes out: no rolling second holds more
-        than the limit minus WINDOW_SPARE.
+        than the limit minus WINDOW_SPARE. Returns when the message passed.
 
         A slot is reserved a moment before the message leaves; if this process's loop is
         busy in between, messages reserved well apart leave together. Counting them here,
         when they really leave, keeps a busy moment from looking like a burst at Telegram.
+        The way from here to Telegram takes longer for some messages than for others (a busy
+        loop, the network), so the "second" counted here is widened by that jitter: messages
+        that passed it further apart can still arrive within one second at Telegram's end.
         """
         while True:
             now = self._clock()
+            window = 1.0 + self.jitter()
             full = len(self._dispatched) == self._dispatched.maxlen
-            if not full or self._dispatched[0] + 1.0 <= now:
+            if not full or self._dispatched[0] + window <= now:
                 self._dispatched.append(now)
-                return
-            await self._sleep(self._dispatched[0] + 1.0 - now)
+                return now
+            await self._sleep(self._dispatched[0] + window - now)
+
+    def answered(self, passed_at: float) -> None:
+        """Telegram answered a message that passed the gate at `passed_at`."""
+        self._delays.append(self._clock() - passed_at)
+
+    def jitter(self) -> float:
+        """How much the time from the gate to Telegram's answer varied over recent sends."""
+        if len(self._delays) < 2:
+            return 0.0
+        return min(MAX_JITTER, max(self._delays) - min(self._delays))
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody in this process sends until it has passed."""
@@ -227,15 +247,20 @@ class FloodControl(BaseRateLimiter[str]):
         for attempt in range(attempts):
             if reply_chat is not None:
                 await self._reserve_reply(reply_chat)
-            if counted:
-                await self.dispatch_gate()
+            passed_at = await self.dispatch_gate() if counted else None
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if passed_at is not None:
+                    self.answered(passed_at)
                 self.pause(retry_after_seconds(exc))
                 if attempt == attempts - 1:
                     raise
                 await self._sleep(retry_after_seconds(exc))
+            else:
+                if passed_at is not None:
+                    self.answered(passed_at)
+                return result
         raise AssertionError("unreachable")
 
     async def _reserve_reply(self, chat_id: int) -> None:
