@@ -5,6 +5,7 @@ until SIGTERM or Ctrl-C, then a clean shutdown that finishes what is in flight.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import TYPE_CHECKING
@@ -156,6 +157,11 @@ async def _post_init(app: CareApplication) -> None:
 
 
 def _started(app: CareApplication, health: Health, mode: str) -> None:
+    # What start-up built (modules, the application, the engine) lives as long as the process:
+    # set it aside from the garbage collector. Full collections over it took 60-80 ms every
+    # few seconds under load, long enough for sends queued behind one to leave bunched.
+    gc.collect()
+    gc.freeze()
     health.started = True
     log_event(log, "bot.started", username=app.bot.username, mode=mode)
 
