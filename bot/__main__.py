@@ -7,13 +7,10 @@ import asyncio
 import sys
 
 from pydantic import ValidationError
-from telegram.error import InvalidToken, NetworkError, TimedOut
 
-from bot.app import build_application
 from bot.config import DatabaseSettings, Settings, describe_settings_error
 from bot.db.migrate import MigrationFailed, upgrade_in_child
 from bot.logs import configure_logging
-from bot.runner import StartupError, run_polling, run_webhook
 
 
 def fail(message: str) -> int:
@@ -42,9 +39,20 @@ def main(argv: list[str]) -> int:
         return 0
 
     assert isinstance(settings, Settings)
-    run = run_webhook if settings.webhook_url else run_polling
+    return run(settings)
+
+
+def run(settings: Settings) -> int:
+    # The bot's own modules load only now: while the migration child ran, this process was
+    # still small, so the two never held their peak memory at the same time.
+    from telegram.error import InvalidToken, NetworkError, TimedOut
+
+    from bot.app import build_application
+    from bot.runner import StartupError, run_polling, run_webhook
+
+    serve = run_webhook if settings.webhook_url else run_polling
     try:
-        asyncio.run(run(build_application(settings)))
+        asyncio.run(serve(build_application(settings)))
     except StartupError as error:
         return fail(str(error))
     except InvalidToken:

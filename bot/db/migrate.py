@@ -2,7 +2,8 @@
 
 `python -m bot` migrates in a short-lived child process (`upgrade_in_child`): Alembic and the
 migration run take about 16 MiB that the bot would otherwise carry for as long as it runs.
-`python -m bot.db.migrate` is that child.
+`python -m bot.db.migrate` is that child. This module imports little at the top, so the
+parent is still small while the child runs.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # How the parent hands the database URL to the child (not on the command line, where any
@@ -72,6 +70,9 @@ async def upgrade_connection(connection: AsyncConnection, revision: str = "head"
 
 def describe_database_error(database_url: str, error: Exception) -> str:
     """One line saying what is wrong with DATABASE_URL, without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         shown = make_url(database_url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
