@@ -205,14 +205,21 @@ def _summary(prefix: str, tally: Tally, duration: float) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _cpu(bot: BotRun, figures: dict[str, Any], prefix: str) -> Iterator[None]:
+def _phase(
+    bot: BotRun, fake: RecordingFake, figures: dict[str, Any], prefix: str
+) -> Iterator[None]:
     """CPU share of the bot and of this process (fake + simulated users) over a phase: which
-    one is the bottleneck on two cores."""
+    one is the bottleneck on two cores; and the flood rules broken meanwhile, if any."""
     wall, ours, theirs = time.monotonic(), time.process_time(), bot.cpu_seconds()
+    violations = len(fake.flood_violations)
     yield
     wall = time.monotonic() - wall
     figures[f"{prefix} bot CPU %"] = round(100 * (bot.cpu_seconds() - theirs) / wall)
     figures[f"{prefix} fake+users CPU %"] = round(100 * (time.process_time() - ours) / wall)
+    broken = fake.flood_violations[violations:]
+    figures[f"{prefix} flood violations"] = (
+        ", ".join(f"{v.rule} ({v.observed} > {v.limit:g})" for v in broken) or 0
+    )
 
 
 async def run(
@@ -233,16 +240,16 @@ async def run(
             figures: dict[str, Any] = {"database": db.backend, "users": users}
             for rate in rates:
                 prefix = f"open loop {rate:g}/s:"
-                with _cpu(bot, figures, prefix):
+                with _phase(bot, fake, figures, prefix):
                     tally, duration, skipped = await open_loop(fake, sims, rate, seconds)
                 figures[f"{prefix} seconds"] = round(duration, 1)
                 figures[f"{prefix} slots skipped (no idle user)"] = skipped
                 figures |= _summary(prefix, tally, duration)
-            with _cpu(bot, figures, "closed loop:"):
+            with _phase(bot, fake, figures, "closed loop:"):
                 closed, closed_duration = await closed_loop(fake, sims, seconds)
             figures |= _summary("closed loop:", closed, closed_duration)
             prefix = "closed loop, presses only:"
-            with _cpu(bot, figures, prefix):
+            with _phase(bot, fake, figures, prefix):
                 closed, closed_duration = await closed_loop(fake, sims, seconds, True)
             figures |= _summary(prefix, closed, closed_duration)
             figures["429s received"] = fake.count_status(429)
