@@ -225,15 +225,16 @@ class FloodControl(BaseRateLimiter[str]):
     ) -> JSON:
         chat_id = data.get("chat_id")
         counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
+        chat = chat_id if counted and isinstance(chat_id, int) else None
         if rate_limit_args == RESERVED:
             # The outbox sender reserved the slot and handles a 429 itself.
-            return await self._attempts(callback, args, kwargs, 1, counted)
-        if counted and isinstance(chat_id, int):
+            return await self._attempts(callback, args, kwargs, 1, counted, chat)
+        if chat is not None:
             # A direct reply: the person is waiting, but a second reply to one chat still
             # follows the first a second later, as Telegram asks, or it would draw a 429.
-            async with self._chat_turn(chat_id):
-                return await self._attempts(callback, args, kwargs, 2, counted, chat_id)
-        return await self._attempts(callback, args, kwargs, 2, counted)
+            async with self._chat_turn(chat):
+                return await self._attempts(callback, args, kwargs, 2, counted, chat, reply=True)
+        return await self._attempts(callback, args, kwargs, 2, counted, None)
 
     async def _attempts(
         self,
@@ -242,12 +243,16 @@ class FloodControl(BaseRateLimiter[str]):
         kwargs: dict[str, Any],
         attempts: int,
         counted: bool,
-        reply_chat: int | None = None,
+        chat: int | None,
+        reply: bool = False,
     ) -> JSON:
         for attempt in range(attempts):
-            if reply_chat is not None:
-                await self._reserve_reply(reply_chat)
+            if reply and chat is not None:
+                await self._reserve_reply(chat)
             passed_at = await self.dispatch_gate() if counted else None
+            if chat is not None:
+                # The gate may have held it a moment: the chat's gap runs from now.
+                self.mark_chat(chat)
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:

@@ -218,3 +218,22 @@ async def test_jitter_on_the_way_cannot_bunch_messages_into_one_second_at_telegr
     assert rolling_max(arrived, 1.0) <= 30
     per_second = len(arrived) / (arrived[-1] - arrived[0])
     assert per_second > 27.5  # the wider second costs little
+
+
+async def test_a_chats_gap_runs_from_when_the_gate_let_its_message_go() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    for _ in range(29):
+        await flood.dispatch_gate()  # a second's worth of messages has just left
+    assert flood.try_reserve(9) == 0  # the outbox sender's slot for chat 9
+
+    async def send() -> None:
+        return None
+
+    task = asyncio.create_task(
+        flood.process_request(send, (), {}, "sendMessage", {"chat_id": 9}, RESERVED)
+    )
+    while not task.done():
+        await ticks.advance(0.01)
+    # Held about a second at the gate; the chat's next message waits a full gap from then.
+    assert flood.chat_wait(9) > 1.0
