@@ -183,8 +183,10 @@ async def test_faults_lose_nothing_and_double_nothing(
         print(f"  {key} delivered at {[round(t, 3) for t in times]} s from the kill")
     assert set(counts) == keys
     # Only what was in flight when the process died is sent again: its answer had arrived
-    # (or was arriving) but was not yet recorded. Never a batch.
-    assert all(-2.0 < t <= 0.05 for t in first_copies), first_copies
+    # (or was arriving) but was not yet recorded. Never a batch. A request sent just before
+    # the kill finishes up to the fake's latency (50 ms) later, plus the moment the fake's
+    # loop takes to get to it (CI once saw 50.1 ms).
+    assert all(-2.0 < t <= 0.1 for t in first_copies), first_copies
     assert sum(n - 1 for n in doubled.values()) <= kills
     assert await process.stop() == 0
     assert "Traceback" not in process.output()
