@@ -1161,6 +1161,7 @@ if TYPE_CHECKING:
         MedDetail,
         MedList,
         MedView,
+        OtherDose,
     )
 
 ASK_LABEL = "If you're unsure, check the label or ask your doctor or pharmacist."
@@ -1315,22 +1316,40 @@ def dose_already(error: DomainError) -> str:
     return f"{who} already marked this dose as given{at}, so it isn't logged twice."
 
 
+def _other_dose(other: OtherDose, zone: str) -> str:
+    at = clock(other.at, zone)
+    if other.by_self:
+        return f"You already logged this at {at}."
+    name = other.by_name or FORMER_HELPER
+    who = esc(name[:1].upper() + name[1:])
+    if other.by_patient:
+        return f"{who} already took this at {at}."
+    return f"{who} already gave this at {at}."
+
+
 def dose_warning(warning: DoseWarning) -> str:
-    check, zone = warning.check, warning.timezone
+    """Before a second dose for one time, or one past the label's limits: the facts, then
+    the question. Never a suggestion."""
+    check, zone, at = warning.check, warning.timezone, warning.at
     lines = [f"⚠️ {_med(warning.name, warning.dose)}"]
+    if warning.other is not None:
+        lines.append(_other_dose(warning.other, zone))
     if check.over_max and check.max_per_24h is not None:
         lines.append(
-            f"This would be dose {check.count_24h + 1} in 24 hours; "
+            f"This would be dose {check.busiest_24h + 1} in 24 hours; "
             f"the label says at most {check.max_per_24h}."
         )
-    if check.too_soon(warning.at) and check.last_taken_at and check.min_hours:
+    if check.too_soon(at) and check.min_hours:
+        gap = _hours(check.min_hours)
+        nearest = [t for t in (check.last_taken_at, check.next_taken_at) if t is not None]
+        closest = min(nearest, key=lambda t: abs(t - at))
         lines.append(
-            f"The last dose was at {clock(check.last_taken_at, zone)}; the label says at least "
-            f"{_hours(check.min_hours)} between doses."
+            f"A dose is logged at {clock(closest, zone)}; "
+            f"the label says at least {gap} between doses."
         )
     lines.append(
         "Please check the label or ask your doctor or pharmacist before taking more.\n"
-        "Log it anyway?"
+        + ("Log another anyway?" if warning.other is not None else "Log it anyway?")
     )
     return "\n".join(lines)
 
@@ -1372,25 +1391,30 @@ def dose_recorded(view: DoseView) -> str:
 
 
 def as_needed_answer(answer: AsNeededAnswer) -> str:
+    """ "Can I take another?": what the log holds beside the label's saved limits. Facts
+    only: it never says whether to take one, nor anything that reads as "you may"."""
     check, zone, now = answer.check, answer.timezone, answer.now
     lines = [f"{_med(answer.name, answer.dose)} — what's logged here:"]
     if check.last_taken_at:
         lines.append(f"• Last dose: {day_clock(check.last_taken_at, zone, now)}")
     else:
-        lines.append("• No doses logged yet.")
-    limit = f" (the label says at most {check.max_per_24h})" if check.max_per_24h else ""
-    lines.append(f"• Last 24 hours: {check.count_24h}{limit}")
-    if check.max_per_24h is None and check.min_hours is None:
-        lines.append(
-            "• The label's limits aren't saved for this medication (/meds ▸ Label limits)."
-        )
-    elif check.earliest_next is None or check.earliest_next <= now:
-        lines.append("• Earliest next time by the label's limits: already reached")
+        lines.append("• No doses logged in the last two days.")
+    doses = "dose" if check.count_24h == 1 else "doses"
+    lines.append(f"• Last 24 hours: {check.count_24h} {doses} logged")
+    if check.max_per_24h is not None:
+        lines.append(f"• The label's maximum in 24 hours, as saved: {check.max_per_24h}")
     else:
-        lines.append(
-            f"• Earliest next time by the label's limits: "
-            f"{day_clock(check.earliest_next, zone, now)}"
-        )
+        lines.append("• No maximum per 24 hours is saved from the label.")
+    if check.min_hours is not None:
+        gap = _hours(check.min_hours)
+        lines.append(f"• The label's minimum gap between doses, as saved: {gap}")
+        if check.last_taken_at:
+            after = check.last_taken_at + dt.timedelta(hours=check.min_hours)
+            lines.append(f"  ({gap} after the last dose: {day_clock(after, zone, now)})")
+    else:
+        lines.append("• No minimum gap between doses is saved from the label.")
+    if check.max_per_24h is None or check.min_hours is None:
+        lines.append("Label limits can be added in /meds ▸ this medication ▸ Label limits.")
     lines.append(f"<i>This only counts what's logged here — it isn't advice. {ASK_LABEL}</i>")
     return "\n".join(lines)
 

@@ -467,6 +467,9 @@ class DoseOccurrence(Base):
     recorded_by: Mapped[int | None] = mapped_column(BigInteger)
     # Sent late (after downtime) or confirmed after the alert limit.
     late: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Logged after the person was warned (the label's limits, or another dose for the same
+    # time) and chose "Log it anyway": the record says so, and the checks can tell.
+    past_warning: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The close-family helper who said "I'll check on them".
     checker_id: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -147,39 +147,72 @@ DAY = dt.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class LabelCheck:
-    """What the log says against the label: counts and times, never a recommendation."""
+    """What the log says against the label around one moment: counts and times, never a
+    recommendation. The moment may be in the past (a back-dated dose), so doses logged on
+    both sides of it count."""
 
+    # Doses in the 24 hours up to the moment (what "Can I take another?" shows).
     count_24h: int
+    # The nearest dose before (or at) the moment, and the nearest after it.
     last_taken_at: dt.datetime | None
     max_per_24h: int | None
     min_hours: float | None
     earliest_next: dt.datetime | None
+    next_taken_at: dt.datetime | None = None
+    # The most doses already logged in any 24 hours that would also hold this one.
+    busiest_24h: int = 0
 
     @property
     def over_max(self) -> bool:
-        """One more now would go over the label's maximum in 24 hours."""
-        return self.max_per_24h is not None and self.count_24h + 1 > self.max_per_24h
+        """One more at the moment would go over the label's maximum in some 24 hours."""
+        return self.max_per_24h is not None and self.busiest_24h + 1 > self.max_per_24h
 
-    def too_soon(self, now: dt.datetime) -> bool:
-        """One more now would be closer to the last than the label's minimum gap."""
-        if self.min_hours is None or self.last_taken_at is None:
+    def too_soon(self, at: dt.datetime) -> bool:
+        """One more at `at` would be closer to a logged dose than the label's minimum gap."""
+        if self.min_hours is None:
             return False
-        return now < self.last_taken_at + dt.timedelta(hours=self.min_hours)
+        gap = dt.timedelta(hours=self.min_hours)
+        before = self.last_taken_at is not None and at < self.last_taken_at + gap
+        after = self.next_taken_at is not None and self.next_taken_at < at + gap
+        return before or after
 
-    def needs_confirm(self, now: dt.datetime) -> bool:
-        return self.over_max or self.too_soon(now)
+    def needs_confirm(self, at: dt.datetime) -> bool:
+        return self.over_max or self.too_soon(at)
+
+
+def usable_limits(
+    max_per_24h: int | None, min_hours: float | None
+) -> tuple[int | None, float | None]:
+    """The label's limits as the checks use them: an impossible stored value (0, negative,
+    from before the database refused them) counts as "not saved", never as a crash."""
+    maximum = max_per_24h if max_per_24h is not None and max_per_24h >= 1 else None
+    gap = min_hours if min_hours is not None and min_hours > 0 else None
+    return maximum, gap
+
+
+def busiest_window(taken: Sequence[dt.datetime], at: dt.datetime) -> int:
+    """The most doses in `taken` inside any 24 hours [start, start + 24 h) that holds `at`.
+
+    Such a window starts in (at − 24 h, at]; the count only grows as its start moves down to
+    a dose, so trying each dose's time in that range (and `at` itself) finds the maximum.
+    """
+    starts = [t for t in taken if at - DAY < t <= at] + [at]
+    return max(sum(1 for t in taken if s <= t < s + DAY) for s in starts)
 
 
 def check_label(
     taken: Sequence[dt.datetime],
-    now: dt.datetime,
+    at: dt.datetime,
     max_per_24h: int | None,
     min_hours: float | None,
 ) -> LabelCheck:
-    """Count the doses taken in the 24 hours up to `now` and find the earliest next time the
-    label's own limits (maximum per 24 h, minimum gap) would allow."""
-    window = sorted(t for t in taken if now - DAY < t <= now)
-    last = max((t for t in taken if t <= now), default=None)
+    """Where one more dose at `at` would stand against the label's limits (maximum per 24 h,
+    minimum gap), counting logged doses on both sides of `at`; and the earliest time after
+    the logged doses that the limits would not be passed (for the facts /meds shows)."""
+    max_per_24h, min_hours = usable_limits(max_per_24h, min_hours)
+    window = sorted(t for t in taken if at - DAY < t <= at)
+    last = max((t for t in taken if t <= at), default=None)
+    following = min((t for t in taken if t > at), default=None)
     candidates: list[dt.datetime] = []
     if min_hours is not None and last is not None:
         candidates.append(last + dt.timedelta(hours=min_hours))
@@ -189,7 +222,15 @@ def check_label(
     earliest = max(candidates) if candidates else None
     if max_per_24h is None and min_hours is None:
         earliest = None
-    return LabelCheck(len(window), last, max_per_24h, min_hours, earliest)
+    return LabelCheck(
+        count_24h=len(window),
+        last_taken_at=last,
+        max_per_24h=max_per_24h,
+        min_hours=min_hours,
+        earliest_next=earliest,
+        next_taken_at=following,
+        busiest_24h=busiest_window(taken, at),
+    )
 
 
 # --- supply --------------------------------------------------------------------------------

@@ -287,3 +287,39 @@ def slots_between(
         found.append(slot)
         slot = next_slot(times, zone, slot.at)
     return found
+
+
+def prev_slot(times: tuple[dt.time, ...], zone: str, at: dt.datetime) -> Slot | None:
+    """The last slot at or before `at` (the mirror of `next_slot`)."""
+    if not times:
+        return None
+    day = local_date(at, zone) + dt.timedelta(days=1)
+    for _ in range(4):
+        best: Slot | None = None
+        for value in times:
+            instant = local_instant(day, value, zone)
+            if instant <= at and (best is None or (instant, value) > (best.at, best.time)):
+                best = Slot(instant, day, value)
+        if best is not None:
+            # Two times on one instant (a spring-forward night) are one slot, the earlier's.
+            same = [v for v in times if local_instant(day, v, zone) == best.at]
+            return Slot(best.at, day, min(same))
+        day -= dt.timedelta(days=1)
+    raise AssertionError("unreachable: a wall-clock time recurs within two days")
+
+
+# A dose logged this close before a scheduled time counts as that time's dose (taken early),
+# at most half the way back to the time before it.
+EARLY = dt.timedelta(hours=1)
+
+
+def slot_for(times: tuple[dt.time, ...], zone: str, at: dt.datetime) -> Slot | None:
+    """The scheduled time a dose taken at `at` stands for: the latest one at or before it,
+    unless the next one is at most `EARLY` away (and nearer than the last). Each scheduled
+    time thus owns one window, and two doses in one window are two doses for one time."""
+    following = next_slot(times, zone, at)
+    before = prev_slot(times, zone, at)
+    if following is None or before is None:
+        return before or following
+    early = min(EARLY, (following.at - before.at) / 2)
+    return following if following.at - at <= early else before

@@ -75,6 +75,11 @@ LATE_AFTER = dt.timedelta(minutes=1)
 # After a long outage, slots older than this are not recorded at all.
 CATCH_UP_LIMIT = dt.timedelta(days=7)
 ADHERENCE_DAYS = 7
+# An as-needed medication has no scheduled times to tell two doses apart: one logged this
+# close to another is questioned even when the label's minimum gap isn't saved.
+AS_NEEDED_CLOSE = dt.timedelta(hours=1)
+# How far either side of a moment the label's checks look for logged doses.
+LABEL_REACH = dt.timedelta(hours=48)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
 MAX_ROUNDS = 1000
@@ -203,8 +208,19 @@ class DoseView:
 
 
 @dataclass(frozen=True)
+class OtherDose:
+    """A dose already logged for the same scheduled time (or, as needed, just before)."""
+
+    at: dt.datetime
+    by_name: str | None
+    by_patient: bool
+    by_self: bool
+
+
+@dataclass(frozen=True)
 class DoseWarning:
-    """The label's limits would be passed: ask before logging. Facts only."""
+    """Logging would pass the label's limits, or make two doses for one time: ask first.
+    Facts only."""
 
     medication_id: int
     occurrence_id: int | None
@@ -213,6 +229,7 @@ class DoseWarning:
     check: LabelCheck
     at: dt.datetime
     timezone: str
+    other: OtherDose | None = None
 
 
 @dataclass(frozen=True)
@@ -1082,7 +1099,10 @@ class MedicationService:
         message_id: int | None,
         *,
         by_patient: bool,
+        request_key: str | None = None,
     ) -> DoseOutcome:
+        """Resolve one scheduled dose (Taken, /took, "Mark as given", a typed time), also
+        after the family was alerted; a second answer is refused, saying who and when."""
         now = self._clock.now()
         for _ in range(3):
             ctx, occ = await self._dose(session, occurrence_id)
@@ -1090,13 +1110,14 @@ class MedicationService:
                 await self._require_patient_of(session, user_id, ctx)
             else:
                 await self._require_giver(session, user_id, ctx)
+            await self._lock_medication(session, ctx.med.id)
             await self._require_answerable(session, user_id, ctx, occ)
-            if not confirmed:
-                check = await self._label_check(session, ctx.med, taken_at)
-                if check.needs_confirm(taken_at):
-                    return DoseOutcome(warning=_warning(ctx, occ.id, check, taken_at))
+            warning = await self._dose_warning(session, ctx, user_id, taken_at, occ)
+            if warning is not None and not confirmed:
+                return DoseOutcome(warning=warning)
             was_alerted = occ.alerted_at is not None
             late = occ.late or (occ.alert_at is not None and taken_at > occ.alert_at)
+            extra: dict[str, Any] = {"request_key": request_key} if request_key else {}
             if await self._transition(
                 session,
                 occ,
@@ -1105,8 +1126,10 @@ class MedicationService:
                 recorded_at=now,
                 recorded_by=user_id,
                 late=late,
+                past_warning=warning is not None,
                 next_action_at=None,
                 snoozed_until=None,
+                **extra,
             ):
                 break
         else:
@@ -1301,62 +1324,119 @@ class MedicationService:
         request_key: str,
         confirmed: bool = False,
     ) -> DoseOutcome:
-        """/took <name>: the open reminder of that medication if there is one, else an extra
-        (as-needed) dose. `request_key` makes a resent update log it once."""
+        """/took <name>: the dose of the scheduled time it stands for (see
+        `bot.domain.meds.slot_for`) — answered late if it was waiting or missed, early if it
+        is due within the hour — else an extra (as-needed) dose. A second dose for one time,
+        or one past the label's limits, is asked about first. `request_key` makes a resent
+        update log it once."""
         now = self._clock.now()
         async with self._db.transaction() as session:
             circle_id = await self._own_circle(session, user_id)
             ctx = await self._find(session, circle_id, name=name, med_id=med_id)
-            existing = await session.scalar(
-                select(DoseOccurrence).where(DoseOccurrence.request_key == request_key)
-            )
-            if existing is not None:
-                return DoseOutcome(
-                    dose=await self._dose_view(session, ctx, existing), already_logged=True
+            await self._lock_medication(session, ctx.med.id)
+            for _ in range(3):
+                existing = await session.scalar(
+                    select(DoseOccurrence).where(DoseOccurrence.request_key == request_key)
                 )
-            open_id = await session.scalar(
-                select(DoseOccurrence.id)
-                .where(
-                    DoseOccurrence.medication_id == ctx.med.id,
-                    DoseOccurrence.state.in_([s.value for s in rules.WAITING]),
+                if existing is not None:
+                    view = await self._dose_view(session, ctx, existing)
+                    return DoseOutcome(dose=view, already_logged=True)
+                slot = self._slot_for(ctx, now)
+                occ = await self._slot_dose(session, ctx.med.id, slot)
+                if occ is not None and occ.state in rules.ANSWERABLE:
+                    return await self._take(
+                        session,
+                        user_id,
+                        occ.id,
+                        now,
+                        confirmed,
+                        None,
+                        by_patient=True,
+                        request_key=request_key,
+                    )
+                warning = await self._dose_warning(session, ctx, user_id, now, None)
+                if warning is not None and not confirmed:
+                    return DoseOutcome(warning=warning)
+                early = slot if occ is None and self._not_yet_reminded(ctx.med, slot) else None
+                new_id = await self._insert_taken(
+                    session, ctx, user_id, now, request_key, early, warning is not None
                 )
-                .order_by(DoseOccurrence.due_at.desc())
-                .limit(1)
-            )
-            if open_id is not None:
-                return await self._take(
-                    session, user_id, open_id, now, confirmed, None, by_patient=True
-                )
-            check = await self._label_check(session, ctx.med, now)
-            if not confirmed and check.needs_confirm(now):
-                return DoseOutcome(warning=_warning(ctx, None, check, now))
-            statement = (
-                _insert(session)(DoseOccurrence)
-                .values(
-                    medication_id=ctx.med.id,
-                    slot=None,
-                    request_key=request_key,
-                    scheduled=False,
-                    due_at=now,
-                    state=DoseState.TAKEN,
-                    version=0,
-                    resends=0,
-                    taken_at=now,
-                    recorded_at=now,
-                    recorded_by=user_id,
-                    late=False,
-                )
-                .on_conflict_do_nothing()
-                .returning(DoseOccurrence.id)
-            )
-            new_id = (await session.execute(statement)).scalar_one_or_none()
-            if new_id is None:
-                raise StaleAction()  # the same request, logging at this very moment
+                if new_id is not None:
+                    break
+                # The scheduler or a twin request made that dose just now: look again.
+            else:
+                raise StaleAction()
             _ctx, occ = await self._dose(session, new_id)
             await self._use_supply(session, ctx)
-            log_event(log, "dose.extra", occurrence_id=new_id, medication_id=ctx.med.id)
+            log_event(
+                log,
+                "dose.early" if early else "dose.extra",
+                occurrence_id=new_id,
+                medication_id=ctx.med.id,
+                past_warning=occ.past_warning,
+            )
             after = await self._label_check(session, ctx.med, now)
             return DoseOutcome(dose=await self._dose_view(session, ctx, occ), check=after)
+
+    def _slot_for(self, ctx: _Ctx, at: dt.datetime) -> Slot | None:
+        """The scheduled time a dose at `at` stands for; None for as-needed medications."""
+        schedule = self._schedule(ctx.med)
+        if schedule.as_needed or not schedule.times:
+            return None
+        return parse.slot_for(schedule.times, ctx.zone, at)
+
+    async def _slot_dose(
+        self, session: AsyncSession, med_id: int, slot: Slot | None
+    ) -> DoseOccurrence | None:
+        if slot is None:
+            return None
+        found: DoseOccurrence | None = await session.scalar(
+            select(DoseOccurrence)
+            .where(DoseOccurrence.medication_id == med_id, DoseOccurrence.slot == slot.key)
+            .execution_options(populate_existing=True)
+        )
+        return found
+
+    def _not_yet_reminded(self, med: Medication, slot: Slot | None) -> bool:
+        """The scheduler has yet to reach this slot, so logging it now stops its reminder."""
+        if slot is None or med.next_due_at is None or med.paused:
+            return False
+        return slot.at >= med.next_due_at
+
+    async def _insert_taken(
+        self,
+        session: AsyncSession,
+        ctx: _Ctx,
+        user_id: int,
+        now: dt.datetime,
+        request_key: str,
+        early: Slot | None,
+        past_warning: bool,
+    ) -> int | None:
+        """Log a dose taken now: the scheduled dose of `early` (its reminder then never goes
+        out) or an extra one. None if a twin row got there first."""
+        statement = (
+            _insert(session)(DoseOccurrence)
+            .values(
+                medication_id=ctx.med.id,
+                slot=early.key if early else None,
+                request_key=request_key,
+                scheduled=early is not None,
+                due_at=early.at if early else now,
+                state=DoseState.TAKEN,
+                version=0,
+                resends=0,
+                taken_at=now,
+                recorded_at=now,
+                recorded_by=user_id,
+                late=False,
+                past_warning=past_warning,
+            )
+            .on_conflict_do_nothing()
+            .returning(DoseOccurrence.id)
+        )
+        new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+        return new_id
 
     async def can_i_take(self, user_id: int, med_id: int) -> AsNeededAnswer:
         """ "Can I take another?": the log against the label — facts, never advice."""
@@ -1858,17 +1938,85 @@ class MedicationService:
     async def _label_check(
         self, session: AsyncSession, med: Medication, at: dt.datetime
     ) -> LabelCheck:
-        taken = list(
-            await session.scalars(
-                select(DoseOccurrence.taken_at).where(
-                    DoseOccurrence.medication_id == med.id,
-                    DoseOccurrence.state == DoseState.TAKEN,
-                    DoseOccurrence.taken_at > at - dt.timedelta(hours=72),
-                )
-            )
+        """The log around `at` (both sides: a dose may be back-dated) against the label."""
+        doses = await self._taken_near(session, med.id, at, at, None)
+        return _check(med, doses, at)
+
+    async def _taken_near(
+        self,
+        session: AsyncSession,
+        med_id: int,
+        start: dt.datetime,
+        end: dt.datetime,
+        exclude: int | None,
+    ) -> list[DoseOccurrence]:
+        """Doses of this medication taken within `LABEL_REACH` of [start, end]."""
+        query = select(DoseOccurrence).where(
+            DoseOccurrence.medication_id == med_id,
+            DoseOccurrence.state == DoseState.TAKEN,
+            DoseOccurrence.taken_at > start - LABEL_REACH,
+            DoseOccurrence.taken_at < end + LABEL_REACH,
         )
-        times = [t for t in taken if t is not None]
-        return rules.check_label(times, at, med.max_per_24h, med.min_hours_between)
+        if exclude is not None:
+            query = query.where(DoseOccurrence.id != exclude)
+        return list(await session.scalars(query))
+
+    async def _dose_warning(
+        self,
+        session: AsyncSession,
+        ctx: _Ctx,
+        user_id: int,
+        at: dt.datetime,
+        occ: DoseOccurrence | None,
+    ) -> DoseWarning | None:
+        """What to ask before logging a dose taken at `at` (for `occ`, or a new one): the
+        label's limits on both sides of `at`, and any dose already logged for the same
+        scheduled time — limits or not (as needed: within `AS_NEEDED_CLOSE` of `at`)."""
+        if occ is not None and occ.slot:
+            key: str | None = occ.slot
+            centre = occ.due_at
+        else:
+            slot = self._slot_for(ctx, at)
+            key, centre = (slot.key, slot.at) if slot else (None, at)
+        exclude = occ.id if occ is not None else None
+        doses = await self._taken_near(
+            session, ctx.med.id, min(at, centre), max(at, centre), exclude
+        )
+        check = _check(ctx.med, doses, at)
+
+        def same_time(dose: DoseOccurrence) -> bool:
+            assert dose.taken_at is not None
+            if key is None:
+                return abs(dose.taken_at - at) < AS_NEEDED_CLOSE
+            if dose.slot:
+                return dose.slot == key
+            mapped = self._slot_for(ctx, dose.taken_at)
+            return mapped is not None and mapped.key == key
+
+        same = [d for d in doses if same_time(d)]
+        if not same and not check.needs_confirm(at):
+            return None
+        other = None
+        if same:
+            nearest = min(same, key=lambda d: abs((d.taken_at or at) - at))
+            assert nearest.taken_at is not None
+            other = OtherDose(
+                at=nearest.taken_at,
+                by_name=await self._name_of(session, nearest.recorded_by),
+                by_patient=nearest.recorded_by in (None, ctx.circle.patient_id),
+                by_self=nearest.recorded_by == user_id,
+            )
+        return DoseWarning(
+            ctx.med.id, exclude, ctx.med.name, ctx.med.dose, check, at, ctx.zone, other
+        )
+
+    async def _lock_medication(self, session: AsyncSession, med_id: int) -> None:
+        """Doses of one medication are logged one at a time (PostgreSQL: a row lock; SQLite
+        already runs one writer at a time), so two people logging at once can't both miss
+        the other's dose in the checks."""
+        await session.execute(
+            select(Medication.id).where(Medication.id == med_id).with_for_update()
+        )
 
     async def _detail(self, session: AsyncSession, user_id: int, ctx: _Ctx) -> MedDetail:
         role = await self._require_view(session, user_id, ctx.circle)
@@ -1995,10 +2143,9 @@ def _label(occ: DoseOccurrence, zone: str) -> str:
     return texts.clock(occ.due_at, zone)
 
 
-def _warning(
-    ctx: _Ctx, occurrence_id: int | None, check: LabelCheck, at: dt.datetime
-) -> DoseWarning:
-    return DoseWarning(ctx.med.id, occurrence_id, ctx.med.name, ctx.med.dose, check, at, ctx.zone)
+def _check(med: Medication, doses: Sequence[DoseOccurrence], at: dt.datetime) -> LabelCheck:
+    times = [d.taken_at for d in doses if d.taken_at is not None]
+    return rules.check_label(times, at, med.max_per_24h, med.min_hours_between)
 
 
 def _patient_keys(occ: DoseOccurrence) -> list[str]:

@@ -307,6 +307,7 @@ async def test_a_reminder_taken_over_the_label_maximum_asks_first(rig: Rig) -> N
     med_id = await rig.add("Ibuprofen | 400 mg | 11:00")
     await rig.meds.begin_edit(PAT.id, med_id, "max")
     await rig.meds.edit_answer(PAT.id, "1")
+    rig.clock.set(rig.utc(8, 0))  # 09:00 in Berlin: two hours before, an extra dose
     await rig.meds.took(PAT.id, med_id=med_id, request_key="early", confirmed=True)
     dose_id = await rig.reminded(rig.utc(10, 0))
     outcome = await rig.meds.take(PAT.id, dose_id)

@@ -165,6 +165,48 @@ def test_at_the_earliest_next_time_the_label_is_kept(
         assert check_label(taken, before, max_per_24h, min_hours).needs_confirm(before)
 
 
+def test_a_back_dated_dose_is_checked_against_the_doses_after_it_too() -> None:
+    # Logged at 12:00 and 18:00; a dose back-dated to 14:00 sits 2 h before the 18:00 one.
+    taken = [NOW - 6 * H, NOW]
+    check = check_label(taken, NOW - 4 * H, None, 6)
+    assert check.last_taken_at == NOW - 6 * H and check.next_taken_at == NOW
+    assert check.too_soon(NOW - 4 * H)
+    # Back-dated to 05:00: only the one 7 h later is near it, and 7 h is enough.
+    assert not check_label(taken, NOW - 13 * H, None, 6).too_soon(NOW - 13 * H)
+
+
+def test_a_back_dated_dose_counts_the_24_hours_that_follow_it() -> None:
+    # Four doses in the evening; a fifth back-dated to the morning shares 24 h with all of
+    # them, though only one of them is before it.
+    taken = [NOW - 10 * H, NOW - 3 * H, NOW - 2 * H, NOW - H]
+    check = check_label(taken, NOW - 11 * H, 4, None)
+    assert check.count_24h == 0 and check.busiest_24h == 4 and check.over_max
+
+
+def test_a_stored_zero_or_negative_limit_reads_as_not_saved() -> None:
+    for maximum, gap in ((0, 0.0), (-3, -1.0)):
+        check = check_label([NOW - H, NOW - 2 * H], NOW, maximum, gap)
+        assert check.max_per_24h is None and check.min_hours is None
+        assert not check.needs_confirm(NOW) and check.earliest_next is None
+
+
+@given(
+    st.lists(st.integers(-60 * 30, 60 * 30), max_size=10),
+    st.integers(-60 * 30, 60 * 30),
+)
+def test_the_busiest_24_hours_holding_a_moment_match_a_brute_force_count(
+    offsets: list[int], at_offset: int
+) -> None:
+    taken = [NOW + m * M for m in offsets]
+    at = NOW + at_offset * M
+    # Every 24 h window [s, s + 24 h) that holds `at`, on a one-minute grid.
+    brute = max(
+        sum(1 for t in taken if s <= t < s + 24 * H)
+        for s in (at - k * M for k in range(0, 24 * 60))
+    )
+    assert check_label(taken, at, 4, None).busiest_24h == brute
+
+
 def test_refill_forecast() -> None:
     assert days_left(6, 3) == 2
     assert refill_due(6, 3, lead_days=3)

@@ -1,0 +1,231 @@
+"""Property: whatever people tap, in whatever order, the dose log stays safe.
+
+Any interleaving of reminders, Taken, Skip, Snooze, /took, a helper's "Mark as given",
+back-dated times, missed doses (the clock passing the alert), downtime and restarts leaves a
+log that never holds two doses for one scheduled time, never two doses closer than the
+label's minimum gap, and never more than its 24-hour maximum — unless the dose that made it
+so was confirmed past a warning (and is recorded as such). Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+
+from bot.clock import FrozenClock
+from bot.db.models import Circle, DoseOccurrence, Medication
+from bot.db.session import Database
+from bot.domain.doses import busiest_window
+from bot.domain.meds import schedule_from_stored, slot_for
+from bot.notify import Notifier
+from bot.services.circles import CircleService, Person
+from bot.services.errors import DomainError
+from bot.services.meds import AS_NEEDED_CLOSE, MedicationService, MedTiming
+from tests.conftest import empty_tables, sqlite_copy
+
+PAT = Person(100, "Pat")
+ANNA = Person(201, "Anna")
+ZONE = "Europe/Berlin"
+# Saturday evening before Berlin's clocks go forward: DST is inside most runs.
+START = dt.datetime(2026, 3, 28, 20, 0, tzinfo=dt.UTC)
+TIMING = MedTiming(
+    nudge=dt.timedelta(minutes=15),
+    alert=dt.timedelta(minutes=45),
+    grace=dt.timedelta(minutes=120),
+    refill_lead_days=3,
+)
+
+SCHEDULES = st.sampled_from(
+    ["08:00", "08:00, 20:00", "08:00, 09:00, 14:00", "every 6 hours from 06:00", "as needed"]
+)
+LIMITS = st.tuples(st.one_of(st.none(), st.integers(1, 4)), st.sampled_from([None, 2.0, 6.0]))
+PICK = st.integers(0, 4)  # which dose a button belongs to: the newest, the one before, …
+ACTION = st.one_of(
+    st.tuples(st.just("wait"), st.integers(1, 300)),
+    st.tuples(st.just("take"), PICK, st.booleans()),
+    st.tuples(st.just("take_at"), PICK, st.integers(0, 600), st.booleans()),
+    st.tuples(st.just("skip"), PICK),
+    st.tuples(st.just("snooze"), PICK, st.sampled_from([10, 30, 60])),
+    st.tuples(st.just("took"), st.booleans()),
+    st.tuples(st.just("give"), PICK, st.booleans()),
+    st.tuples(st.just("restart")),
+)
+
+
+@dataclass
+class World:
+    db: Database
+    clock: FrozenClock
+    circles: CircleService
+    meds: MedicationService
+
+    def restart(self) -> None:
+        """A new process on the same database: nothing in memory survives."""
+        notifier = Notifier(self.clock)
+        self.circles = CircleService(self.db, self.clock, notifier, invite_ttl=dt.timedelta(7))
+        self.meds = MedicationService(self.db, self.clock, notifier, self.circles, TIMING)
+
+
+async def build(url: str) -> tuple[World, int]:
+    db = Database(url)
+    if db.backend == "postgresql":
+        await empty_tables(db)
+    clock = FrozenClock(START)
+    world = World(db, clock, None, None)  # type: ignore[arg-type]
+    world.restart()
+    circles = world.circles
+    await circles.touch(PAT)
+    await circles.become_patient(PAT.id)
+    await circles.set_timezone(PAT.id, ZONE)
+    await circles.touch(ANNA)
+    invite = await circles.invite(PAT.id, "close", replace=True)
+    await circles.join(ANNA.id, invite.code)
+    async with db.transaction() as session:
+        await session.execute(update(Circle).values(helpers_mark_given=True))
+    return world, 0
+
+
+async def pick(world: World, index: int) -> int | None:
+    async with world.db.transaction() as session:
+        ids = list(
+            await session.scalars(
+                select(DoseOccurrence.id)
+                .where(DoseOccurrence.scheduled.is_(True))
+                .order_by(DoseOccurrence.due_at.desc())
+            )
+        )
+    return ids[index % len(ids)] if ids else None
+
+
+async def act(world: World, med_id: int, action: tuple[Any, ...], step: int) -> None:
+    meds, now = world.meds, world.clock.now()
+    kind = action[0]
+    if kind == "wait":
+        world.clock.advance(minutes=action[1])
+        await meds.run_due(world.clock.now())
+        return
+    if kind == "restart":
+        world.restart()
+        await world.meds.run_due(now)
+        return
+    if kind == "took":
+        await meds.took(PAT.id, med_id=med_id, request_key=f"k{step}", confirmed=action[1])
+        return
+    dose = await pick(world, action[1])
+    if dose is None:
+        return
+    if kind == "take":
+        await meds.take(PAT.id, dose, confirmed=action[2])
+    elif kind == "take_at":
+        at = now - dt.timedelta(minutes=action[2])
+        await meds.take(PAT.id, dose, at=at, confirmed=action[3])
+    elif kind == "skip":
+        await meds.skip(PAT.id, dose)
+    elif kind == "snooze":
+        await meds.snooze(PAT.id, dose, action[2])
+    elif kind == "give":
+        await meds.give(ANNA.id, dose, confirmed=action[2])
+
+
+async def scenario(
+    url: str, schedule: str, limits: tuple[int | None, float | None], actions: list[Any]
+) -> None:
+    world, _ = await build(url)
+    try:
+        detail = await world.meds.add_line(PAT.id, f"Medicine A | 1 tablet | {schedule}")
+        med_id = detail.med.id
+        async with world.db.transaction() as session:
+            await session.execute(
+                update(Medication)
+                .where(Medication.id == med_id)
+                .values(max_per_24h=limits[0], min_hours_between=limits[1])
+            )
+        for step, action in enumerate(actions):
+            world.clock.advance(seconds=1)  # one person's taps are never the same instant
+            # A refusal (already recorded, not open, a time in the future …) is an answer too.
+            with contextlib.suppress(DomainError):
+                await act(world, med_id, action, step)
+        await check_log(world, med_id)
+    finally:
+        await world.db.dispose()
+
+
+async def check_log(world: World, med_id: int) -> None:
+    async with world.db.transaction() as session:
+        med = await session.get(Medication, med_id)
+        assert med is not None
+        doses = list(
+            await session.scalars(
+                select(DoseOccurrence)
+                .where(DoseOccurrence.state == "taken")
+                .order_by(DoseOccurrence.recorded_at, DoseOccurrence.id)
+            )
+        )
+    plan = schedule_from_stored(med.kind, list(med.times), med.every_hours)
+
+    def same_time(a: DoseOccurrence, b: DoseOccurrence) -> bool:
+        assert a.taken_at is not None and b.taken_at is not None
+        if plan.as_needed:
+            return abs(a.taken_at - b.taken_at) < AS_NEEDED_CLOSE
+        return owner(a) == owner(b)
+
+    def owner(d: DoseOccurrence) -> str:
+        if d.slot:
+            return d.slot
+        assert d.taken_at is not None
+        slot = slot_for(plan.times, ZONE, d.taken_at)
+        assert slot is not None
+        return slot.key
+
+    for index, dose in enumerate(doses):
+        assert dose.taken_at is not None and dose.recorded_at is not None
+        if dose.past_warning:
+            continue  # the person saw the warning and chose to log it anyway
+        before = doses[:index]
+        for other in before:
+            assert not same_time(dose, other), f"two doses for one time: {other.id}, {dose.id}"
+            assert other.taken_at is not None
+            if med.min_hours_between:
+                gap = dt.timedelta(hours=med.min_hours_between)
+                assert abs(dose.taken_at - other.taken_at) >= gap, "closer than the label's gap"
+        if med.max_per_24h:
+            taken = [o.taken_at for o in before if o.taken_at is not None]
+            busiest = busiest_window(taken, dose.taken_at)
+            assert busiest + 1 <= med.max_per_24h, "more than the label's 24-hour maximum"
+
+
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@PROPERTY
+@given(schedule=SCHEDULES, limits=LIMITS, actions=st.lists(ACTION, min_size=1, max_size=30))
+def test_no_interleaving_logs_an_unconfirmed_unsafe_dose(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    schedule: str,
+    limits: tuple[int | None, float | None],
+    actions: list[Any],
+) -> None:
+    if backend == "sqlite":
+        directory = tmp_path / uuid.uuid4().hex  # a fresh file for every example
+        directory.mkdir()
+        url = sqlite_copy(request.getfixturevalue("sqlite_template"), directory)
+    else:
+        url = request.getfixturevalue("pg_migrated_url")
+    asyncio.run(scenario(url, schedule, limits, actions))
