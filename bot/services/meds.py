@@ -426,7 +426,9 @@ class MedicationService:
                 return 0
             zone = ctx.zone
             since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
-            slots = parse.slots_between(schedule.times, zone, since, now)
+            slots = await self._uncovered(
+                session, ctx, parse.slots_between(schedule.times, zone, since, now)
+            )
             following = parse.next_slot(schedule.times, zone, now)
             if not await self._move_next_due(
                 session, med, due_at, following.at if following else None
@@ -455,6 +457,15 @@ class MedicationService:
                 log, "meds.due", medication_id=med.id, sent=send is not None, missed=len(stale)
             )
             return len(slots)
+
+    async def _uncovered(self, session: AsyncSession, ctx: _Ctx, slots: list[Slot]) -> list[Slot]:
+        """The slots no dose was taken for yet: after the times changed (11:00 taken, then
+        moved to 12:00), the 12:00 reminder would be a second dose for one time."""
+        if not slots:
+            return slots
+        taken = await self._taken_near(session, ctx.med.id, slots[0].at, slots[-1].at, None)
+        covered = {self._owner(ctx, dose) for dose in taken}
+        return [slot for slot in slots if slot.key not in covered]
 
     async def _move_next_due(
         self,
@@ -1385,6 +1396,18 @@ class MedicationService:
             return None
         return parse.slot_for(schedule.times, ctx.zone, at)
 
+    def _owner(self, ctx: _Ctx, dose: DoseOccurrence) -> str | None:
+        """The scheduled time a taken dose stands for: its own slot while that time is still
+        on the schedule; otherwise (an extra dose, or the times changed) the one its time
+        falls in."""
+        schedule = self._schedule(ctx.med)
+        if dose.slot and dose.slot.rsplit("T", 1)[-1] in schedule.time_strings():
+            return dose.slot
+        if dose.taken_at is None:
+            return dose.slot
+        mapped = self._slot_for(ctx, dose.taken_at)
+        return mapped.key if mapped is not None else dose.slot
+
     async def _slot_dose(
         self, session: AsyncSession, med_id: int, slot: Slot | None
     ) -> DoseOccurrence | None:
@@ -1988,10 +2011,7 @@ class MedicationService:
             assert dose.taken_at is not None
             if key is None:
                 return abs(dose.taken_at - at) < AS_NEEDED_CLOSE
-            if dose.slot:
-                return dose.slot == key
-            mapped = self._slot_for(ctx, dose.taken_at)
-            return mapped is not None and mapped.key == key
+            return self._owner(ctx, dose) == key
 
         same = [d for d in doses if same_time(d)]
         if not same and not check.needs_confirm(at):

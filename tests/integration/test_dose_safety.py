@@ -237,3 +237,28 @@ async def test_can_i_take_another_states_facts_and_names_missing_limits(
         assert ("No maximum per 24 hours is saved" in text) == (maximum is None)
         assert ("No minimum gap between doses is saved" in text) == (gap is None)
         assert "isn't advice" in text
+
+
+# --- found on the way: changing the times after today's dose ----------------------------------
+
+
+async def test_moving_the_time_after_todays_dose_does_not_remind_again_for_it(rig: Rig) -> None:
+    med_id = await rig.add("Medicine A | 1 tablet | 11:00")
+    dose_id = await rig.reminded(rig.utc(10, 0))
+    rig.clock.set(rig.utc(10, 5))
+    await rig.meds.take(PAT.id, dose_id)
+    # Moved to 12:00 at 11:10 (Berlin): 11:05's dose stands for today's 12:00.
+    rig.clock.set(rig.utc(10, 10))
+    await rig.meds.begin_edit(PAT.id, med_id, "times")
+    await rig.meds.edit_answer(PAT.id, "12:00")
+    await rig.run_at(rig.utc(11, 0))
+    reminders = [t for t in await rig.texts(PAT.id) if "Time for" in t]
+    assert len(reminders) == 1, "only the 11:00 reminder, none at 12:00"
+    assert len(await rig.doses()) == 1
+    # A /took at 13:30 is asked about: today's dose was taken at 11:05.
+    rig.clock.set(rig.utc(12, 30))
+    asked = await rig.meds.took(PAT.id, med_id=med_id, request_key="t")
+    assert asked.warning is not None and asked.warning.other is not None
+    # Tomorrow's 12:00 comes as usual.
+    await rig.run_at(rig.utc(11, 0, day=3))
+    assert len(await rig.doses()) == 2
