@@ -463,7 +463,7 @@ class MedicationService:
         moved to 12:00), the 12:00 reminder would be a second dose for one time."""
         if not slots:
             return slots
-        taken = await self._taken_near(session, ctx.med.id, slots[0].at, slots[-1].at, None)
+        taken = await self._taken_near(session, ctx.med, slots[0].at, slots[-1].at, None)
         covered = {self._owner(ctx, dose) for dose in taken}
         return [slot for slot in slots if slot.key not in covered]
 
@@ -1962,20 +1962,33 @@ class MedicationService:
         self, session: AsyncSession, med: Medication, at: dt.datetime
     ) -> LabelCheck:
         """The log around `at` (both sides: a dose may be back-dated) against the label."""
-        doses = await self._taken_near(session, med.id, at, at, None)
+        doses = await self._taken_near(session, med, at, at, None, same_name=True)
         return _check(med, doses, at)
 
     async def _taken_near(
         self,
         session: AsyncSession,
-        med_id: int,
+        med: Medication,
         start: dt.datetime,
         end: dt.datetime,
         exclude: int | None,
+        *,
+        same_name: bool = False,
     ) -> list[DoseOccurrence]:
-        """Doses of this medication taken within `LABEL_REACH` of [start, end]."""
+        """Doses of this medication taken within `LABEL_REACH` of [start, end]; with
+        `same_name`, also those of a deleted medication of the same name in the circle (it
+        is the same medicine, deleted and added again)."""
+        ids = [med.id]
+        if same_name:
+            rows = await session.execute(
+                select(Medication.id, Medication.name).where(
+                    Medication.circle_id == med.circle_id, Medication.deleted_at.is_not(None)
+                )
+            )
+            key = parse.name_key(med.name)
+            ids += [other for other, name in rows.all() if parse.name_key(name) == key]
         query = select(DoseOccurrence).where(
-            DoseOccurrence.medication_id == med_id,
+            DoseOccurrence.medication_id.in_(ids),
             DoseOccurrence.state == DoseState.TAKEN,
             DoseOccurrence.taken_at > start - LABEL_REACH,
             DoseOccurrence.taken_at < end + LABEL_REACH,
@@ -2003,7 +2016,7 @@ class MedicationService:
             key, centre = (slot.key, slot.at) if slot else (None, at)
         exclude = occ.id if occ is not None else None
         doses = await self._taken_near(
-            session, ctx.med.id, min(at, centre), max(at, centre), exclude
+            session, ctx.med, min(at, centre), max(at, centre), exclude, same_name=True
         )
         check = _check(ctx.med, doses, at)
 

@@ -262,3 +262,19 @@ async def test_moving_the_time_after_todays_dose_does_not_remind_again_for_it(ri
     # Tomorrow's 12:00 comes as usual.
     await rig.run_at(rig.utc(11, 0, day=3))
     assert len(await rig.doses()) == 2
+
+
+async def test_deleting_and_adding_a_medication_again_keeps_its_doses_in_the_checks(
+    rig: Rig,
+) -> None:
+    old_id = await rig.add("Medicine A | 1 tablet | 11:00")
+    dose_id = await rig.reminded(rig.utc(10, 0))
+    rig.clock.set(rig.utc(10, 5))
+    await rig.meds.take(PAT.id, dose_id)
+    await rig.meds.delete(PAT.id, old_id)
+    await rig.add("medicine a | 1 tablet | 12:00")
+    new_dose = await rig.reminded(rig.utc(11, 0))
+    rig.clock.set(rig.utc(11, 1))
+    asked = await rig.meds.take(PAT.id, new_dose)
+    assert asked.warning is not None and asked.warning.other is not None
+    assert "You already logged this at 11:05" in texts.dose_warning(asked.warning)
