@@ -480,7 +480,12 @@ def add_prompt(step: str, choices: Sequence[tuple[int, str]] = ()) -> Rows:
 def edit_prompt(field: str) -> Rows:
     cancel = [Button(texts.BUTTON_CANCEL, cb.encode("med", "keep"))]
     if field in ("max", "gap"):
-        return [[Button(texts.BUTTON_NO_LIMIT, cb.encode("med", "nolimit"))], cancel]
+        rows = [
+            [Button(texts.BUTTON_NO_LIMIT, cb.encode("med", "nolimit"))],
+            [Button(texts.BUTTON_KEEP_LIMIT, cb.encode("med", "same"))],
+        ]
+        # At the gap the maximum may already be saved: "nothing changed" would not be true.
+        return [*rows, cancel] if field == "max" else rows
     return [cancel]
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.domain.clocktime import format_time
+from bot.domain.meds import FIXED, format_gap, format_max, schedule_from_stored, schedule_vs_label
 from bot.domain.needs import NeedCard, Routed
 from bot.domain.privacy import CircleCounts
 
@@ -1158,6 +1161,7 @@ if TYPE_CHECKING:
         AsNeededAnswer,
         DoseView,
         DoseWarning,
+        EditPrompt,
         MedDetail,
         MedList,
         MedView,
@@ -1192,6 +1196,53 @@ def minutes(value: float) -> str:
 
 def _hours(value: float) -> str:
     return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+LIMITS_NOT_SAVED = "not saved"
+
+
+def _max_words(max_per_24h: int | None) -> str:
+    # A stored 0 is no limit at all (the database now refuses one): never "at most 0".
+    if not max_per_24h:
+        return "no maximum saved"
+    doses = "dose" if max_per_24h == 1 else "doses"
+    return f"at most {format_max(max_per_24h)} {doses} in 24 hours"
+
+
+def _gap_words(min_hours: float | None) -> str:
+    if not min_hours:
+        return "no minimum gap saved"
+    hours = "hour" if min_hours == 1 else "hours"
+    return f"at least {format_gap(min_hours)} {hours} between doses"
+
+
+def label_limits(max_per_24h: int | None, min_hours: float | None) -> str:
+    """The label's limits as saved, in words that read back the exact numbers."""
+    if not max_per_24h and not min_hours:
+        return LIMITS_NOT_SAVED
+    return f"{_max_words(max_per_24h)}; {_gap_words(min_hours)}"
+
+
+def schedule_heads_up(times: Sequence[str], max_per_24h: int | None, gap: float | None) -> str:
+    """Facts, when the schedule's own times already pass the label's limits ("" if not)."""
+    parsed = schedule_from_stored(FIXED, list(times), None).times
+    found = schedule_vs_label(parsed, max_per_24h, gap)
+    if found is None:
+        return ""
+    lines = []
+    if found.doses_a_day is not None:
+        lines.append(
+            f"⚠️ These times are {found.doses_a_day} doses a day; the label says "
+            f"{_max_words(max_per_24h)}."
+        )
+    if found.close_pair is not None:
+        first, second = (format_time(t) for t in found.close_pair)
+        lines.append(
+            f"⚠️ {first} and {second} are {minutes(found.close_hours * 60)} apart; the label "
+            f"says {_gap_words(gap)}."
+        )
+    lines.append("Please check with your doctor or pharmacist.")
+    return "\n" + "\n".join(lines)
 
 
 def _med(name: str, dose: str) -> str:
@@ -1461,12 +1512,7 @@ def med_detail(detail: MedDetail, now: dt.datetime) -> str:
         lines.append(f"Next: {day_clock(med.next_due_at, med.timezone, now)}")
     if med.last_taken_at:
         lines.append(f"Last taken: {day_clock(med.last_taken_at, med.timezone, now)}")
-    limits = []
-    if med.max_per_24h:
-        limits.append(f"at most {med.max_per_24h} in 24 hours")
-    if med.min_hours_between:
-        limits.append(f"at least {_hours(med.min_hours_between)} apart")
-    lines.append(f"Label limits: {'; '.join(limits) if limits else 'not saved'}")
+    lines.append(f"Label limits: {label_limits(med.max_per_24h, med.min_hours_between)}")
     if med.supply_on_hand is not None:
         lines.append(f"Supply: {med.supply_on_hand} left")
     if not med.as_needed:
@@ -1487,6 +1533,7 @@ BUTTON_BACK = "« Back"
 BUTTON_LOG_DOSE = "Log a dose now"
 BUTTON_YES_DELETE = "Yes, delete"
 BUTTON_NO_LIMIT = "No limit on the label"
+BUTTON_KEEP_LIMIT = "Keep as it is"
 BUTTON_DEFAULT = "Default"
 
 
@@ -1528,25 +1575,55 @@ def ask_edit(field: str, med: MedView) -> str:
             "(or <code>off</code> to stop counting). I'll count down with each dose."
         )
     if field == "max":
-        return f"From the label: at most how many doses of {name} in 24 hours? Send a number."
-    return f"From the label: at least how many hours between doses of {name}? Like <code>6</code>."
+        return (
+            f"From the label: at most how many doses of {name} in 24 hours? Send a number, "
+            f"like <code>4</code>.\nNow: {_max_words(med.max_per_24h)}."
+        )
+    return (
+        f"From the label: at least how many hours between doses of {name}? Send a number, "
+        f"like <code>6</code> or <code>4.5</code>.\nNow: {_gap_words(med.min_hours_between)}."
+    )
+
+
+def edit_reply(prompt: EditPrompt) -> str:
+    """After an answer in /meds: the next question, or what was saved, read back exactly."""
+    med = prompt.med
+    if prompt.field == "gap" and prompt.saved == "max":
+        saved = (
+            f"Saved: {_max_words(med.max_per_24h)}." if med.max_per_24h else "Saved: no maximum."
+        )
+        return f"{saved}\n\n{ask_edit('gap', med)}"
+    if prompt.field is not None:
+        return ask_edit(prompt.field, med)
+    if prompt.saved in ("max", "gap"):
+        limits = label_limits(med.max_per_24h, med.min_hours_between)
+        saved = "no label limits" if limits == LIMITS_NOT_SAVED else limits
+        return f"Saved: {saved}.\n{_med(med.name, med.dose)} — {_schedule(med)}.{_heads_up(med)}"
+    return med_updated(med)
 
 
 def med_updated(med: MedView) -> str:
-    return f"Saved. {_med(med.name, med.dose)} — {_schedule(med)}."
+    return f"Saved. {_med(med.name, med.dose)} — {_schedule(med)}.{_heads_up(med)}"
+
+
+def _heads_up(med: MedView) -> str:
+    if med.as_needed:
+        return ""
+    return schedule_heads_up(med.times, med.max_per_24h, med.min_hours_between)
 
 
 def med_changed_by_helper(helper: str, change: str, med: MedView) -> str:
     what = _med(med.name, med.dose)
+    limits = label_limits(med.max_per_24h, med.min_hours_between)
     done = {
-        "added": f"added {what} to your medications ({_schedule(med)})",
+        "added": f"added {what} to your medications ({_schedule(med)}; label limits: {limits})",
         "paused": f"paused the reminders for {what}",
         "resumed": f"resumed the reminders for {what}",
         "deleted": f"deleted {what} from your medications",
         "times": f"changed when you take {what}: {_schedule(med)}",
         "supply": f"updated how much {what} you have on hand",
-        "max": f"updated the label limits of {what}",
-        "gap": f"updated the label limits of {what}",
+        "max": f"updated the label limits of {what}: {limits}",
+        "gap": f"updated the label limits of {what}: {limits}",
         "alert": f"changed when close family is told about an unconfirmed dose of {what}",
     }.get(change, f"changed {what}")
     return f"<b>{esc(helper)}</b> {done}. /meds shows your list."
@@ -1578,7 +1655,12 @@ def add_prompt(prompt: AddPrompt) -> str:
             "I'll warn before a dose that would go over it."
         )
     if step == "gap":
-        return "From the label: at least how many hours between doses? (like 6) Or tap Skip."
+        got = f"Got it: {_max_words(draft['max'])}.\n" if draft.get("max") else ""
+        return (
+            f"{got}From the label: at least how many hours between doses? Send a number, like "
+            "<code>6</code> or <code>4.5</code> — or tap Skip. I'll ask before logging a dose "
+            "sooner than that."
+        )
     return f"{for_whom}{_draft_summary(prompt)}\n\nSave it?"
 
 
@@ -1594,11 +1676,11 @@ def _draft_summary(prompt: AddPrompt) -> str:
             lines.append(f"When: {every}{times} (local time)")
     if draft.get("note"):
         lines.append(f"Note: {esc(draft['note'])}")
-    if draft.get("max"):
-        lines.append(f"Label: at most {draft['max']} in 24 hours")
-    if draft.get("gap"):
-        lines.append(f"Label: at least {_hours(draft['gap'])} between doses")
-    return "\n".join(lines)
+    lines.append(f"Label limits: {label_limits(draft.get('max'), draft.get('gap'))}")
+    heads_up = ""
+    if schedule is not None and not schedule.as_needed:
+        heads_up = schedule_heads_up(schedule.time_strings(), draft.get("max"), draft.get("gap"))
+    return "\n".join(lines) + heads_up
 
 
 BUTTON_AS_NEEDED = "As needed"
@@ -1615,6 +1697,8 @@ def button_for_patient(name: str) -> str:
 def med_added(med: MedView, patient_name: str, for_patient: bool, now: dt.datetime) -> str:
     whose = "your medications" if for_patient else f"{esc(patient_name)}'s medications"
     text = f"Added {_med(med.name, med.dose)} to {whose} — {_schedule(med)}."
+    text += f"\nLabel limits: {label_limits(med.max_per_24h, med.min_hours_between)}."
+    text += _heads_up(med)
     if med.next_due_at:
         text += f"\nFirst reminder: {day_clock(med.next_due_at, med.timezone, now)}."
     if not for_patient:
@@ -1695,8 +1779,33 @@ MED_INPUT = {
         "For “every … hours” I can do 1, 2, 3, 4, 6, 8, 12 or 24 hours (so it repeats each "
         "day). Or send the times, like <code>07:00, 12:00, 17:00, 22:00</code>."
     ),
-    "max_bad": "Please send a whole number from the label, like <code>4</code> (or tap Skip).",
-    "gap_bad": "Please send the hours from the label, like <code>6</code> (or tap Skip).",
+    "max_bad": (
+        "Please send just the number from the label — the most doses in 24 hours, "
+        "like <code>4</code>."
+    ),
+    "max_numbers": (
+        "I see more than one number there. Please send only the most doses the label allows "
+        "in 24 hours, as one number, like <code>4</code>."
+    ),
+    "max_range": "Please send a whole number of doses from 1 to 48, like <code>4</code>.",
+    "max_unit": (
+        "Please send only the number of doses in 24 hours, like <code>4</code> — "
+        "counted in doses, not tablets or mg."
+    ),
+    "gap_bad": (
+        "Please send just the hours from the label, like <code>6</code> or <code>4.5</code>."
+    ),
+    "gap_numbers": (
+        "I see more than one number there. Please send only the hours between doses, as one "
+        "number, like <code>6</code> or <code>1.5</code>."
+    ),
+    "gap_range": (
+        "Please send hours from 0.25 to 48 (at most two decimals), like <code>6</code> or "
+        "<code>4.5</code>."
+    ),
+    "gap_unit": (
+        "In hours, please — one number, like <code>6</code>, <code>1.5</code> or <code>24</code>."
+    ),
     "supply_bad": (
         "Please send how many doses you have, like <code>30</code> (or <code>off</code>)."
     ),
@@ -1704,8 +1813,16 @@ MED_INPUT = {
         "You help more than one person — send /addmed and I'll ask whose medication it is."
     ),
     "one_line": (
-        "Send it like <code>/addmed Ibuprofen | 400 mg | 08:00, 14:00, 20:00</code> — "
-        "or just /addmed and I'll ask step by step."
+        "Send it like <code>/addmed Medicine A | 1 tablet | 08:00, 20:00</code>. After the "
+        "times you may add a note (<code>| with food</code>) and the label's limits: "
+        "<code>| max 4</code> (doses in 24 hours) and <code>| gap 6h</code> (hours between "
+        "doses). Or just /addmed and I'll ask step by step."
+    ),
+    "one_line_twice": "There are two “{detail}” parts — one of each, please.",
+    "one_line_limits": (
+        "For the label's limits in one line, name them: <code>| max 4</code> (at most that "
+        "many doses in 24 hours) and <code>| gap 6h</code> (at least that many hours between "
+        "doses)."
     ),
 }
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -398,8 +399,14 @@ class Medication(Base):
     """
 
     __tablename__ = "medications"
-    # One active medication per name in a circle: `name_key` is NULL once deleted.
-    __table_args__ = (UniqueConstraint("circle_id", "name_key"),)
+    __table_args__ = (
+        # One active medication per name in a circle: `name_key` is NULL once deleted.
+        UniqueConstraint("circle_id", "name_key"),
+        # No label says "at most 0 doses" or "0 hours apart": such a value is a typo, and a
+        # stored 0 once broke the label check. NULL is "not saved".
+        CheckConstraint("max_per_24h >= 1", name="max_per_24h_positive"),
+        CheckConstraint("min_hours_between > 0", name="min_hours_between_positive"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))

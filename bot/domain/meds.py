@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from bot.domain.clocktime import format_time, local_date, local_instant, parse_time_of_day
 from bot.services.errors import MedInputError
@@ -168,34 +169,121 @@ def schedule_from_stored(kind: str, times: list[str], every_hours: int | None) -
     return Schedule(kind, tuple(sorted(parsed)), every_hours)
 
 
+# --- the label's limits ------------------------------------------------------------------
+#
+# A limit is read exactly or not at all: one number, with at most the one unit its question
+# asks for. "In 24 hours at most 4" once stored 24; "1 hour 30 min" stored 1 hour.
+
+_DIGITS = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
+_NEGATIVE = re.compile(r"(?:^|[^0-9])[-\u2212\u2013]\s*[0-9]")
+# One number, then (optionally) a unit: whatever words follow it, checked by each parser.
+_ONE_NUMBER = r"(?P<n>[0-9]+(?:[.,][0-9]+)?)(?:\s*(?P<unit>[^\W\d_][^\d]*))?$"
+_MAX_FORM = re.compile(r"^(?:(?:max(?:imum)?|at most|no more than)\s*:?\s*)?" + _ONE_NUMBER)
+_GAP_FORM = re.compile(r"^(?:(?:at least|gap)\s*:?\s*)?" + _ONE_NUMBER)
+_DOSE_UNITS = {"dose", "doses"}
+_HOUR_UNITS = {"h", "hr", "hrs", "hour", "hours"}
+_OTHER_TIME_UNITS = {
+    "m", "min", "mins", "minute", "minutes", "d", "day", "days", "week", "weeks",
+    "s", "sec", "secs", "second", "seconds",
+}  # fmt: skip
+MIN_GAP_HOURS = 0.25
+MAX_GAP_HOURS = 48.0
+
+
+def _limit_text(text: str) -> str:
+    # A full stop at the end ("4.") is punctuation, not a decimal.
+    return clean(text).casefold().rstrip(".!").strip()
+
+
+def _limit_refusal(field: str, cleaned: str) -> MedInputError:
+    """Why a limit was not read: the hint that helps most comes first."""
+    numbers = _DIGITS.findall(cleaned)
+    if len(numbers) > 1:
+        return MedInputError(f"{field}_numbers")
+    if numbers and _NEGATIVE.search(cleaned):
+        return MedInputError(f"{field}_range")
+    return MedInputError(f"{field}_bad")
+
+
 def parse_max_per_day(text: str) -> int | None:
-    """The label's maximum doses in 24 hours: "4", "max 4", "4 tablets"; "skip" for none."""
-    cleaned = clean(text).casefold()
+    """The label's maximum doses in 24 hours: "4", "4 doses", "max 4", "at most 4"; "skip"
+    for none. Tablets, milligrams or a second number are refused: they are not a dose count."""
+    cleaned = _limit_text(text)
     if cleaned in _SKIP_WORDS:
         return None
-    match = _NUMBER.search(cleaned)
-    if not match or "." in match[1] or "," in match[1]:
-        raise MedInputError("max_bad")
-    value = int(match[1])
-    if not 1 <= value <= MAX_PER_DAY:
-        raise MedInputError("max_bad")
-    return value
+    form = _MAX_FORM.match(cleaned)
+    if form is None or _NEGATIVE.search(cleaned):
+        raise _limit_refusal("max", cleaned)
+    if form["unit"] is not None and form["unit"] not in _DOSE_UNITS:
+        raise MedInputError("max_unit")
+    if not form["n"].isdigit() or not 1 <= int(form["n"]) <= MAX_PER_DAY:
+        raise MedInputError("max_range")
+    return int(form["n"])
 
 
 def parse_min_hours(text: str) -> float | None:
-    """The label's minimum hours between doses: "6", "6 hours", "4.5"; "skip" for none."""
-    cleaned = clean(text).casefold()
+    """The label's minimum hours between doses: "6", "6 hours", "6h", "4.5", "at least 6";
+    "skip" for none. Other units ("1 day", "90 minutes") and second numbers are refused."""
+    cleaned = _limit_text(text)
     if cleaned in _SKIP_WORDS:
         return None
-    match = _NUMBER.search(cleaned)
-    if not match:
-        raise MedInputError("gap_bad")
-    value = float(match[1].replace(",", "."))
-    if "min" in cleaned and "hour" not in cleaned:
-        value /= 60
-    if not 0.25 <= value <= 48:
-        raise MedInputError("gap_bad")
-    return round(value, 2)
+    form = _GAP_FORM.match(cleaned)
+    if form is None or _NEGATIVE.search(cleaned):
+        raise _limit_refusal("gap", cleaned)
+    unit = form["unit"]
+    if unit is not None and unit not in _HOUR_UNITS:
+        other_unit = unit.split()[0] in _OTHER_TIME_UNITS
+        raise MedInputError("gap_unit" if other_unit else "gap_bad")
+    whole, _, fraction = form["n"].replace(",", ".").partition(".")
+    if len(fraction) > 2:
+        raise MedInputError("gap_range")
+    value = float(f"{whole}.{fraction or 0}")
+    if not MIN_GAP_HOURS <= value <= MAX_GAP_HOURS:
+        raise MedInputError("gap_range")
+    return value
+
+
+def format_max(value: int) -> str:
+    """The maximum as a person would type it back (parse_max_per_day reads it unchanged)."""
+    return str(value)
+
+
+def format_gap(value: float) -> str:
+    """Hours as a person would type them back: "6", "4.5" (parse_min_hours reads it unchanged)."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class ScheduleVsLabel:
+    """Where a schedule's own times already pass the label's limits: facts for a heads-up
+    when it is saved (otherwise every reminder would ask "log it anyway?")."""
+
+    doses_a_day: int | None = None  # set when above the label's maximum
+    close_pair: tuple[dt.time, dt.time] | None = None  # set when closer than the minimum gap
+    close_hours: float = 0.0
+
+
+def schedule_vs_label(
+    times: tuple[dt.time, ...], max_per_24h: int | None, min_hours: float | None
+) -> ScheduleVsLabel | None:
+    """None when the times fit the limits (wall-clock hours; the last time of a day and the
+    first of the next count as neighbours)."""
+    if not times:
+        return None
+    over = len(times) if max_per_24h and len(times) > max_per_24h else None
+    ordered = sorted(times)
+    minutes = [t.hour * 60 + t.minute for t in ordered]
+    gaps = [
+        ((minutes[(i + 1) % len(minutes)] - m) % (24 * 60) or 24 * 60, i)
+        for i, m in enumerate(minutes)
+    ]
+    gap, index = min(gaps)
+    close = None
+    if min_hours and gap < min_hours * 60:
+        close = (ordered[index], ordered[(index + 1) % len(ordered)])
+    if over is None and close is None:
+        return None
+    return ScheduleVsLabel(over, close, gap / 60 if close else 0.0)
 
 
 def parse_supply(text: str) -> int | None:
@@ -214,21 +302,51 @@ def parse_supply(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class OneLine:
-    """`/addmed <name> | <dose> | <times> [| <note>]`, already checked."""
+    """`/addmed <name> | <dose> | <times> [| <note>] [| max <n>] [| gap <hours>]`, checked."""
 
     name: str
     dose: str
     schedule: Schedule
     note: str | None
+    max_per_24h: int | None = None
+    min_hours: float | None = None
+
+
+# After the times, a part is a limit only when it is named ("max 4", "gap 6h"), so a note is
+# never read as one; a part that reads like an unnamed limit is refused rather than kept as a
+# note, or the person would believe a limit was saved.
+_NAMED_LIMIT = re.compile(r"^(?P<key>max|gap)\b\s*:?\s*(?P<value>.*)$", re.IGNORECASE)
+_UNNAMED_LIMIT = re.compile(
+    r"^(?:maximum|at most|not more than|no more than|up to|at least|minimum|min|every)\b.*[0-9]",
+    re.IGNORECASE,
+)
+_LIMIT_PARSERS = {"max": parse_max_per_day, "gap": parse_min_hours}
+MAX_PARTS = 6
 
 
 def parse_one_line(text: str) -> OneLine:
     parts = [p.strip() for p in text.split("|")]
-    if len(parts) < 3 or len(parts) > 4:
+    if len(parts) < 3 or len(parts) > MAX_PARTS:
         raise MedInputError("one_line")
     name, dose, schedule = parse_name(parts[0]), parse_dose(parts[1]), parse_schedule(parts[2])
-    note = parse_note(parts[3]) if len(parts) == 4 else None
-    return OneLine(name, dose, schedule, note)
+    found: dict[str, Any] = {}
+    for part in (clean(p) for p in parts[3:]):
+        if not part:
+            continue
+        named = _NAMED_LIMIT.match(part)
+        if named is None and _UNNAMED_LIMIT.match(part):
+            raise MedInputError("one_line_limits")
+        key = named["key"].casefold() if named else "note"
+        if key in found:
+            raise MedInputError("one_line_twice", key)
+        if named is None:
+            found[key] = parse_note(part)
+            continue
+        value = _LIMIT_PARSERS[key](named["value"])
+        if value is None:  # "max skip": leave the part out instead
+            raise MedInputError(f"{key}_bad")
+        found[key] = value
+    return OneLine(name, dose, schedule, found.get("note"), found.get("max"), found.get("gap"))
 
 
 # --- slots -------------------------------------------------------------------------------

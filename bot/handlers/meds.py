@@ -120,7 +120,8 @@ async def _show_outcome(
 
 @guarded
 async def addmed_command(update: Update, context: CareContext) -> None:
-    """/addmed walks through it; `/addmed name | dose | times [| note]` saves at once."""
+    """/addmed walks through it; `/addmed name | dose | times [| note] [| max n] [| gap h]`
+    saves at once."""
     meds = services(context).meds
     args = command_args(context, update)
     if "|" in args:
@@ -197,11 +198,8 @@ async def dose_time_typed(update: Update, context: CareContext) -> None:
 
 
 async def _show_edit(update: Update, prompt: EditPrompt, *, edit: bool) -> None:
-    if prompt.field is not None:
-        text = texts.ask_edit(prompt.field, prompt.med)
-        rows = keyboards.edit_prompt(prompt.field)
-    else:
-        text, rows = texts.med_updated(prompt.med), []
+    text = texts.edit_reply(prompt)
+    rows = keyboards.edit_prompt(prompt.field) if prompt.field is not None else []
     if edit:
         await edit_or_reply(update, text, rows)
     else:
@@ -264,6 +262,8 @@ async def med_button(update: Update, context: CareContext) -> None:
         await _show_edit(update, editing, edit=False)
     elif verb == "nolimit":
         await _show_edit(update, await meds.edit_answer(me, None), edit=True)
+    elif verb == "same":
+        await _show_edit(update, await meds.edit_keep(me), edit=True)
     elif verb == "del" and target:
         detail = await meds.medication(me, target)
         if not detail.can_manage:

@@ -298,10 +298,12 @@ class AddPrompt:
 
 @dataclass(frozen=True)
 class EditPrompt:
-    """An edit of one medication's field: what to ask now (None when finished)."""
+    """An edit of one medication's field: what to ask now (None when finished), and which
+    field the last answer saved (so the reply can read it back)."""
 
     field: str | None
     med: MedView
+    saved: str | None = None
 
 
 @dataclass(frozen=True)
@@ -808,7 +810,8 @@ class MedicationService:
             await self._circles.set_awaiting(user_id, None)
 
     async def add_line(self, user_id: int, text: str) -> MedDetail:
-        """`/addmed Ibuprofen | 400 mg | 08:00, 14:00, 20:00 [| with food]`: saved at once."""
+        """`/addmed Medicine A | 1 tablet | 08:00, 20:00 [| with food] [| max 4] [| gap 6h]`:
+        saved at once."""
         line = parse.parse_one_line(text)
         async with self._db.transaction() as session:
             circle_id = await patient_circle_id(session, user_id)
@@ -824,15 +827,13 @@ class MedicationService:
             dose=line.dose,
             schedule=line.schedule,
             note=line.note,
-            max_per_24h=None,
-            min_hours=None,
+            max_per_24h=line.max_per_24h,
+            min_hours=line.min_hours,
         )
 
     async def _advance(self, user_id: int, draft: dict[str, Any], step: str) -> AddPrompt:
         index = ADD_STEPS.index(step)
         following = ADD_STEPS[min(index + 1, len(ADD_STEPS) - 1)]
-        if following == "gap" and draft.get("kind") != AS_NEEDED:
-            following = "confirm"
         draft["step"] = following
         await self._circles.set_awaiting(user_id, AWAIT_ADD, draft)
         async with self._db.transaction() as session:
@@ -1025,6 +1026,7 @@ class MedicationService:
             raise StaleAction()
         now = self._clock.now()
         following: str | None = None
+        changed = True
         async with self._db.transaction() as session:
             ctx, for_patient = await self._editable(session, user_id, med_id)
             med = ctx.med
@@ -1045,20 +1047,41 @@ class MedicationService:
                 med.refill_state = None
                 await self._check_supply(session, ctx)
             elif field == "max":
-                med.max_per_24h = parse.parse_max_per_day(text) if text is not None else None
-                if med.kind == AS_NEEDED:
-                    following = "gap"
+                limit = parse.parse_max_per_day(text) if text is not None else None
+                changed = med.max_per_24h != limit
+                med.max_per_24h = limit
+                following = "gap"
             else:
-                med.min_hours_between = parse.parse_min_hours(text) if text is not None else None
-            med.updated_at = now
-            if not for_patient:
-                await self._tell_patient(session, ctx, user_id, field)
+                gap = parse.parse_min_hours(text) if text is not None else None
+                changed = med.min_hours_between != gap
+                med.min_hours_between = gap
+            if changed:
+                med.updated_at = now
+                if not for_patient:
+                    await self._tell_patient(session, ctx, user_id, field)
             view = await self._view(session, ctx)
+        return await self._edit_next(user_id, med_id, following, view, field)
+
+    async def edit_keep(self, user_id: int) -> EditPrompt:
+        """The "Keep as it is" button on a label limit: nothing changes; max moves on to gap."""
+        draft = await self._draft(user_id, AWAIT_EDIT)
+        field, med_id = draft.get("f"), draft.get("m")
+        if field not in ("max", "gap") or not isinstance(med_id, int):
+            raise StaleAction()
+        async with self._db.transaction() as session:
+            ctx, _ = await self._editable(session, user_id, med_id)
+            view = await self._view(session, ctx)
+        following = "gap" if field == "max" else None
+        return await self._edit_next(user_id, med_id, following, view, field)
+
+    async def _edit_next(
+        self, user_id: int, med_id: int, following: str | None, view: MedView, saved: str
+    ) -> EditPrompt:
         if following is None:
             await self._circles.set_awaiting(user_id, None)
         else:
             await self._circles.set_awaiting(user_id, AWAIT_EDIT, {"m": med_id, "f": following})
-        return EditPrompt(following, view)
+        return EditPrompt(following, view, saved)
 
     # --- doses: the patient's answers -------------------------------------------------------
 

@@ -163,11 +163,25 @@ async def test_adding_step_by_step_and_bad_input(fake_api: FakeBotApi, bot: BotP
     question = await patient.wait_for("Anything to remember")
     await patient.press(question, "Skip")
     await patient.wait_for_edit(question, text_contains="at most how many doses")
-    await patient.press(question, "Skip")
-    summary = await patient.wait_for_edit(question, text_contains="Save it?")
+    # The label's limits are read exactly, or refused with a hint; the value is read back.
+    for typed, hint in (
+        ("8 tablets (4 doses)", "more than one number"),
+        ("-4", "from 1 to 48"),
+        ("4 tablets", "not tablets or mg"),
+    ):
+        await patient.send(typed)
+        await patient.wait_for(hint)
+    await patient.send("4")
+    gap = await patient.wait_for("Got it: at most 4 doses in 24 hours")
+    assert "at least how many hours between doses" in gap["text"]
+    await patient.send("1 hour 30 min")
+    await patient.wait_for("more than one number")
+    await patient.press(gap, "Skip")
+    summary = await patient.wait_for_edit(gap, text_contains="Save it?")
     assert "08:00, 20:30" in summary["text"]
-    await patient.press(question, "Save")
-    await patient.wait_for_edit(question, text_contains="Added Ibu_*profen* <b> 400 mg")
+    assert "Label limits: at most 4 doses in 24 hours; no minimum gap saved" in summary["text"]
+    await patient.press(gap, "Save")
+    await patient.wait_for_edit(gap, text_contains="Added Ibu_*profen* <b> 400 mg")
 
     await patient.send("/addmed ibu_*PROFEN* <b> | 200 mg | 09:00")
     await patient.wait_for("already on the list")
@@ -180,9 +194,14 @@ async def test_adding_step_by_step_and_bad_input(fake_api: FakeBotApi, bot: BotP
     await anna.send("/addmed Melatonin | 1 mg | 22:00")
     await anna.wait_for("Only the person recovering can change their medications")
 
-    # As needed, with /took and "Can I take another?".
-    await patient.send("/addmed Paracetamol | 500 mg | as needed")
-    await patient.wait_for("Added Paracetamol 500 mg")
+    # As needed, with /took and "Can I take another?"; the one-line form sets both limits.
+    await patient.send("/addmed Medicine C | 1 tablet | as needed | max in 24 hours at most 4")
+    await patient.wait_for("more than one number")
+    await patient.send("/addmed Paracetamol | 500 mg | as needed | max 4 | gap 6h")
+    added = await patient.wait_for("Added Paracetamol 500 mg")
+    assert (
+        "Label limits: at most 4 doses in 24 hours; at least 6 hours between doses" in added["text"]
+    )
     await patient.send("/took para")
     logged = await patient.wait_for("Logged: Paracetamol 500 mg")
     await patient.press(logged, "Can I take another?")
@@ -241,10 +260,16 @@ async def test_managing_from_meds_and_the_helpers_view(
         request = await helper.wait_for("pharmacy")
         assert "Ibuprofen" not in request["text"] and "I'll do it" in str(request["buttons"])
 
+    # Both label limits of a scheduled medication, one changed and one kept.
     await patient.press(card, "Label limits")
-    limits = await patient.wait_for("at most how many doses of Ibuprofen")
-    await patient.press(limits, "No limit on the label")
-    await patient.wait_for_edit(limits, text_contains="Saved.")
+    await patient.wait_for("at most how many doses of Ibuprofen")
+    await patient.send("3 doses")
+    limits = await patient.wait_for("Saved: at most 3 doses in 24 hours")
+    assert "at least how many hours between doses of Ibuprofen" in limits["text"]
+    await patient.press(limits, "Keep as it is")
+    await patient.wait_for_edit(
+        limits, text_contains="Saved: at most 3 doses in 24 hours; no minimum gap saved"
+    )
 
     # Close family sees the list; with permission they may change it, and Pat hears.
     await anna.send("/meds")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
+from bot import texts
 from bot.clock import FrozenClock
 from bot.db.models import Circle, DoseOccurrence, Medication, OutboxMessage
 from bot.db.session import Database
@@ -580,6 +581,7 @@ async def test_the_add_walkthrough_keeps_its_place_through_bad_answers(rig: Rig)
         assert refused.value.reason == why
     assert (await meds.add_answer(PAT.id, "every 8 hours from 7am")).step == "note"
     assert (await meds.add_answer(PAT.id, "with food")).step == "max"
+    assert (await meds.add_skip(PAT.id)).step == "gap"
     prompt = await meds.add_skip(PAT.id)
     assert prompt.step == "confirm" and prompt.draft["times"] == ["07:00", "15:00", "23:00"]
     detail = await meds.add_save(PAT.id)
@@ -587,6 +589,133 @@ async def test_the_add_walkthrough_keeps_its_place_through_bad_answers(rig: Rig)
     assert (await rig.circles.standing(PAT.id)).awaiting is None
     with pytest.raises(StaleAction):
         await meds.add_save(PAT.id)  # a second tap on Save adds nothing
+
+
+# --- label limits ------------------------------------------------------------------------------
+
+
+async def _limits(rig: Rig, med_id: int) -> tuple[int | None, float | None]:
+    async with rig.db.transaction() as session:
+        med = await session.get(Medication, med_id)
+        assert med is not None
+        return med.max_per_24h, med.min_hours_between
+
+
+async def test_a_scheduled_medication_can_have_both_limits_in_the_walkthrough(rig: Rig) -> None:
+    meds = rig.meds
+    await meds.start_add(PAT.id)
+    for answer in ("Medicine A", "1 tablet", "08:00, 20:00", "skip"):
+        await meds.add_answer(PAT.id, answer)
+    prompt = await meds.add_answer(PAT.id, "4 doses")
+    assert prompt.step == "gap", "a scheduled medication is asked for the minimum gap too"
+    assert "Got it: at most 4 doses in 24 hours" in texts.add_prompt(prompt)
+    prompt = await meds.add_answer(PAT.id, "6 hours")
+    assert prompt.step == "confirm"
+    assert "at most 4 doses in 24 hours; at least 6 hours between doses" in texts.add_prompt(prompt)
+    detail = await meds.add_save(PAT.id)
+    assert await _limits(rig, detail.med.id) == (4, 6.0)
+    added = texts.med_added(detail.med, detail.patient_name, detail.for_patient, rig.utc(9))
+    assert "Label limits: at most 4 doses in 24 hours; at least 6 hours between doses" in added
+
+
+async def test_an_unclear_limit_is_refused_and_the_step_kept(rig: Rig) -> None:
+    meds = rig.meds
+    await meds.start_add(PAT.id)
+    for answer in ("Medicine B", "1 tablet", "as needed", "skip"):
+        await meds.add_answer(PAT.id, answer)
+    for bad, why in (
+        ("in 24 hours at most 4", "max_numbers"),
+        ("8 tablets (4 doses)", "max_numbers"),
+        ("-4", "max_range"),
+    ):
+        with pytest.raises(MedInputError) as refused:
+            await meds.add_answer(PAT.id, bad)
+        assert refused.value.reason == why
+    assert (await meds.add_answer(PAT.id, "4")).step == "gap"
+    for bad, why in (("1 day", "gap_unit"), ("1 hour 30 min", "gap_numbers"), ("-4", "gap_range")):
+        with pytest.raises(MedInputError) as refused:
+            await meds.add_answer(PAT.id, bad)
+        assert refused.value.reason == why
+    assert (await meds.add_answer(PAT.id, "4.5")).step == "confirm"
+    detail = await meds.add_save(PAT.id)
+    assert await _limits(rig, detail.med.id) == (4, 4.5)
+
+
+async def test_the_one_line_form_saves_both_limits_and_echoes_them(rig: Rig) -> None:
+    detail = await rig.meds.add_line(
+        PAT.id, "Medicine A | 1 tablet | 08:00, 20:00 | with food | max 4 | gap 6h"
+    )
+    assert await _limits(rig, detail.med.id) == (4, 6.0)
+    assert detail.med.note == "with food"
+    added = texts.med_added(detail.med, detail.patient_name, detail.for_patient, rig.utc(9))
+    assert "at most 4 doses in 24 hours; at least 6 hours between doses" in added
+    plain = await rig.meds.add_line(PAT.id, "Medicine B | 1 tablet | as needed")
+    assert await _limits(rig, plain.med.id) == (None, None)
+    added = texts.med_added(plain.med, plain.patient_name, plain.for_patient, rig.utc(9))
+    assert "Label limits: not saved" in added
+    with pytest.raises(MedInputError) as refused:
+        await rig.meds.add_line(PAT.id, "Medicine C | 1 tablet | 08:00 | max in 24 hours at most 4")
+    assert refused.value.reason == "max_numbers"
+    async with rig.db.transaction() as session:
+        names = set(await session.scalars(select(Medication.name)))
+    assert names == {"Medicine A", "Medicine B"}, "a refused line saves nothing"
+
+
+async def test_times_that_pass_the_label_get_a_heads_up_when_saved(rig: Rig) -> None:
+    detail = await rig.meds.add_line(
+        PAT.id, "Medicine A | 1 tablet | 08:00, 10:00 | max 1 | gap 6h"
+    )
+    added = texts.med_added(detail.med, detail.patient_name, detail.for_patient, rig.utc(9))
+    assert "These times are 2 doses a day; the label says at most 1 dose in 24 hours." in added
+    assert "08:00 and 10:00 are 2 h apart; the label says at least 6 hours" in added
+    await rig.meds.begin_edit(PAT.id, detail.med.id, "times")
+    moved = await rig.meds.edit_answer(PAT.id, "08:00, 20:00")
+    assert "apart" not in texts.edit_reply(moved) and "doses a day" in texts.edit_reply(moved)
+
+
+async def test_both_limits_of_a_scheduled_medication_can_be_changed_in_meds(rig: Rig) -> None:
+    med_id = await rig.add("Medicine A | 1 tablet | 08:00, 20:00")
+    meds = rig.meds
+    prompt = await meds.begin_edit(PAT.id, med_id, "max")
+    assert prompt.field == "max"
+    prompt = await meds.edit_answer(PAT.id, "3")
+    assert prompt.field == "gap", "the gap comes next, whatever the kind"
+    assert "Saved: at most 3 doses in 24 hours" in texts.edit_reply(prompt)
+    prompt = await meds.edit_answer(PAT.id, "5.5 hours")
+    assert prompt.field is None
+    assert await _limits(rig, med_id) == (3, 5.5)
+    assert texts.edit_reply(prompt).startswith(
+        "Saved: at most 3 doses in 24 hours; at least 5.5 hours between doses"
+    )
+    assert (await rig.circles.standing(PAT.id)).awaiting is None
+
+    # Only the gap: keep the maximum as it is, then clear the gap.
+    await meds.begin_edit(PAT.id, med_id, "max")
+    prompt = await meds.edit_keep(PAT.id)
+    assert prompt.field == "gap" and await _limits(rig, med_id) == (3, 5.5)
+    prompt = await meds.edit_answer(PAT.id, None)
+    assert prompt.field is None and await _limits(rig, med_id) == (3, None)
+    assert "no minimum gap saved" in texts.edit_reply(prompt)
+    # Straight to the gap, and an unclear answer keeps the step.
+    await meds.begin_edit(PAT.id, med_id, "gap")
+    with pytest.raises(MedInputError):
+        await meds.edit_answer(PAT.id, "1 hour 30 min")
+    assert (await meds.edit_answer(PAT.id, "2")).field is None
+    assert await _limits(rig, med_id) == (3, 2.0)
+    with pytest.raises(StaleAction):
+        await meds.edit_keep(PAT.id)  # nothing is being edited now
+
+
+async def test_a_helper_changing_the_limits_tells_the_patient_the_values(rig: Rig) -> None:
+    await rig.setting("helpers_manage_meds", True)
+    med_id = await rig.add("Medicine A | 1 tablet | as needed | max 4", who=ANNA)
+    await rig.meds.begin_edit(ANNA.id, med_id, "max")
+    await rig.meds.edit_keep(ANNA.id)  # unchanged: the patient isn't told
+    await rig.meds.edit_answer(ANNA.id, "gap 6")
+    told = await rig.texts(PAT.id)
+    assert len(told) == 2 and "at most 4 doses in 24 hours" in told[0]
+    assert "updated the label limits" in told[1]
+    assert "at most 4 doses in 24 hours; at least 6 hours between doses" in told[1]
 
 
 # --- refills -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.services.meds import (
     AsNeededAnswer,
     DoseView,
     DoseWarning,
+    EditPrompt,
     MedDetail,
     MedList,
     MedView,
@@ -108,8 +109,11 @@ def rendered(name: str) -> list[str]:
     ]
     for field in ("times", "supply", "max", "gap"):
         out.append(texts.ask_edit(field, view))
-    for change in ("added", "paused", "deleted", "times", "supply", "alert", "other"):
+    for change in ("added", "paused", "deleted", "times", "supply", "max", "alert", "other"):
         out.append(texts.med_changed_by_helper("Anna <3", change, view))
+    for field, saved in ((None, "times"), ("gap", "max"), (None, "gap"), ("max", None)):
+        out.append(texts.edit_reply(EditPrompt(field, view, saved)))
+        out.append(texts.edit_reply(EditPrompt(field, as_needed, saved)))
     for state in ("taken", "skipped", "snoozed", "cancelled", "sent"):
         for by_patient in (True, False):
             out.append(texts.dose_done(dose(name, state, by_patient=by_patient)))
