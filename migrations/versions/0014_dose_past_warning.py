@@ -1,7 +1,7 @@
 """doses: logged past a warning
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 06:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0014'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
