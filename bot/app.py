@@ -21,6 +21,7 @@ from bot.domain.tips import load_tips
 from bot.handlers.common import BotData
 from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
+from bot.ordering import ChatOrderedProcessor
 from bot.ratelimit import FloodControl
 from bot.scheduling import Scheduler
 from bot.services.availability import AvailabilityService
@@ -55,7 +56,13 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.database_url)
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
-    circles = CircleService(db, clock, notifier, dt.timedelta(days=settings.invite_ttl_days))
+    circles = CircleService(
+        db,
+        clock,
+        notifier,
+        dt.timedelta(days=settings.invite_ttl_days),
+        flow_ttl=dt.timedelta(minutes=settings.flow_expire_minutes),
+    )
     # --- needs ---
     needs = NeedService(db, clock, notifier, need_timings(settings), wake=scheduler.poke)
     scheduler.register(needs)
@@ -143,9 +150,10 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
             )
         )
         .rate_limiter(flood)
-        # Updates run concurrently: correctness comes from conditional updates in the
-        # database, not from processing one update at a time.
-        .concurrent_updates(True)
+        # Chats run concurrently, each chat's updates in order (quick answers to a
+        # multi-step question land in their own steps); across replicas, correctness comes
+        # from conditional updates in the database.
+        .concurrent_updates(ChatOrderedProcessor())
         .post_init(_on_startup)
         .post_stop(_on_stop)
         .post_shutdown(_on_shutdown)
@@ -154,7 +162,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
     app.bot_data.services = services
     metrics = Metrics()
     app.bot_data.metrics = metrics
-    app.add_handler(TypeHandler(Update, _counter(metrics)), group=-2)
+    app.add_handler(TypeHandler(Update, _counter(metrics)), group=-3)
     sender = OutboxSender(
         services.db,
         app.bot,

@@ -55,6 +55,9 @@ class Settings(DatabaseSettings):
     telegram_base_file_url: str | None = None
 
     invite_ttl_days: float = Field(default=7, gt=0)
+    # A question (an /addmed step, "what time did you take it?") left unanswered this long is
+    # let go: an answer typed much later is not read as its answer.
+    flow_expire_minutes: float = Field(default=60, gt=0)
     # How long a request to the Bot API may take before we call it unreachable.
     telegram_timeout_seconds: float = Field(default=10, gt=0)
     # Safety sweep for due work; the scheduler also wakes at the earliest due instant.

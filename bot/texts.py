@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.clocktime import format_time
@@ -42,6 +42,7 @@ COMMANDS_EVERYONE: tuple[tuple[str, str], ...] = (
     ("circle", "Your care circle"),
     ("timezone", "Set your time zone"),
     ("tips", "Daily care tips: time, on or off"),
+    ("cancel", "Stop the question I'm waiting on"),
     # --- privacy ---
     ("export", "A copy of your data, as a file"),
     ("deletemydata", "Delete your data"),
@@ -362,6 +363,8 @@ ERRORS = {
     "not_helper": "That one is for helpers. You're not helping in a circle right now.",
     "not_in_circle": "You're not part of that circle any more.",
     "stale": "This request is no longer available.",
+    "flow_moved": "That answer crossed with another one — please check my last question "
+    "and send it again.",
     "error": "Sorry, I can't do that.",
 }
 UNKNOWN_COMMAND = "I don't know that command. /help shows what I can do."
@@ -369,6 +372,37 @@ NOT_UNDERSTOOD = "I didn't quite catch that. Tap a button, or see /help."
 PRIVATE_ONLY = "I work in private chats — please message me directly."
 SOMETHING_WENT_WRONG = "Sorry — something went wrong on my side. Please try again in a moment."
 TOO_LONG = "That's more than I can take in one message — could you make it shorter?"
+
+
+# --- one conversation at a time: /cancel, and questions left unanswered ---------------------
+
+NOTHING_TO_CANCEL = "There's nothing to cancel — you're all set. 💛"
+_DROPPED = {
+    "med_edit": "Okay — I've stopped there; nothing more was changed.",
+    "dose_time": "Okay — that dose isn't logged. Its reminder still has the buttons.",
+    "timezone": "Okay — I won't ask for your time zone now. /timezone sets it any time.",
+    "join_code": "Okay — no code needed now. /join works any time you have one.",
+    "need_detail": "Okay — nothing was sent to your helpers.",
+    "need_note": "Okay — no note added. Your request is still with your helpers.",
+    "need_when": "Okay — no time added. Your request is still with your helpers.",
+    "need_media": "Okay — I haven't sent it to anyone.",
+    "stage": "Okay — your stage stays as it was.",
+}
+
+
+def flow_cancelled(awaiting: str, draft: dict[str, Any] | None) -> str:
+    """/cancel: what was dropped, in a line."""
+    if awaiting == "addmed":
+        name = (draft or {}).get("name")
+        what = f"<b>{esc(str(name))}</b>" if name else "the medication"
+        return f"Okay — I've stopped adding {what}. Nothing was saved."
+    return _DROPPED.get(awaiting, "Okay, cancelled.")
+
+
+FLOW_EXPIRED = (
+    "That question was a while ago, so I let it go — nothing was saved from it. "
+    "Start again any time; /help shows how."
+)
 
 
 def _join_names(names: list[str]) -> str:

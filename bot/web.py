@@ -90,8 +90,11 @@ def webhook_app(
             return _bad_body("not_an_update", 400)
         # Handled before Telegram hears "200": if this process dies meanwhile, Telegram
         # delivers the update again (the handlers are idempotent), so a tap is never lost.
-        # Requests are handled concurrently, each in its own task.
-        await application.process_update(update)
+        # Requests are handled concurrently, each in its own task, through the application's
+        # update processor, so one chat's updates still run one at a time, in order.
+        await application.update_processor.process_update(
+            update, application.process_update(update)
+        )
         return web.Response(status=200)
 
     app = web.Application(client_max_size=max_body)

@@ -90,6 +90,9 @@ class User(Base):
     awaiting: Mapped[str | None] = mapped_column(String(32))
     # The answers so far of a multi-step flow (e.g. posting a need), for the same reason.
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Bumped by every change of `awaiting`/`draft` (see bot.db.flows), and when it was made.
+    flow_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flow_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # False once Telegram answered 403: they blocked the bot or never pressed Start.
     reachable: Mapped[bool] = mapped_column(default=True)
     # Failed invite codes in the current window: guessing codes is slowed down per person.

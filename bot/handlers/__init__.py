@@ -15,9 +15,21 @@ from telegram.ext import (
 )
 
 from bot import callbacks, texts
-from bot.handlers import availability, circle, fallback, meds, needs, onboarding, privacy, recovery
+from bot.handlers import (
+    availability,
+    circle,
+    conversation,
+    fallback,
+    meds,
+    needs,
+    onboarding,
+    privacy,
+    recovery,
+)
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
+
+MENU_LABELS = [texts.MENU_CIRCLE, texts.MENU_HELP, texts.MENU_NEED, texts.MENU_TIP, texts.MENU_MEDS]
 
 # New messages in a private chat. (Edits are left out: editing an old "/leave" must not
 # leave a circle again.)
@@ -31,12 +43,19 @@ async def remember_person(update: Update, context: CareContext) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Group -1 runs before the handlers that answer, for every update.
-    app.add_handler(TypeHandler(Update, remember_person), group=-1)
+    # Groups below 0 run before the handlers that answer, in order; one handler each.
+    app.add_handler(TypeHandler(Update, remember_person), group=-2)
+    # A command (other than /cancel, which says what it dropped) or a menu button ends any
+    # question still open, before its own handler may start a new one.
+    moves_on = (PRIVATE & filters.COMMAND & ~filters.Regex(r"^/cancel(@\w+)?(\s|$)")) | (
+        PRIVATE & filters.Text(MENU_LABELS)
+    )
+    app.add_handler(MessageHandler(moves_on, conversation.end_flow_quietly), group=-1)
 
     commands = {
         "start": onboarding.start,
         "help": onboarding.help_command,
+        "cancel": conversation.cancel_command,
         "timezone": onboarding.timezone_command,
         "invite": circle.invite_command,
         "join": circle.join_command,
@@ -90,7 +109,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
 
-    # The patient's menu buttons send their label; they win over any question pending.
+    # The patient's menu buttons send their label; they end any question pending.
     menu = {
         texts.MENU_CIRCLE: circle.circle_command,
         texts.MENU_HELP: onboarding.help_command,
@@ -100,6 +119,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         texts.MENU_TIP: recovery.tip_command,
         texts.MENU_MEDS: meds.meds_command,  # --- meds ---
     }
+    assert set(menu) == set(MENU_LABELS)
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
     awaiting = {

@@ -23,10 +23,16 @@ def free_text(routes: Mapping[str, Handler]) -> Handler:
         if len(message.text) > MAX_TEXT:
             await reply(update, texts.TOO_LONG)
             return
-        standing = await services(context).circles.standing(user_id(update))
+        circles = services(context).circles
+        standing = await circles.standing(user_id(update))
         route = routes.get(standing.awaiting or "")
         if route is not None:
             await route(update, context)
+            return
+        if standing.expired is not None:
+            # Answering a question from long ago: say it was let go, once.
+            await circles.end_flow(user_id(update))
+            await reply(update, texts.FLOW_EXPIRED)
             return
         await reply(update, texts.NOT_UNDERSTOOD)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.clock import Clock
+from bot.db import flows
 from bot.db.circles import active_membership, display_name, patient_circle_id
 from bot.db.models import (
     Access,
@@ -32,6 +33,7 @@ from bot.domain.timezones import parse_timezone
 from bot.events import log_event
 from bot.notify import Notifier, OutMessage, Priority
 from bot.services.errors import (
+    FlowMoved,
     InviteError,
     NotInCircle,
     NotPatient,
@@ -57,6 +59,8 @@ JOIN_FAILURES_ALLOWED = 5
 JOIN_WINDOW = dt.timedelta(minutes=15)
 # How long a person's stored name is trusted without looking (see CircleService._known).
 KNOWN_FOR = 30.0
+# An unanswered question is let go after this long (Settings.flow_expire_minutes).
+DEFAULT_FLOW_TTL = dt.timedelta(minutes=60)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class Standing:
     draft: dict[str, Any] | None
     patient_circle_id: int | None
     helping: tuple[HelpingIn, ...]
+    # The flow's revision (see bot.db.flows), and a question that went unanswered too long.
+    flow_rev: int = 0
+    expired: str | None = None
 
     @property
     def is_patient(self) -> bool:
@@ -153,12 +160,18 @@ class CircleService:
     """Use cases for circles and their members."""
 
     def __init__(
-        self, db: Database, clock: Clock, notifier: Notifier, invite_ttl: dt.timedelta
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        invite_ttl: dt.timedelta,
+        flow_ttl: dt.timedelta = DEFAULT_FLOW_TTL,
     ) -> None:
         self._db = db
         self._clock = clock
         self._notifier = notifier
         self._invite_ttl = invite_ttl
+        self._flow_ttl = flow_ttl
         # Names we stored recently, so most updates cost no write. A cache, not the truth:
         # entries expire, because another replica may have deleted the person since.
         self._known: dict[int, tuple[tuple[str, str | None, str | None], float]] = {}
@@ -219,9 +232,32 @@ class CircleService:
         Starting any flow replaces the one before: a person is in one conversation at a time.
         """
         async with self._db.transaction() as session:
-            await session.execute(
-                update(User).where(User.id == user_id).values(awaiting=what, draft=draft)
-            )
+            await flows.start(session, user_id, what, draft, self._clock.now())
+
+    async def advance_flow(
+        self, user_id: int, rev: int, what: str | None, draft: dict[str, Any] | None = None
+    ) -> None:
+        """Move the flow read at revision `rev` to its next step (or end it, `what` None).
+        Raises FlowMoved if another answer moved it first."""
+        async with self._db.transaction() as session:
+            if not await flows.advance(session, user_id, rev, what, draft, self._clock.now()):
+                raise FlowMoved()
+
+    async def end_flow(self, user_id: int, keep: frozenset[str] = frozenset()) -> Standing | None:
+        """Stop whatever question is open (/cancel, or another command in its middle) unless
+        it is one of `keep`; returns where it stood, or None if nothing was ended."""
+        async with self._db.transaction() as session:
+            standing = await self._standing(session, user_id)
+            if standing.awaiting is None and standing.expired is None:
+                return None
+            if standing.awaiting in keep:
+                return None
+            if not await flows.advance(
+                session, user_id, standing.flow_rev, None, None, self._clock.now()
+            ):
+                return None  # ended by the update just before this one
+            log_event(log, "flow.ended", user_id=user_id, step=standing.awaiting)
+            return standing if standing.awaiting is not None else None
 
     # --- patients ----------------------------------------------------------------------
 
@@ -245,9 +281,7 @@ class CircleService:
                     joined_at=now,
                 )
             )
-            await session.execute(
-                update(User).where(User.id == user_id).values(awaiting="timezone")
-            )
+            await flows.start(session, user_id, "timezone", None, now)
             log_event(log, "circle.created", circle_id=circle.id, user_id=user_id)
             return circle.id
 
@@ -257,11 +291,8 @@ class CircleService:
         if name is None:
             raise UnknownTimezone(text)
         async with self._db.transaction() as session:
-            await session.execute(
-                update(User)
-                .where(User.id == user_id)
-                .values(timezone=name, awaiting=None, draft=None)
-            )
+            await session.execute(update(User).where(User.id == user_id).values(timezone=name))
+            await flows.start(session, user_id, None, None, self._clock.now())
             for listener in self._timezone_listeners:
                 await listener(session, user_id)
         log_event(log, "user.timezone_set", user_id=user_id)
@@ -601,14 +632,17 @@ class CircleService:
                 helping.append(
                     HelpingIn(circle.id, patient.id, display_name(patient), membership.access)
                 )
+        expired = flows.expired(user, self._clock.now(), self._flow_ttl)
         return Standing(
             user_id=user.id,
             name=display_name(user),
             timezone=user.timezone,
-            awaiting=user.awaiting,
-            draft=user.draft,
+            awaiting=None if expired else user.awaiting,
+            draft=None if expired else user.draft,
             patient_circle_id=patient_circle_id,
             helping=tuple(helping),
+            flow_rev=user.flow_rev,
+            expired=user.awaiting if expired else None,
         )
 
     async def _require_patient(self, session: AsyncSession, user_id: int) -> int:

@@ -41,6 +41,13 @@ class StaleAction(DomainError):
     code = "stale"
 
 
+class FlowMoved(DomainError):
+    """An answer to a question another answer (another replica, a resent update) already
+    moved past: the person is shown where things stand instead."""
+
+    code = "flow_moved"
+
+
 class UnknownTimezone(DomainError):
     """Not an IANA time zone name we can find."""
 

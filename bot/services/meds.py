@@ -8,6 +8,7 @@ conditional update, so a restart, a double tap or a second replica never sends a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -55,6 +56,7 @@ from bot.services.errors import (
     DoseAlreadyRecorded,
     DoseNotOpen,
     DuplicateMedication,
+    FlowMoved,
     GiveNotAllowed,
     MedicationGone,
     MedInputError,
@@ -744,7 +746,7 @@ class MedicationService:
 
     async def add_answer(self, user_id: int, text: str) -> AddPrompt:
         """The answer typed for the current step; a bad answer leaves the step as it was."""
-        draft = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, AWAIT_ADD)
         step = draft.get("step")
         if step == "name":
             name = parse.parse_name(text)
@@ -767,25 +769,25 @@ class MedicationService:
             draft["gap"] = parse.parse_min_hours(text)
         elif step != "confirm":
             raise StaleAction()
-        return await self._advance(user_id, draft, step)
+        return await self._advance(user_id, draft, step, rev)
 
     async def add_skip(self, user_id: int) -> AddPrompt:
         """Skip an optional step (note, the label's maximum, the minimum gap)."""
-        draft = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, AWAIT_ADD)
         step = draft.get("step")
         if step not in OPTIONAL_STEPS:
             raise StaleAction()
         draft[step] = None
-        return await self._advance(user_id, draft, step)
+        return await self._advance(user_id, draft, step, rev)
 
     async def add_as_needed(self, user_id: int) -> AddPrompt:
-        draft = await self._draft(user_id, AWAIT_ADD)
+        draft, _rev = await self._draft(user_id, AWAIT_ADD)
         if draft.get("step") != "times":
             raise StaleAction()
         return await self.add_answer(user_id, "as needed")
 
     async def add_save(self, user_id: int) -> MedDetail:
-        draft = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, AWAIT_ADD)
         if draft.get("step") != "confirm":
             raise StaleAction()
         schedule = parse.schedule_from_stored(
@@ -801,8 +803,13 @@ class MedicationService:
             max_per_24h=draft.get("max"),
             min_hours=draft.get("gap"),
         )
-        await self._circles.set_awaiting(user_id, None)
+        await self._end_flow(user_id, rev)
         return view
+
+    async def _end_flow(self, user_id: int, rev: int) -> None:
+        """Close the flow that just finished, unless a newer one has started since."""
+        with contextlib.suppress(FlowMoved):
+            await self._circles.advance_flow(user_id, rev, None)
 
     async def add_cancel(self, user_id: int) -> None:
         standing = await self._circles.standing(user_id)
@@ -831,20 +838,22 @@ class MedicationService:
             min_hours=line.min_hours,
         )
 
-    async def _advance(self, user_id: int, draft: dict[str, Any], step: str) -> AddPrompt:
+    async def _advance(self, user_id: int, draft: dict[str, Any], step: str, rev: int) -> AddPrompt:
         index = ADD_STEPS.index(step)
         following = ADD_STEPS[min(index + 1, len(ADD_STEPS) - 1)]
         draft["step"] = following
-        await self._circles.set_awaiting(user_id, AWAIT_ADD, draft)
+        await self._circles.advance_flow(user_id, rev, AWAIT_ADD, draft)
         async with self._db.transaction() as session:
             _circle, patient, for_patient = await self._manage_circle(session, user_id, draft["c"])
         return AddPrompt(following, display_name(patient), for_patient, draft)
 
-    async def _draft(self, user_id: int, awaiting: str) -> dict[str, Any]:
+    async def _draft(self, user_id: int, awaiting: str) -> tuple[dict[str, Any], int]:
+        """The open flow's answers so far, and its revision (to write the next step only if
+        no other answer moved it meanwhile)."""
         standing = await self._circles.standing(user_id)
         if standing.awaiting != awaiting or not standing.draft:
             raise StaleAction()
-        return dict(standing.draft)
+        return dict(standing.draft), standing.flow_rev
 
     async def _create(
         self,
@@ -1018,7 +1027,7 @@ class MedicationService:
 
     async def edit_answer(self, user_id: int, text: str | None) -> EditPrompt:
         """The typed value (None: the Skip button, i.e. no limit) for the field being edited."""
-        draft = await self._draft(user_id, AWAIT_EDIT)
+        draft, rev = await self._draft(user_id, AWAIT_EDIT)
         field, med_id = draft.get("f"), draft.get("m")
         if field not in EDIT_FIELDS or not isinstance(med_id, int):
             raise StaleAction()
@@ -1060,11 +1069,11 @@ class MedicationService:
                 if not for_patient:
                     await self._tell_patient(session, ctx, user_id, field)
             view = await self._view(session, ctx)
-        return await self._edit_next(user_id, med_id, following, view, field)
+        return await self._edit_next(user_id, rev, med_id, following, view, field)
 
     async def edit_keep(self, user_id: int) -> EditPrompt:
         """The "Keep as it is" button on a label limit: nothing changes; max moves on to gap."""
-        draft = await self._draft(user_id, AWAIT_EDIT)
+        draft, rev = await self._draft(user_id, AWAIT_EDIT)
         field, med_id = draft.get("f"), draft.get("m")
         if field not in ("max", "gap") or not isinstance(med_id, int):
             raise StaleAction()
@@ -1072,15 +1081,19 @@ class MedicationService:
             ctx, _ = await self._editable(session, user_id, med_id)
             view = await self._view(session, ctx)
         following = "gap" if field == "max" else None
-        return await self._edit_next(user_id, med_id, following, view, field)
+        return await self._edit_next(user_id, rev, med_id, following, view, field)
 
     async def _edit_next(
-        self, user_id: int, med_id: int, following: str | None, view: MedView, saved: str
+        self,
+        user_id: int,
+        rev: int,
+        med_id: int,
+        following: str | None,
+        view: MedView,
+        saved: str,
     ) -> EditPrompt:
-        if following is None:
-            await self._circles.set_awaiting(user_id, None)
-        else:
-            await self._circles.set_awaiting(user_id, AWAIT_EDIT, {"m": med_id, "f": following})
+        step = {"m": med_id, "f": following} if following is not None else None
+        await self._circles.advance_flow(user_id, rev, AWAIT_EDIT if step else None, step)
         return EditPrompt(following, view, saved)
 
     # --- doses: the patient's answers -------------------------------------------------------
@@ -1263,14 +1276,14 @@ class MedicationService:
 
     async def take_typed_time(self, user_id: int, text: str) -> tuple[DoseOutcome, int]:
         """The time typed after "I took it at …"; returns the outcome and the dose's id."""
-        draft = await self._draft(user_id, AWAIT_DOSE_TIME)
+        draft, rev = await self._draft(user_id, AWAIT_DOSE_TIME)
         occurrence_id = draft.get("o")
         if not isinstance(occurrence_id, int):
             raise StaleAction()
         at = await self._typed_instant(user_id, occurrence_id, text)
         outcome = await self.take(user_id, occurrence_id, at=at)
         if outcome.dose is not None:
-            await self._circles.set_awaiting(user_id, None)
+            await self._end_flow(user_id, rev)
         return outcome, occurrence_id
 
     async def _typed_instant(self, user_id: int, occurrence_id: int, text: str) -> dt.datetime:

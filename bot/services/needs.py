@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, texts
 from bot.clock import Clock
+from bot.db import flows
 from bot.db.circles import (
     active_helpers,
     active_membership,
@@ -1433,9 +1434,7 @@ class NeedService:
     async def _set_flow(
         self, session: AsyncSession, user_id: int, what: str, draft: dict[str, Any]
     ) -> None:
-        await session.execute(
-            update(User).where(User.id == user_id).values(awaiting=what, draft=draft)
-        )
+        await flows.start(session, user_id, what, draft, self._clock.now())
 
     async def _draft(self, user_id: int) -> dict[str, Any]:
         async with self._db.transaction() as session:
@@ -1449,9 +1448,7 @@ class NeedService:
         return need_id
 
     async def _end_flow(self, session: AsyncSession, user_id: int) -> None:
-        await session.execute(
-            update(User).where(User.id == user_id).values(awaiting=None, draft=None)
-        )
+        await flows.start(session, user_id, None, None, self._clock.now())
 
     async def _view(self, session: AsyncSession, need: Need) -> NeedView:
         pair = await circle_and_patient(session, need.circle_id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from bot import keyboards, texts
 from bot.clock import Clock
+from bot.db import flows
 from bot.db.circles import (
     active_helpers,
     active_membership,
@@ -201,9 +202,7 @@ class RecoveryService:
         """Onboarding: the next answer we wait for is how their back is (a button or words)."""
         async with self._db.transaction() as session:
             await self._require_patient(session, user_id)
-            await session.execute(
-                update(User).where(User.id == user_id).values(awaiting="stage", draft=None)
-            )
+            await flows.start(session, user_id, "stage", None, self._clock.now())
 
     async def stage(self, user_id: int) -> StageView:
         async with self._db.transaction() as session:
@@ -220,7 +219,7 @@ class RecoveryService:
             finished = await session.execute(
                 update(User)
                 .where(User.id == user_id, User.awaiting == "stage")
-                .values(awaiting=None, draft=None)
+                .values(awaiting=None, draft=None, flow_rev=User.flow_rev + 1, flow_at=None)
             )
             plan, timezone, created = await self._ensure_plan(session, circle_id, stage=stage)
             changed = await self._change_stage(session, plan, stage) or created

@@ -1,0 +1,66 @@
+"""A person's one conversation: which typed answer the bot waits for, and the answers so far.
+
+Kept on the user's row, not in memory, so a restart or another replica carries it on. Every
+change bumps `flow_rev`; a step that read the flow at one revision writes only if it is still
+that revision, so two answers racing for one step can't both land in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import User
+
+
+async def start(
+    session: AsyncSession,
+    user_id: int,
+    what: str | None,
+    draft: dict[str, Any] | None,
+    now: dt.datetime,
+) -> None:
+    """Begin a flow (or end it, with `what` None), replacing whatever came before."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            awaiting=what,
+            draft=draft if what is not None else None,
+            flow_rev=User.flow_rev + 1,
+            flow_at=now if what is not None else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def advance(
+    session: AsyncSession,
+    user_id: int,
+    rev: int,
+    what: str | None,
+    draft: dict[str, Any] | None,
+    now: dt.datetime,
+) -> bool:
+    """Move the flow read at `rev` to its next step (or end it); False if it moved since."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, User.flow_rev == rev)
+        .values(
+            awaiting=what,
+            draft=draft if what is not None else None,
+            flow_rev=rev + 1,
+            flow_at=now if what is not None else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def expired(user: User, now: dt.datetime, ttl: dt.timedelta) -> bool:
+    """A question left unanswered this long is no longer open: a "08:10" typed the next
+    day must not back-date yesterday's dose."""
+    return user.awaiting is not None and user.flow_at is not None and now - user.flow_at > ttl

@@ -1,0 +1,146 @@
+"""A person's one conversation: steps written only from the revision they read, questions
+that expire, /cancel and the walk-through's answers never landing in the wrong step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.clock import FrozenClock
+from bot.db.session import Database
+from bot.notify import Notifier
+from bot.services.circles import CircleService
+from bot.services.errors import FlowMoved, MedInputError, StaleAction
+from bot.services.meds import ADD_STEPS, MedicationService
+from tests.conftest import empty_tables, sqlite_copy
+from tests.integration.test_meds import PAT, TIMING, Rig, rig
+
+__all__ = ["rig"]
+
+
+async def test_two_answers_racing_for_one_step_fill_it_once(rig: Rig) -> None:
+    await rig.meds.start_add(PAT.id)
+    results = await asyncio.gather(
+        rig.meds.add_answer(PAT.id, "Medicine A"),
+        rig.meds.add_answer(PAT.id, "1 tablet"),
+        return_exceptions=True,
+    )
+    won = [r for r in results if not isinstance(r, BaseException)]
+    assert len(won) == 1, results
+    assert all(isinstance(r, FlowMoved | StaleAction) for r in results if r not in won)
+    standing = await rig.circles.standing(PAT.id)
+    assert standing.draft is not None and standing.draft["step"] == "dose"
+
+
+async def test_an_answer_after_the_question_expired_is_not_taken(rig: Rig) -> None:
+    await rig.meds.start_add(PAT.id)
+    await rig.meds.add_answer(PAT.id, "Medicine A")
+    rig.clock.advance(minutes=61)
+    standing = await rig.circles.standing(PAT.id)
+    assert standing.awaiting is None and standing.expired == "addmed"
+    with pytest.raises(StaleAction):
+        await rig.meds.add_answer(PAT.id, "1 tablet")
+    assert await rig.circles.end_flow(PAT.id) is None, "nothing open to report as dropped"
+    assert (await rig.circles.standing(PAT.id)).expired is None
+
+
+async def test_end_flow_reports_what_was_open_once(rig: Rig) -> None:
+    await rig.meds.start_add(PAT.id)
+    await rig.meds.add_answer(PAT.id, "Medicine A")
+    ended = await rig.circles.end_flow(PAT.id)
+    assert ended is not None and ended.awaiting == "addmed"
+    assert ended.draft is not None and ended.draft["name"] == "Medicine A"
+    assert await rig.circles.end_flow(PAT.id) is None
+    with pytest.raises(StaleAction):
+        await rig.meds.add_answer(PAT.id, "1 tablet")
+
+
+# --- property: the walk-through never skips or repeats a step ----------------------------------
+
+GOOD = {
+    "name": "Medicine A",
+    "dose": "1 tablet",
+    "times": "08:00, 20:00",
+    "note": "with food",
+    "max": "4",
+    "gap": "6",
+}
+BAD = {"name": "", "dose": "", "times": "25:00", "note": "x" * 500, "max": "-4", "gap": "1 day"}
+MOVE = st.sampled_from(["good", "bad", "skip", "restart", "expire"])
+
+
+async def walk(url: str, moves: list[str]) -> None:
+    db = Database(url)
+    if db.backend == "postgresql":
+        await empty_tables(db)
+    clock = FrozenClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    try:
+        circles = CircleService(db, clock, Notifier(clock), invite_ttl=dt.timedelta(days=7))
+        meds = MedicationService(db, clock, Notifier(clock), circles, TIMING)
+        await circles.touch(PAT)
+        await circles.become_patient(PAT.id)
+        await circles.set_timezone(PAT.id, "Europe/Berlin")
+        await meds.start_add(PAT.id)
+        expected = "name"
+        for move in moves:
+            clock.advance(seconds=5)
+            if move == "restart":  # a new process: nothing of the flow is in memory
+                circles = CircleService(db, clock, Notifier(clock), dt.timedelta(days=7))
+                meds = MedicationService(db, clock, Notifier(clock), circles, TIMING)
+                continue
+            if move == "expire":
+                clock.advance(minutes=61)
+                expected = "gone"
+                continue
+            if expected in ("gone", "confirm"):
+                with contextlib.suppress(StaleAction, MedInputError):
+                    await meds.add_answer(PAT.id, "anything")
+                continue
+            before = expected
+            try:
+                if move == "good":
+                    expected = (await meds.add_answer(PAT.id, GOOD[before])).step
+                elif move == "skip":
+                    expected = (await meds.add_skip(PAT.id)).step
+                else:
+                    await meds.add_answer(PAT.id, BAD[before])
+            except (MedInputError, StaleAction):
+                pass
+            standing = await circles.standing(PAT.id)
+            assert standing.draft is not None
+            step = standing.draft["step"]
+            # One answer moves one step forward (or none when refused), never two.
+            assert ADD_STEPS.index(step) - ADD_STEPS.index(before) in (0, 1), (before, step)
+            assert step == expected
+            for done in ADD_STEPS[: ADD_STEPS.index(step)]:
+                if done in ("name", "dose", "times"):
+                    assert done.replace("times", "kind") in standing.draft, (done, standing)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(moves=st.lists(MOVE, max_size=20))
+def test_the_walkthrough_moves_one_step_per_accepted_answer(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, moves: list[Any]
+) -> None:
+    if backend == "sqlite":
+        directory = tmp_path / uuid.uuid4().hex
+        directory.mkdir()
+        url = sqlite_copy(request.getfixturevalue("sqlite_template"), directory)
+    else:
+        url = request.getfixturevalue("pg_migrated_url")
+    asyncio.run(walk(url, moves))
