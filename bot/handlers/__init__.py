@@ -14,8 +14,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, texts
-from bot.handlers import availability, circle, fallback, meds, needs, onboarding, privacy, recovery
+from bot import callbacks, keyboards, texts
+from bot.handlers import (
+    availability,
+    circle,
+    fallback,
+    lookin,
+    meds,
+    needs,
+    onboarding,
+    privacy,
+    recovery,
+)
 from bot.handlers.common import CareContext, person, services
 from bot.handlers.errors import on_error
 
@@ -86,6 +96,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "dose": meds.dose_button,
         # --- privacy ---
         "data": privacy.data_button,
+        # --- someone always hears ---
+        keyboards.LOOK: lookin.look_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
