@@ -185,6 +185,7 @@ class MedDetail:
     patient_name: str
     for_patient: bool
     can_manage: bool
+    # Who would hear about a missed dose right now (filled in when it is added).
     reach: AlertReach | None = None
 
 
@@ -2057,8 +2058,7 @@ class MedicationService:
         role = await self._require_view(session, user_id, ctx.circle)
         can_manage = role == Role.PATIENT or ctx.circle.helpers_manage_meds
         view = await self._view(session, ctx)
-        reach = await self._reach(session, ctx.circle)
-        return MedDetail(view, display_name(ctx.patient), role == Role.PATIENT, can_manage, reach)
+        return MedDetail(view, display_name(ctx.patient), role == Role.PATIENT, can_manage)
 
     async def _reach(self, session: AsyncSession, circle: Circle) -> AlertReach:
         """Who would hear about a missed dose if it happened now."""

@@ -950,7 +950,15 @@ class RecoveryService:
         )
         if _rowcount(result) != 1:
             return False
-        if not circle.lookin_requests or await self._heard_since(session, checkin):
+        checkins_on = await session.scalar(
+            select(RecoveryPlan.checkins_on).where(RecoveryPlan.circle_id == circle.id)
+        )
+        if (
+            not circle.lookin_requests
+            or not checkins_on
+            or await self._heard_since(session, checkin)
+        ):
+            # Switched off since, or the patient has been in touch: nobody else is asked.
             log_event(log, "recovery.lookin_settled", circle_id=circle.id)
             return True
         asked = {chat_id for _, chat_id in await self._lookin_requests(session, checkin.id)}

@@ -151,6 +151,16 @@ async def test_one_away_one_here_only_the_one_here_hears_and_the_patient_is_not_
     assert "dose.nobody" not in await kinds(svc, PAT.id)
 
 
+async def test_quiet_hours_do_not_hold_back_the_alert(svc: Services) -> None:
+    for helper in (ANNA, BEN):
+        await svc.availability.set_quiet(helper.id, "10:00-12:00")  # 11:45 is inside
+    await missed_dose(svc)
+    for helper in (ANNA, BEN):
+        [alert] = await outbox(svc, helper.id)
+        assert alert.kind == "dose.alert" and alert.not_before == ALERT  # urgent: at once
+    assert "dose.nobody" not in await kinds(svc, PAT.id)
+
+
 async def test_time_away_that_has_ended_does_not_count(svc: Services) -> None:
     assert isinstance(svc.clock, FrozenClock)
     svc.clock.set(REMINDER - dt.timedelta(days=5))
@@ -404,6 +414,19 @@ async def test_no_message_to_an_errand_helper_ever_carries_medication(svc: Servi
         seen = json.dumps(payload, ensure_ascii=False)
         for secret in ("Medicine", "tablet", "11:00", "15:00", "medic", "dose", "Dose"):
             assert secret not in seen, (secret, seen)
+
+
+async def test_an_errand_helpers_export_never_names_the_medication_they_looked_in_on(
+    svc: Services,
+) -> None:
+    await svc.circles.toggle_setting(PAT.id, "errand_lookins")
+    for helper in (ANNA, BEN):
+        await svc.circles.mark_unreachable(helper.id)
+    occurrence_id = await missed_dose(svc)
+    assert (await svc.meds.look_in(ERRI.id, occurrence_id)).by_me
+    seen = json.dumps(await svc.privacy.export(ERRI.id), ensure_ascii=False)
+    for secret in ("Medicine", "tablet", "checked_on", "T10:00"):
+        assert secret not in seen, (secret, seen)
 
 
 # --- /addmed and /meds say who would be told ---------------------------------------------------

@@ -20,7 +20,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.models import DailyCheckin, OutboxMessage
 from bot.db.session import Database
-from bot.domain.recovery import Stage
+from bot.domain.recovery import ScheduleChoice, Stage
 from bot.services.circles import Person
 from bot.services.errors import StaleAction
 
@@ -268,6 +268,17 @@ async def test_an_answer_from_the_patient_stops_the_escalation(
     assert await asked(svc) == [ANNA.id]
     result = await svc.recovery.look_in(ANNA.id, (await checkin(svc)).id)
     assert result.resolved
+
+
+async def test_switching_check_ins_off_stops_the_escalation(
+    svc: Services, settings: Settings
+) -> None:
+    await join(svc, ANNA, BEN)
+    await unanswered_until_look_in(svc)
+    await at(svc, LOOKIN)
+    await svc.recovery.set_checkin(PAT.id, ScheduleChoice("off"))
+    await at(svc, LOOKIN + dt.timedelta(minutes=settings.lookin_escalate_minutes))
+    assert await asked(svc) == [ANNA.id]
 
 
 async def test_with_nobody_else_the_one_asked_is_left_to_it(
