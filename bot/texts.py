@@ -1315,7 +1315,7 @@ def dose_done(view: DoseView) -> str:
         if view.alert_at is not None and view.alert_at <= view.snoozed_until:
             text += (
                 f"\nIf it's still not confirmed at {clock(view.alert_at, zone)}, "
-                "your close family will be told."
+                "I'll tell your close family (or you, if I can't reach any of them)."
             )
         return text
     if view.state == "cancelled":
