@@ -80,6 +80,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     scheduler.register(meds)
     circles.on_timezone_changed(meds.timezone_changed)
+    circles.on_unreachable(meds.helper_unreachable)
     # --- recovery ---
     recovery = RecoveryService(
         db,
@@ -93,12 +94,14 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
             lookin_time=settings.lookin_time,
             late_grace=dt.timedelta(minutes=settings.recovery_late_grace_minutes),
             suggestion_pause=dt.timedelta(days=settings.suggestion_pause_days),
+            lookin_escalate=dt.timedelta(minutes=settings.lookin_escalate_minutes),
         ),
         wake=scheduler.poke,
         doses=meds,
     )
     scheduler.register(recovery)
     circles.on_timezone_changed(recovery.timezone_changed)
+    circles.on_unreachable(recovery.helper_unreachable)
     # --- privacy ---
     privacy = PrivacyService(db, clock, notifier, circles)
     return Services(

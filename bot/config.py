@@ -82,8 +82,11 @@ class Settings(DatabaseSettings):
     checkin_nudge_time: dt.time = dt.time(19, 0)
     # Still no answer by this time the next morning: ask a close-family helper to look in.
     lookin_time: dt.time = dt.time(9, 0)
+    # Nobody has tapped "I'll check on them" this many minutes after the look-in request:
+    # the other helpers are asked too.
+    lookin_escalate_minutes: float = Field(default=60, gt=0)
     # After downtime, a tip, check-in or nudge still goes out this many minutes late; later
-    # than that it is skipped for the day (a look-in request still goes the same day).
+    # than that it is skipped for the day (a look-in request still goes, however late).
     recovery_late_grace_minutes: float = Field(default=180, ge=0)
     # After "Not now" to a suggested stage, the same suggestion waits this many days.
     suggestion_pause_days: float = Field(default=3, ge=0)

@@ -156,6 +156,17 @@ def tips_settings(patient_on: bool | None, helping: Sequence[tuple[int, str, boo
     return rows
 
 
+# "I'll check on them" on a look-in request: about a daily check-in, or about a missed dose
+# (sent to errand helpers, so the data says only "d", never what it is about).
+LOOK = "look"
+LOOK_CHECKIN = "c"
+LOOK_DOSE = "d"
+
+
+def look_in(kind: str, item_id: int) -> Rows:
+    return [[Button(texts.BUTTON_CHECK_ON, cb.encode(LOOK, kind, item_id))]]
+
+
 def checkin_settings(on: bool) -> Rows:
     label = texts.BUTTON_CHECKIN_OFF if on else texts.BUTTON_CHECKIN_ON
     return [[Button(label, cb.encode("pain", "off" if on else "on"))]]

@@ -321,6 +321,7 @@ SETTING_LABELS = {
     "helpers_manage_meds": "Close family may add or change my medications",
     "helpers_mark_given": "Close family may mark a dose as given",
     "lookin_requests": "Ask close family to look in if I miss a check-in",
+    "errand_lookins": "No close family to reach? Ask errand helpers to look in",
 }
 
 
@@ -654,19 +655,99 @@ def severe_pain_alert(patient_name: str, score: int) -> str:
     )
 
 
-def lookin_request(patient_name: str) -> str:
+def lookin_request(patient_name: str, since: str = "yesterday") -> str:
     return (
-        f"💛 <b>{esc(patient_name)}</b> hasn't answered my daily check-in since yesterday. "
+        f"💛 <b>{esc(patient_name)}</b> hasn't answered my daily check-in since {since}. "
         "Could you look in on them, or give them a call?"
     )
 
 
-def lookin_asked(helper_name: str) -> str:
+def lookin_asked(helper_name: str, since: str = "yesterday") -> str:
     return (
-        f"I haven't heard from you since yesterday's check-in, so I've asked "
+        f"I haven't heard from you since {since}'s check-in, so I've asked "
         f"<b>{esc(helper_name)}</b> to look in on you. 💛\n"
         "<i>You can switch this off in /circle ▸ Settings.</i>"
     )
+
+
+# --- someone always hears: look-ins, and when nobody in close family can be reached ----------
+
+if TYPE_CHECKING:
+    from bot.services.reach import AlertReach, LookIn
+
+
+def since_day(day: dt.date, today: dt.date) -> str:
+    """The day of an unanswered check-in, as "since …" reads it: "yesterday", "Monday"."""
+    days = (today - day).days
+    if days <= 1:
+        return "yesterday"
+    return day.strftime("%A") if days < 7 else day.strftime("%A %d %B").replace(" 0", " ")
+
+
+def errand_lookin(patient_name: str) -> str:
+    """To an errand helper: why is never said (it may be medication)."""
+    return f"💛 <b>{esc(patient_name)}</b> may need a hand — could you check on them?"
+
+
+def someone_checking(patient_name: str, checker: str) -> str:
+    """A look-in request once another helper took it on."""
+    return f"💛 {esc(checker)} is checking on {esc(patient_name)}. Thank you for being there."
+
+
+def lookin_settled(patient_name: str) -> str:
+    """A look-in request once it's no longer needed (never says why)."""
+    return f"💛 All sorted — {esc(patient_name)} doesn't need a check-in now. Thank you."
+
+
+def lookin_reply(result: LookIn) -> str:
+    """The answer to the tap on "I'll check on them" (never about medication)."""
+    patient = esc(result.patient_name)
+    if result.resolved:
+        return "No need any more — it's been taken care of. Thank you for looking out. 💛"
+    if result.by_me:
+        return f"Thank you — you're checking on <b>{patient}</b>. I've let them know. 💛"
+    return f"{esc(result.checker_name)} is already checking on {patient}. Thank you. 💛"
+
+
+def lookin_nobody(since: str) -> str:
+    return (
+        f"💛 I haven't heard from you since {since}'s check-in, and there's nobody in your "
+        "circle I can ask to look in on you right now. If you need help, please call someone "
+        "or your doctor. /invite brings close family in."
+    )
+
+
+def nobody_told_of_dose(name: str, dose: str, due_label: str, errand: list[str]) -> str:
+    """To the patient, when no close family can be told that a dose went unconfirmed."""
+    lines = [
+        f"💛 Your {_med(name, dose)} due {due_label} isn't confirmed, and I couldn't tell "
+        "anyone: nobody in your close family can be reached right now."
+    ]
+    if errand:
+        lines.append(
+            f"I've asked {esc(_join_names(errand))} to look in on you — without mentioning "
+            "your medication."
+        )
+    lines.append("So that family hears next time, invite close family with /invite.")
+    return "\n".join(lines)
+
+
+def alert_reach(reach: AlertReach, for_patient: bool) -> str:
+    """Who would hear about a missed dose right now, for /addmed and /meds."""
+    if reach.close:
+        return f"🔔 If a dose isn't confirmed, {esc(_join_names(list(reach.close)))} would be told."
+    invite = " Invite close family with /invite." if for_patient else ""
+    if reach.errand:
+        return (
+            "🔔 If a dose isn't confirmed, no close family can be told right now: "
+            f"{esc(_join_names(list(reach.errand)))} would be asked to look in "
+            f"(without medication details).{invite}"
+        )
+    if for_patient:
+        return (
+            "⚠️ If a dose isn't confirmed, nobody would be told — invite close family with /invite."
+        )
+    return "⚠️ If a dose isn't confirmed, nobody in close family can be told right now."
 
 
 # /progress
@@ -1325,7 +1406,7 @@ def dose_done(view: DoseView) -> str:
         if view.alert_at is not None and view.alert_at <= view.snoozed_until:
             text += (
                 f"\nIf it's still not confirmed at {clock(view.alert_at, zone)}, "
-                "your close family will be told."
+                "I'll tell your close family (or you, if I can't reach any of them)."
             )
         return text
     if view.state == "cancelled":
@@ -1529,6 +1610,8 @@ def med_list(listing: MedList, now: dt.datetime) -> str:
         elif med.as_needed and med.last_taken_at:
             line += f" · last {day_clock(med.last_taken_at, listing.timezone, now)}"
         lines.append(line)
+    if listing.reach is not None and any(not m.as_needed for m in listing.meds):
+        lines += ["", alert_reach(listing.reach, listing.for_patient)]
     if listing.can_manage:
         lines += ["", "Tap one to change it."]
     return "\n".join(lines)
@@ -1728,13 +1811,21 @@ def button_for_patient(name: str) -> str:
     return f"For {name}"
 
 
-def med_added(med: MedView, patient_name: str, for_patient: bool, now: dt.datetime) -> str:
+def med_added(
+    med: MedView,
+    patient_name: str,
+    for_patient: bool,
+    now: dt.datetime,
+    reach: AlertReach | None = None,
+) -> str:
     whose = "your medications" if for_patient else f"{esc(patient_name)}'s medications"
     text = f"Added {_med(med.name, med.dose)} to {whose} — {_schedule(med)}."
     text += f"\nLabel limits: {label_limits(med.max_per_24h, med.min_hours_between)}."
     text += _heads_up(med)
     if med.next_due_at:
         text += f"\nFirst reminder: {day_clock(med.next_due_at, med.timezone, now)}."
+    if reach is not None and not med.as_needed:
+        text += f"\n{alert_reach(reach, for_patient)}"
     if not for_patient:
         text += f"\nI've let {esc(patient_name)} know."
     return text + "\n/meds to change or pause it."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,3 +64,18 @@ async def active_helpers(
     if access is not None:
         query = query.where(Membership.access == access)
     return [(m, u) for m, u in (await session.execute(query)).all()]
+
+
+def can_be_reached(user: User, now: dt.datetime) -> bool:
+    """Messages reach them now: they have not blocked the bot (403) and are not away."""
+    return user.reachable and (user.away_until is None or user.away_until <= now)
+
+
+async def reachable_helpers(
+    session: AsyncSession, circle_id: int, access: str, now: dt.datetime
+) -> list[User]:
+    """The circle's active helpers of this kind who can be reached now, longest-standing
+    first."""
+    return [
+        u for _m, u in await active_helpers(session, circle_id, access) if can_be_reached(u, now)
+    ]

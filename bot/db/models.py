@@ -128,6 +128,8 @@ class Circle(Base):
     helpers_mark_given: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Ask a close-family helper to look in when the daily check-in goes unanswered.
     lookin_requests: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # When no close family can be reached, ask errand helpers to look in (never saying why).
+    errand_lookins: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Membership(Base):
@@ -300,7 +302,11 @@ class DailyCheckin(Base):
     lookin_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The helper asked first to look in; once someone taps "I'll check on them", that helper
+    # (and lookin_claimed_at says when: the first tap wins). While the look-in waits for a
+    # tap, due_at is when the others are asked too.
     lookin_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    lookin_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class HelperTipOptIn(Base):

@@ -14,12 +14,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, texts
+from bot import callbacks, keyboards, texts
 from bot.handlers import (
     availability,
     circle,
     conversation,
     fallback,
+    lookin,
     meds,
     needs,
     onboarding,
@@ -105,6 +106,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "dose": meds.dose_button,
         # --- privacy ---
         "data": privacy.data_button,
+        # --- someone always hears ---
+        keyboards.LOOK: lookin.look_button,
     }
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))

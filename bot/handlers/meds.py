@@ -128,7 +128,8 @@ async def addmed_command(update: Update, context: CareContext) -> None:
         detail = await meds.add_line(user_id(update), args)
         now = services(context).clock.now()
         await reply(
-            update, texts.med_added(detail.med, detail.patient_name, detail.for_patient, now)
+            update,
+            texts.med_added(detail.med, detail.patient_name, detail.for_patient, now, detail.reach),
         )
         return
     prompt = await meds.start_add(user_id(update))
@@ -231,7 +232,9 @@ async def med_button(update: Update, context: CareContext) -> None:
     elif verb == "save":
         detail = await meds.add_save(me)
         now = services(context).clock.now()
-        text = texts.med_added(detail.med, detail.patient_name, detail.for_patient, now)
+        text = texts.med_added(
+            detail.med, detail.patient_name, detail.for_patient, now, detail.reach
+        )
         await edit_or_reply(update, text)
     elif verb in ("cancel", "keep"):
         await meds.add_cancel(me)

@@ -51,6 +51,10 @@ MemberGoneHook = Callable[[AsyncSession, int, int], Awaitable[None]]
 # Told, in the same transaction, that someone's time zone changed: (session, user_id).
 TimezoneListener = Callable[[AsyncSession, int], Awaitable[None]]
 
+# Told, in the same transaction, that Telegram refused to deliver to someone (403):
+# (session, user_id). What was on its way to them will never arrive.
+UnreachableListener = Callable[[AsyncSession, int], Awaitable[None]]
+
 # 12 random bytes: 96 bits, 16 URL-safe characters, fits a /start deep-link payload.
 INVITE_CODE_BYTES = 12
 # Wrong codes allowed per person per window before /join waits: enough for typos,
@@ -145,7 +149,13 @@ class Joined:
 
 
 # The patient's circle settings, in the order /circle shows them.
-CIRCLE_SETTINGS = ("one_at_a_time", "helpers_manage_meds", "helpers_mark_given", "lookin_requests")
+CIRCLE_SETTINGS = (
+    "one_at_a_time",
+    "helpers_manage_meds",
+    "helpers_mark_given",
+    "lookin_requests",
+    "errand_lookins",
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,7 @@ class CircleSettings:
     helpers_manage_meds: bool
     helpers_mark_given: bool
     lookin_requests: bool
+    errand_lookins: bool
 
 
 class CircleService:
@@ -177,6 +188,7 @@ class CircleService:
         self._known: dict[int, tuple[tuple[str, str | None, str | None], float]] = {}
         self._member_gone: list[MemberGoneHook] = []
         self._timezone_listeners: list[TimezoneListener] = []
+        self._unreachable_listeners: list[UnreachableListener] = []
 
     def on_member_gone(self, hook: MemberGoneHook) -> None:
         """Run `hook(session, circle_id, user_id)` in the transaction that ends a helper's
@@ -187,6 +199,12 @@ class CircleService:
         """Call `listener(session, user_id)` inside the transaction that changes a time zone
         (e.g. to move medication reminders to the new local times)."""
         self._timezone_listeners.append(listener)
+
+    def on_unreachable(self, listener: UnreachableListener) -> None:
+        """Call `listener(session, user_id)` inside the transaction that marks someone
+        unreachable (e.g. so a missed-dose alert that can no longer arrive reaches someone
+        else)."""
+        self._unreachable_listeners.append(listener)
 
     # --- people ------------------------------------------------------------------------
 
@@ -542,6 +560,8 @@ class CircleService:
                     kind="circle.unreachable",
                     circle_id=helping.circle_id,
                 )
+            for listener in self._unreachable_listeners:
+                await listener(session, user_id)
 
     # --- the patient's choices ---------------------------------------------------------
 

@@ -40,6 +40,7 @@ from bot.db.models import (
     Membership,
     MemberStatus,
     OutboxMessage,
+    OutboxState,
     Role,
     User,
 )
@@ -69,6 +70,7 @@ from bot.services.errors import (
     StaleAction,
     UnknownMedication,
 )
+from bot.services.reach import AlertReach, LookIn, alert_reach, look_in_people
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ log = logging.getLogger(__name__)
 LATE_AFTER = dt.timedelta(minutes=1)
 # After a long outage, slots older than this are not recorded at all.
 CATCH_UP_LIMIT = dt.timedelta(days=7)
+# A 403 on a missed-dose alert older than this changes nothing any more.
+ALERT_RELEVANT = dt.timedelta(days=1)
 ADHERENCE_DAYS = 7
 # An as-needed medication has no scheduled times to tell two doses apart: one logged this
 # close to another is questioned even when the label's minimum gap isn't saved.
@@ -178,6 +182,8 @@ class MedList:
     can_give: bool
     meds: tuple[MedView, ...]
     open_doses: tuple[OpenDose, ...]
+    # Who would hear about a missed dose right now.
+    reach: AlertReach | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,8 @@ class MedDetail:
     patient_name: str
     for_patient: bool
     can_manage: bool
+    # Who would hear about a missed dose right now (filled in when it is added).
+    reach: AlertReach | None = None
 
 
 @dataclass(frozen=True)
@@ -663,9 +671,18 @@ class MedicationService:
     async def _alert_family(
         self, session: AsyncSession, ctx: _Ctx, occurrence_id: int, due_label: str
     ) -> None:
-        """Tell every close-family helper; errand helpers never hear about medication."""
+        """Tell every close-family helper who can be reached now (not blocked, not away);
+        errand helpers never hear about medication. With nobody in close family to tell,
+        the patient is told plainly instead.
+
+        Keys make it safe to call again (after a 403): only the newly reachable are told.
+        """
+        people, errand = await look_in_people(session, ctx.circle, self._clock.now())
+        if errand or not people:
+            await self._nobody_told(session, ctx, occurrence_id, due_label, people)
+            return
         patient = display_name(ctx.patient)
-        for _m, helper in await active_helpers(session, ctx.circle.id, Access.CLOSE):
+        for helper in people:
             await self._notifier.send(
                 session,
                 key=f"dose:{occurrence_id}:alert:{helper.id}",
@@ -677,6 +694,188 @@ class MedicationService:
                 kind="dose.alert",
                 priority=Priority.URGENT,
                 circle_id=ctx.circle.id,
+            )
+
+    async def _nobody_told(
+        self,
+        session: AsyncSession,
+        ctx: _Ctx,
+        occurrence_id: int,
+        due_label: str,
+        errand: Sequence[User],
+    ) -> None:
+        """No close family can be told: the patient hears it, and errand helpers (if the
+        patient allows it) are asked to look in — with no word about medication."""
+        patient = display_name(ctx.patient)
+        for helper in errand:
+            await self._notifier.send(
+                session,
+                key=f"dose:{occurrence_id}:lookin:{helper.id}",
+                chat_id=helper.id,
+                message=OutMessage(
+                    texts.errand_lookin(patient),
+                    keyboards.look_in(keyboards.LOOK_DOSE, occurrence_id),
+                ),
+                kind="dose.lookin",
+                priority=Priority.URGENT,
+                circle_id=ctx.circle.id,
+            )
+        told = await self._notifier.send(
+            session,
+            key=f"dose:{occurrence_id}:nobody",
+            chat_id=ctx.patient.id,
+            message=OutMessage(
+                texts.nobody_told_of_dose(
+                    ctx.med.name, ctx.med.dose, due_label, [display_name(h) for h in errand]
+                )
+            ),
+            kind="dose.nobody",
+            priority=Priority.URGENT,
+            circle_id=ctx.circle.id,
+        )
+        if told:
+            log_event(log, "dose.nobody_told", occurrence_id=occurrence_id, errand=len(errand))
+
+    async def helper_unreachable(self, session: AsyncSession, user_id: int) -> None:
+        """Telegram refused a message to this helper (403), in the transaction recording it.
+
+        A missed-dose alert of theirs that never arrived may have been the only one: if no
+        alert of that dose reached (or can still reach) anyone, it is handled as if nobody
+        could be told at alert time — newly reachable close family, else the patient.
+        """
+        since = self._clock.now() - ALERT_RELEVANT
+        keys = list(
+            await session.scalars(
+                select(OutboxMessage.key).where(
+                    OutboxMessage.chat_id == user_id,
+                    OutboxMessage.kind == "dose.alert",
+                    OutboxMessage.op == "send",
+                    OutboxMessage.state != OutboxState.SENT,
+                    OutboxMessage.created_at > since,
+                )
+            )
+        )
+        for key in keys:
+            found = await session.get(DoseOccurrence, int(key.split(":")[1]))
+            if found is None:
+                continue  # gone with its circle
+            ctx, occ = await self._dose(session, found.id)
+            if occ.state != DoseState.MISSED or occ.checker_id is not None:
+                continue  # answered, or someone is already on their way
+            if not await self._alert_heard(session, occ.id):
+                await self._alert_family(session, ctx, occ.id, _label(occ, ctx.zone))
+
+    async def _alert_heard(self, session: AsyncSession, occurrence_id: int) -> bool:
+        """Did a family alert of this dose arrive, or can one still arrive?"""
+        rows = await session.execute(
+            select(OutboxMessage.state, User.reachable)
+            .outerjoin(User, User.id == OutboxMessage.chat_id)
+            .where(
+                OutboxMessage.key.like(f"dose:{occurrence_id}:alert:%"),
+                OutboxMessage.op == "send",
+            )
+        )
+        waiting = (OutboxState.PENDING, OutboxState.SENDING)
+        return any(
+            state == OutboxState.SENT or (state in waiting and reachable is not False)
+            for state, reachable in rows.all()
+        )
+
+    async def look_in(self, helper_id: int, occurrence_id: int) -> LookIn:
+        """ "I'll check on them" from a helper asked to look in about a missed dose (an
+        errand helper: nothing here or in what follows names the medication). The first tap
+        wins, as on close family's alert; the others are told."""
+        async with self._db.transaction() as session:
+            ctx, occ = await self._dose(session, occurrence_id)
+            role = await self._role(session, helper_id, ctx.circle)
+            asked = await session.scalar(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.key == f"dose:{occ.id}:lookin:{helper_id}"
+                )
+            )
+            if role not in (Access.CLOSE, Access.ERRAND) or asked is None:
+                raise StaleAction()
+            patient = display_name(ctx.patient)
+            if occ.state != DoseState.MISSED:
+                return LookIn(patient, "", False, True)
+            result = await session.execute(
+                update(DoseOccurrence)
+                .where(DoseOccurrence.id == occ.id, DoseOccurrence.checker_id.is_(None))
+                .values(checker_id=helper_id)
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                checker_id = await session.scalar(
+                    select(DoseOccurrence.checker_id).where(DoseOccurrence.id == occ.id)
+                )
+                checker = await self._name_of(session, checker_id) or ""
+                return LookIn(patient, checker, checker_id == helper_id, False)
+            me = await self._name_of(session, helper_id) or ""
+            view = await self._dose_view(session, ctx, occ)
+            can_give = ctx.circle.helpers_mark_given
+            await self._edit_alerts(
+                session,
+                ctx,
+                occ,
+                texts.dose_someone_checking(view, me),
+                None,
+                key_suffix="checking",
+                buttons=keyboards.dose_give(occ.id) if can_give else (),
+            )
+            await self._edit_lookins(session, occ.id, patient, me, helper_id)
+            await self._notifier.send(
+                session,
+                key=f"dose:{occ.id}:checking",
+                chat_id=ctx.patient.id,
+                message=OutMessage(texts.dose_checking_to_patient(me)),
+                kind="dose.checking",
+                priority=Priority.URGENT,
+                circle_id=ctx.circle.id,
+            )
+            log_event(log, "dose.checking", occurrence_id=occ.id, user_id=helper_id)
+            return LookIn(patient, me, True, False)
+
+    async def _edit_lookins(
+        self,
+        session: AsyncSession,
+        occurrence_id: int,
+        patient: str,
+        checker: str,
+        skip_helper: int | None,
+    ) -> None:
+        """Errand helpers asked to look in hear who took it on (still nothing about why)."""
+        rows = await session.execute(
+            select(OutboxMessage.key, OutboxMessage.chat_id).where(
+                OutboxMessage.key.like(f"dose:{occurrence_id}:lookin:%"),
+                OutboxMessage.op == "send",
+            )
+        )
+        for key, chat_id in rows.all():
+            if chat_id == skip_helper:
+                continue
+            await self._notifier.edit(
+                session,
+                key=f"{key}:checking",
+                ref_key=key,
+                message=OutMessage(texts.someone_checking(patient, checker)),
+                kind="dose.lookin_update",
+            )
+
+    async def _settle_lookins(self, session: AsyncSession, ctx: _Ctx, occ: DoseOccurrence) -> None:
+        """The dose was answered after all: look-in requests stop asking (still saying
+        nothing about medication), so nobody sets out for nothing."""
+        rows = await session.execute(
+            select(OutboxMessage.key).where(
+                OutboxMessage.key.like(f"dose:{occ.id}:lookin:%"), OutboxMessage.op == "send"
+            )
+        )
+        for (key,) in rows.all():
+            await self._notifier.edit(
+                session,
+                key=f"{key}:settled",
+                ref_key=key,
+                message=OutMessage(texts.lookin_settled(display_name(ctx.patient))),
+                kind="dose.lookin_update",
             )
 
     # --- time zone ---------------------------------------------------------------------------
@@ -904,7 +1103,8 @@ class MedicationService:
                 after_commit(session, self._wake)
                 log_event(log, "med.added", medication_id=med.id, circle_id=circle.id)
                 view = await self._view(session, ctx)
-                return MedDetail(view, display_name(patient), for_patient, True)
+                reach = await self._reach(session, circle)
+                return MedDetail(view, display_name(patient), for_patient, True, reach)
         except IntegrityError:
             raise DuplicateMedication(name) from None
 
@@ -1189,6 +1389,7 @@ class MedicationService:
             await self._edit_alerts(
                 session, ctx, occ, texts.dose_resolved(view), None if by_patient else user_id
             )
+            await self._settle_lookins(session, ctx, occ)
         if not by_patient:
             await self._notifier.send(
                 session,
@@ -1257,6 +1458,7 @@ class MedicationService:
             await self._edit_patient_messages(session, occ, texts.dose_done(view), message_id)
             if was_alerted:
                 await self._edit_alerts(session, ctx, occ, texts.dose_resolved(view), None)
+                await self._settle_lookins(session, ctx, occ)
             log_event(log, "dose.skipped", occurrence_id=occ.id)
             return DoseOutcome(dose=view)
 
@@ -1348,6 +1550,7 @@ class MedicationService:
                 key_suffix="checking",
                 buttons=keyboards.dose_give(occ.id) if can_give else (),
             )
+            await self._edit_lookins(session, occ.id, patient, me, None)
             await self._notifier.send(
                 session,
                 key=f"dose:{occ.id}:checking",
@@ -1919,6 +2122,7 @@ class MedicationService:
         await self._edit_patient_messages(session, occ, texts.dose_removed(view), None)
         if was_alerted:
             await self._edit_alerts(session, ctx, occ, texts.dose_removed(view), None)
+            await self._settle_lookins(session, ctx, occ)
 
     async def _edit_patient_messages(
         self, session: AsyncSession, occ: DoseOccurrence, text: str, skip_message_id: int | None
@@ -2093,6 +2297,11 @@ class MedicationService:
         view = await self._view(session, ctx)
         return MedDetail(view, display_name(ctx.patient), role == Role.PATIENT, can_manage)
 
+    async def _reach(self, session: AsyncSession, circle: Circle) -> AlertReach:
+        """Who would hear about a missed dose if it happened now."""
+        people, errand = await look_in_people(session, circle, self._clock.now())
+        return alert_reach(people, errand)
+
     async def _view(self, session: AsyncSession, ctx: _Ctx) -> MedView:
         med = ctx.med
         last = await session.scalar(
@@ -2160,6 +2369,7 @@ class MedicationService:
             can_give=role != Role.PATIENT and circle.helpers_mark_given,
             meds=tuple(views),
             open_doses=tuple(open_doses),
+            reach=await self._reach(session, circle),
         )
 
     async def _dose_view(self, session: AsyncSession, ctx: _Ctx, occ: DoseOccurrence) -> DoseView:

@@ -35,6 +35,7 @@ from bot.clock import Clock
 from bot.db.circles import active_helpers, display_name, patient_circle_id
 from bot.db.models import (
     FORMER_HELPER_ID,
+    Access,
     Base,
     Circle,
     DailyCheckin,
@@ -327,6 +328,10 @@ class PrivacyService:
                 .order_by(DoseOccurrence.due_at, DoseOccurrence.id)
             )
         ).all()
+        if membership.access != Access.CLOSE:
+            # Errand helpers never see medication, not even here: one may have looked in on
+            # a missed dose without being told what it was.
+            doses = []
         optin = await session.scalar(
             select(HelperTipOptIn.created_at).where(
                 HelperTipOptIn.circle_id == circle.id, HelperTipOptIn.user_id == helper_id

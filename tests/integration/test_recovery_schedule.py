@@ -19,6 +19,7 @@ from tests.integration.recovery_rig import (
     ANNA,
     BEN,
     CARA,
+    CONFIG,
     PAT,
     SAM,
     Rig,
@@ -282,7 +283,9 @@ async def test_missed_checkin_one_nudge_then_close_family_is_asked_to_look_in(ri
     [note] = await rig.outbox("recovery.lookin_note")
     assert note.chat_id == PAT.id and "Anna" in note.payload["text"]
     checkin = await checkin_row(rig)
-    assert (checkin.state, checkin.lookin_user_id, checkin.due_at) == ("missed", ANNA.id, None)
+    # Still due: the others are asked if nobody taps "I'll check on them" in time.
+    escalate = berlin(3, 9) + CONFIG.lookin_escalate
+    assert (checkin.state, checkin.lookin_user_id, checkin.due_at) == ("missed", ANNA.id, escalate)
 
 
 async def test_a_late_answer_after_the_nudge_stops_the_look_in(rig: Rig) -> None:
@@ -320,6 +323,8 @@ async def test_no_look_in_without_reachable_close_family(rig: Rig) -> None:
     await rig.at(berlin(2, 19))
     await rig.at(berlin(3, 9))
     assert await rig.outbox("recovery.lookin") == []
+    [told] = await rig.outbox("recovery.lookin_nobody")  # the patient hears it instead
+    assert told.chat_id == PAT.id
 
 
 async def test_no_checkin_question_when_they_already_told_us_today(rig: Rig) -> None:
