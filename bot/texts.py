@@ -387,7 +387,7 @@ STAGE_HINTS = {
     "acute": "Spasms and inflammation; you may have been told to rest in bed.",
     "easing": "The inflammation has gone down a bit.",
     "strengthening": "Building up your back's strength.",
-    "staying-well": "The weeks and months ahead: keeping the next spasm away.",
+    "staying-well": "The weeks and months ahead: keeping your muscles strong and loose.",
     "not-improving": "Time to see a doctor or a specialist, or try a different therapy.",
 }
 STAGE_BUTTONS = {
