@@ -442,14 +442,22 @@ def date_local(instant: dt.datetime, timezone: str | None) -> str:
 BUTTON_ANOTHER_TIP = "Another tip"
 
 
-def tip_now(text: str, stage: str) -> str:
-    return f"🌿 <b>A tip for your stage</b> · {stage_label(stage)}\n\n{esc(text)}"
+# While "Back to acute?" waits for an answer after a flare-up.
+EXERCISE_PAUSED = (
+    "<i>Exercise tips wait until you answer “Back to acute?” — or pick your stage with /stage.</i>"
+)
 
 
-def daily_tip(text: str, stage: str) -> str:
+def tip_now(text: str, stage: str, exercise_paused: bool = False) -> str:
+    tip = f"🌿 <b>A tip for your stage</b> · {stage_label(stage)}\n\n{esc(text)}"
+    return f"{tip}\n\n{EXERCISE_PAUSED}" if exercise_paused else tip
+
+
+def daily_tip(text: str, stage: str, exercise_paused: bool = False) -> str:
+    paused = f"{EXERCISE_PAUSED}\n" if exercise_paused else ""
     return (
         f"🌿 <b>Today's tip</b> · {stage_label(stage)}\n\n{esc(text)}\n\n"
-        "<i>/tips changes the time or turns these off.</i>"
+        f"{paused}<i>/tips changes the time or turns these off.</i>"
     )
 
 
@@ -543,9 +551,17 @@ BUTTON_CHECKIN_OFF = "Turn check-ins off"
 BUTTON_CHECKIN_ON = "Turn check-ins on"
 
 SUGGESTIONS = {
+    "flare": (
+        "That sounds like a flare-up. <b>Back to acute?</b> Until you answer, I'll hold back "
+        "the exercise tips."
+    ),
+    "high_again": (
+        "Your pain has been 6 or more on two of the last three days. Is it a flare-up? "
+        "<b>Back to acute?</b> Until you answer, I'll hold back the exercise tips."
+    ),
     "easing_ready": (
-        "Your pain has been 4 or lower twice in a row. Has the inflammation gone down a bit? "
-        "If so, the <b>easing</b> stage may fit you now."
+        "Your pain has been 4 or lower on two days in a row. Has the inflammation gone down a "
+        "bit? If so, the <b>easing</b> stage may fit you now."
     ),
     "strengthening_ready": (
         "Your pain has been 2 or lower on three days. Maybe it's time for the "
@@ -578,6 +594,8 @@ def pain_recorded(score: int, severe: bool, suggestion: str | None) -> str:
 def button_switch_stage(stage: str) -> str:
     if stage == "not-improving":
         return "Yes, show those tips"
+    if stage == "acute":
+        return "Yes, back to acute"
     return f"Yes, switch to {stage_label(stage).lower()}"
 
 
@@ -586,6 +604,10 @@ BUTTON_TELL_HELPERS = "Let my helpers know"
 SUGGESTION_DECLINED = (
     "Okay, we'll stay where we are. I won't suggest that again for a few days; "
     "/stage changes it whenever you like."
+)
+FLARE_DECLINED = (
+    "Okay, we'll stay where we are, and the exercise tips are back. If your pain reaches 8 or "
+    "more, I'll ask again; /stage changes it whenever you like."
 )
 
 

@@ -115,7 +115,8 @@ async def stage_button(update: Update, context: CareContext) -> None:
         await edit_or_reply(update, texts.stage_switched(view.stage))
     elif data.verb == "no":
         await recovery.decline_suggestion(me, stage)
-        await edit_or_reply(update, texts.SUGGESTION_DECLINED)
+        declined = texts.FLARE_DECLINED if stage == Stage.ACUTE else texts.SUGGESTION_DECLINED
+        await edit_or_reply(update, declined)
     else:
         raise StaleAction()
     await answer(query)
@@ -128,7 +129,9 @@ async def stage_button(update: Update, context: CareContext) -> None:
 async def tip_command(update: Update, context: CareContext) -> None:
     """/tip and the menu's "A care tip": one tip for the current stage, with "Another"."""
     tip = await services(context).recovery.tip_now(user_id(update))
-    await reply(update, texts.tip_now(tip.text, tip.stage), keyboards.another_tip())
+    await reply(
+        update, texts.tip_now(tip.text, tip.stage, tip.exercise_paused), keyboards.another_tip()
+    )
 
 
 def _render_tip_settings(settings: TipSettings) -> tuple[str, keyboards.Rows]:
@@ -187,7 +190,9 @@ async def tip_button(update: Update, context: CareContext) -> None:
     circle_id = data.int_arg(0)
     if data.verb == "more":
         tip = await recovery.tip_now(me)
-        await edit_or_reply(update, texts.tip_now(tip.text, tip.stage), keyboards.another_tip())
+        await edit_or_reply(
+            update, texts.tip_now(tip.text, tip.stage, tip.exercise_paused), keyboards.another_tip()
+        )
     elif data.verb == "hmore" and circle_id:
         tip = await recovery.helper_tip_now(me, circle_id)
         await edit_or_reply(
