@@ -1559,9 +1559,10 @@ def add_prompt(prompt: AddPrompt) -> str:
     if step == "choose":
         return "Whose medication would you like to add?"
     if step == "name":
-        return f"{for_whom}What's the medication called? (as on the label, like Ibuprofen)"
+        return f"{for_whom}What's the medication called? (as on the label)"
     if step == "dose":
-        return f"{for_whom}How much is one dose of <b>{esc(draft['name'])}</b>? (like 400 mg)"
+        name = esc(draft["name"])
+        return f"{for_whom}How much is one dose of <b>{name}</b>? (as on the label, like 1 tablet)"
     if step == "times":
         return (
             f"{for_whom}When is it taken? Send times of day like <code>08:00, 14:00, 20:00</code> "
@@ -1669,8 +1670,8 @@ def adherence(report: AdherenceReport) -> str:
 MED_INPUT = {
     "name_empty": "Please send the medication's name.",
     "name_long": "That name is too long — up to 60 characters, please.",
-    "dose_empty": "Please send the dose, like 400 mg.",
-    "dose_long": "That's a long dose — up to 40 characters, please (like 400 mg).",
+    "dose_empty": "Please send the dose as on the label, like 1 tablet.",
+    "dose_long": "That's a long dose — up to 40 characters, please (like 1 tablet).",
     "note_long": "That note is too long — up to 120 characters, please.",
     "times_empty": "Please send the times, like <code>08:00, 20:00</code>.",
     "times_gap": (
@@ -1702,7 +1703,7 @@ MED_INPUT = {
         "You help more than one person — send /addmed and I'll ask whose medication it is."
     ),
     "one_line": (
-        "Send it like <code>/addmed Ibuprofen | 400 mg | 08:00, 14:00, 20:00</code> — "
+        "Send it like <code>/addmed Medicine A | 1 tablet | 08:00</code> — "
         "or just /addmed and I'll ask step by step."
     ),
 }
