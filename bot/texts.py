@@ -582,6 +582,11 @@ SEVERE_PAIN = (
 )
 
 
+def severe_pain_kept(answer: str) -> str:
+    """A stage question answered on a severe report: the advice stays above the answer."""
+    return f"{SEVERE_PAIN}\n\n{answer}"
+
+
 def pain_recorded(score: int, severe: bool, suggestion: str | None) -> str:
     parts = [f"Noted: <b>{score}/10</b>. Thank you. 💛"]
     if severe:

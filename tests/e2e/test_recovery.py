@@ -128,7 +128,14 @@ async def test_a_flare_up_in_easing_asks_back_to_acute_and_holds_exercise_tips(
     severe = await patient.wait_for("Noted: 9/10")
     assert "contact your doctor" in severe["text"] and "Back to acute?" in severe["text"]
     await patient.press(severe, "Yes, back to acute")
-    await patient.wait_for_edit(severe["message_id"], text_contains="you're in Acute flare now")
+    moved = await patient.wait_for_edit(
+        severe["message_id"], text_contains="you're in Acute flare now"
+    )
+    # Answering the question keeps the severe-pain advice and "Let my helpers know".
+    assert "contact your doctor" in moved["text"]
+    assert moved["buttons"] == ["Let my helpers know"]
+    await patient.press(moved, "Let my helpers know")
+    await patient.wait_for("no close family in your circle")
 
 
 async def test_progress_returns_a_chart_photo(fake_api: FakeBotApi, bot: BotProcess) -> None:
