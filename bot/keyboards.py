@@ -118,19 +118,26 @@ def pain_scale(verb: str, *args: object) -> Rows:
     return [buttons[:6], buttons[6:]]
 
 
+def tell_helpers(report_id: int) -> Rows:
+    return [[Button(texts.BUTTON_TELL_HELPERS, cb.encode("pain", "tell", report_id))]]
+
+
 def pain_result(report_id: int, severe: bool, suggestion: tuple[str, str] | None) -> Rows:
     """suggestion: (target stage, the stage it was suggested in)."""
     rows: list[list[Button]] = []
     if severe:
-        rows.append([Button(texts.BUTTON_TELL_HELPERS, cb.encode("pain", "tell", report_id))])
+        rows.extend(list(row) for row in tell_helpers(report_id))
     if suggestion is not None:
         target, current = suggestion
+        # On a severe report the answer carries the report, so its advice and button stay.
+        severe_report = (report_id,) if severe else ()
         rows.append(
             [
                 Button(
-                    texts.button_switch_stage(target), cb.encode("stage", "go", target, current)
+                    texts.button_switch_stage(target),
+                    cb.encode("stage", "go", target, current, *severe_report),
                 ),
-                Button(texts.BUTTON_NOT_NOW, cb.encode("stage", "no", target)),
+                Button(texts.BUTTON_NOT_NOW, cb.encode("stage", "no", target, *severe_report)),
             ]
         )
     return rows

@@ -425,7 +425,7 @@ STAGE_HINTS = {
     "acute": "Spasms and inflammation; you may have been told to rest in bed.",
     "easing": "The inflammation has gone down a bit.",
     "strengthening": "Building up your back's strength.",
-    "staying-well": "The weeks and months ahead: keeping the next spasm away.",
+    "staying-well": "The weeks and months ahead: keeping your muscles strong and loose.",
     "not-improving": "Time to see a doctor or a specialist, or try a different therapy.",
 }
 STAGE_BUTTONS = {
@@ -480,14 +480,22 @@ def date_local(instant: dt.datetime, timezone: str | None) -> str:
 BUTTON_ANOTHER_TIP = "Another tip"
 
 
-def tip_now(text: str, stage: str) -> str:
-    return f"🌿 <b>A tip for your stage</b> · {stage_label(stage)}\n\n{esc(text)}"
+# While "Back to acute?" waits for an answer after a flare-up.
+EXERCISE_PAUSED = (
+    "<i>Exercise tips wait until you answer “Back to acute?” — or pick your stage with /stage.</i>"
+)
 
 
-def daily_tip(text: str, stage: str) -> str:
+def tip_now(text: str, stage: str, exercise_paused: bool = False) -> str:
+    tip = f"🌿 <b>A tip for your stage</b> · {stage_label(stage)}\n\n{esc(text)}"
+    return f"{tip}\n\n{EXERCISE_PAUSED}" if exercise_paused else tip
+
+
+def daily_tip(text: str, stage: str, exercise_paused: bool = False) -> str:
+    paused = f"{EXERCISE_PAUSED}\n" if exercise_paused else ""
     return (
         f"🌿 <b>Today's tip</b> · {stage_label(stage)}\n\n{esc(text)}\n\n"
-        "<i>/tips changes the time or turns these off.</i>"
+        f"{paused}<i>/tips changes the time or turns these off.</i>"
     )
 
 
@@ -581,9 +589,17 @@ BUTTON_CHECKIN_OFF = "Turn check-ins off"
 BUTTON_CHECKIN_ON = "Turn check-ins on"
 
 SUGGESTIONS = {
+    "flare": (
+        "That sounds like a flare-up. <b>Back to acute?</b> Until you answer, I'll hold back "
+        "the exercise tips."
+    ),
+    "high_again": (
+        "Your pain has been 6 or more on two of the last three days. Is it a flare-up? "
+        "<b>Back to acute?</b> Until you answer, I'll hold back the exercise tips."
+    ),
     "easing_ready": (
-        "Your pain has been 4 or lower twice in a row. Has the inflammation gone down a bit? "
-        "If so, the <b>easing</b> stage may fit you now."
+        "Your pain has been 4 or lower on two days in a row. Has the inflammation gone down a "
+        "bit? If so, the <b>easing</b> stage may fit you now."
     ),
     "strengthening_ready": (
         "Your pain has been 2 or lower on three days. Maybe it's time for the "
@@ -604,6 +620,11 @@ SEVERE_PAIN = (
 )
 
 
+def severe_pain_kept(answer: str) -> str:
+    """A stage question answered on a severe report: the advice stays above the answer."""
+    return f"{SEVERE_PAIN}\n\n{answer}"
+
+
 def pain_recorded(score: int, severe: bool, suggestion: str | None) -> str:
     parts = [f"Noted: <b>{score}/10</b>. Thank you. 💛"]
     if severe:
@@ -616,6 +637,8 @@ def pain_recorded(score: int, severe: bool, suggestion: str | None) -> str:
 def button_switch_stage(stage: str) -> str:
     if stage == "not-improving":
         return "Yes, show those tips"
+    if stage == "acute":
+        return "Yes, back to acute"
     return f"Yes, switch to {stage_label(stage).lower()}"
 
 
@@ -624,6 +647,10 @@ BUTTON_TELL_HELPERS = "Let my helpers know"
 SUGGESTION_DECLINED = (
     "Okay, we'll stay where we are. I won't suggest that again for a few days; "
     "/stage changes it whenever you like."
+)
+FLARE_DECLINED = (
+    "Okay, we'll stay where we are, and the exercise tips are back. If your pain reaches 8 or "
+    "more, I'll ask again; /stage changes it whenever you like."
 )
 
 
@@ -1755,9 +1782,10 @@ def add_prompt(prompt: AddPrompt) -> str:
     if step == "choose":
         return "Whose medication would you like to add?"
     if step == "name":
-        return f"{for_whom}What's the medication called? (as on the label, like Ibuprofen)"
+        return f"{for_whom}What's the medication called? (as on the label)"
     if step == "dose":
-        return f"{for_whom}How much is one dose of <b>{esc(draft['name'])}</b>? (like 400 mg)"
+        name = esc(draft["name"])
+        return f"{for_whom}How much is one dose of <b>{name}</b>? (as on the label, like 1 tablet)"
     if step == "times":
         return (
             f"{for_whom}When is it taken? Send times of day like <code>08:00, 14:00, 20:00</code> "
@@ -1880,8 +1908,8 @@ def adherence(report: AdherenceReport) -> str:
 MED_INPUT = {
     "name_empty": "Please send the medication's name.",
     "name_long": "That name is too long — up to 60 characters, please.",
-    "dose_empty": "Please send the dose, like 400 mg.",
-    "dose_long": "That's a long dose — up to 40 characters, please (like 400 mg).",
+    "dose_empty": "Please send the dose as on the label, like 1 tablet.",
+    "dose_long": "That's a long dose — up to 40 characters, please (like 1 tablet).",
     "note_long": "That note is too long — up to 120 characters, please.",
     "times_empty": "Please send the times, like <code>08:00, 20:00</code>.",
     "times_gap": (

@@ -241,6 +241,8 @@ class RecoveryPlan(Base):
     # "Not now" to a suggested stage: not offered again until then.
     declined_stage: Mapped[str | None] = mapped_column(String(20))
     declined_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # "Back to acute?" after a flare-up, asked then and not answered yet: exercise tips wait.
+    flare_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StageChange(Base):

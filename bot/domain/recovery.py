@@ -1,16 +1,20 @@
 """Recovery stages, pain scores and when to suggest a change: pure rules, no I/O.
 
-The bot only ever *suggests* a stage change; the patient decides. The rules:
+The bot only ever *suggests* a stage change; the patient decides. The rules, first match wins:
 
-- acute (or not getting better) → easing: pain 4 or lower on the last two reports in a row;
-- easing → strengthening: the day's highest pain 2 or lower on the last three days reported;
+- a flare-up in a later stage (easing, strengthening, staying well) → back to acute: the new
+  score is 8 or more ("flare"), or it is 6 or more and another of the last three local days
+  (the new score's day and the two before) had a score of 6 or more too ("high again");
 - rising pain → "not getting better": the day's highest pain went up on each of the last three
   days reported, ending above 4 (a rise from 1 to 3 is not a worry worth raising);
+- acute (or not getting better) → easing: the day's highest pain 4 or lower on the last two
+  days reported — two days, so two scores minutes apart are not enough;
+- easing → strengthening: the day's highest pain 2 or lower on the last three days reported;
 - no improvement after 7 days in the acute stage → "not getting better": the latest report is
   still above 4 and no lower than the first one in this stage.
 
-Only reports made since the current stage began count. Pain 9–10 is severe: suggest a doctor,
-whatever the stage.
+Days are the patient's local dates. Only reports made since the current stage began count.
+Pain 9–10 is severe: suggest a doctor, whatever the stage.
 """
 
 from __future__ import annotations
@@ -35,7 +39,16 @@ class Stage(StrEnum):
 STAGES = tuple(Stage)
 PAIN_MIN, PAIN_MAX = 0, 10
 SEVERE_PAIN = 9
+# A score this high in a later stage is a flare-up: back to acute?
+FLARE_PAIN = 8
+# Scores this high on HIGH_PAIN_DAYS of the last HIGH_PAIN_WINDOW local days are one too.
+HIGH_PAIN = 6
+HIGH_PAIN_DAYS = 2
+HIGH_PAIN_WINDOW = 3
+LATER_STAGES = (Stage.EASING, Stage.STRENGTHENING, Stage.STAYING_WELL)
 EASING_READY_PAIN = 4
+EASING_READY_DAYS = 2
+STRENGTHENING_READY_DAYS = 3
 STRENGTHENING_READY_PAIN = 2
 RISING_WORRY_PAIN = 5
 ACUTE_TOO_LONG = dt.timedelta(days=7)
@@ -91,6 +104,8 @@ class Reading:
 
 
 class Reason(StrEnum):
+    FLARE = "flare"
+    HIGH_AGAIN = "high_again"
     EASING_READY = "easing_ready"
     STRENGTHENING_READY = "strengthening_ready"
     RISING = "rising"
@@ -119,12 +134,19 @@ def suggest(
     """What to suggest after a new report, given every report since `stage` began (oldest first)."""
     if not readings:
         return None
+    flare = _flare(readings) if stage in LATER_STAGES else None
+    if flare is not None:
+        return Suggestion(Stage.ACUTE, flare)
     highs = [score for _, score in daily_highs(readings)]
     if stage != Stage.NOT_IMPROVING and _rising(highs):
         return Suggestion(Stage.NOT_IMPROVING, Reason.RISING)
-    if stage in (Stage.ACUTE, Stage.NOT_IMPROVING) and _two_low_in_a_row(readings):
+    if stage in (Stage.ACUTE, Stage.NOT_IMPROVING) and _low_days(
+        highs, EASING_READY_DAYS, EASING_READY_PAIN
+    ):
         return Suggestion(Stage.EASING, Reason.EASING_READY)
-    if _three_low_days(stage, highs):
+    if stage == Stage.EASING and _low_days(
+        highs, STRENGTHENING_READY_DAYS, STRENGTHENING_READY_PAIN
+    ):
         return Suggestion(Stage.STRENGTHENING, Reason.STRENGTHENING_READY)
     if stage == Stage.ACUTE and in_stage_for >= ACUTE_TOO_LONG:
         latest, first = readings[-1].score, readings[0].score
@@ -133,16 +155,21 @@ def suggest(
     return None
 
 
-def _two_low_in_a_row(readings: Sequence[Reading]) -> bool:
-    return len(readings) >= 2 and all(r.score <= EASING_READY_PAIN for r in readings[-2:])
+def _flare(readings: Sequence[Reading]) -> Reason | None:
+    """Is the newest report a flare-up: severe now, or high again within a few days?"""
+    latest = readings[-1]
+    if latest.score >= FLARE_PAIN:
+        return Reason.FLARE
+    if latest.score < HIGH_PAIN:
+        return None
+    since = latest.day - dt.timedelta(days=HIGH_PAIN_WINDOW - 1)
+    high_days = {r.day for r in readings if r.score >= HIGH_PAIN and since <= r.day <= latest.day}
+    return Reason.HIGH_AGAIN if len(high_days) >= HIGH_PAIN_DAYS else None
 
 
-def _three_low_days(stage: Stage, highs: Sequence[int]) -> bool:
-    return (
-        stage == Stage.EASING
-        and len(highs) >= 3
-        and all(high <= STRENGTHENING_READY_PAIN for high in highs[-3:])
-    )
+def _low_days(highs: Sequence[int], days: int, at_most: int) -> bool:
+    """The day's highest pain at most `at_most` on each of the last `days` days reported."""
+    return len(highs) >= days and all(high <= at_most for high in highs[-days:])
 
 
 def _rising(highs: Sequence[int]) -> bool:

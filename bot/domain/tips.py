@@ -26,6 +26,8 @@ class Tip:
     audience: str
     text: str
     paragraphs: tuple[str, ...]
+    # About exercise (walking, strengthening, training): held back while a flare-up waits.
+    exercise: bool = False
 
 
 class TipBook:
@@ -40,8 +42,13 @@ class TipBook:
     def get(self, tip_id: str) -> Tip | None:
         return self._by_id.get(tip_id)
 
-    def for_stage(self, stage: Stage, audience: str) -> tuple[Tip, ...]:
-        return tuple(t for t in self.tips if stage in t.stages and t.audience == audience)
+    def for_stage(self, stage: Stage, audience: str, *, exercise: bool = True) -> tuple[Tip, ...]:
+        """The stage's tips for `audience`; without the exercise tips if `exercise` is False."""
+        return tuple(
+            t
+            for t in self.tips
+            if stage in t.stages and t.audience == audience and (exercise or not t.exercise)
+        )
 
 
 def default_tips_path() -> Path:
@@ -64,6 +71,7 @@ def _tip(entry: dict[str, object]) -> Tip:
     audience = entry.get("audience")
     stages = entry.get("stages")
     paragraphs = entry.get("paragraphs")
+    exercise = entry.get("exercise", False)
     if not isinstance(tip_id, str) or not tip_id:
         raise TipsFileError(f"a tip without an id: {entry!r}")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TIP_LENGTH:
@@ -80,5 +88,7 @@ def _tip(entry: dict[str, object]) -> Tip:
         raise TipsFileError(f"tip {tip_id}: must cite at least one paragraph")
     if any(p not in PARAGRAPHS for p in paragraphs):
         raise TipsFileError(f"tip {tip_id}: paragraphs are P1–P7")
+    if not isinstance(exercise, bool):
+        raise TipsFileError(f"tip {tip_id}: exercise is true or false")
     assert isinstance(audience, str)
-    return Tip(tip_id, parsed_stages, audience, text.strip(), tuple(paragraphs))
+    return Tip(tip_id, parsed_stages, audience, text.strip(), tuple(paragraphs), exercise)

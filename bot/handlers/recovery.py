@@ -110,15 +110,25 @@ async def stage_button(update: Update, context: CareContext) -> None:
         view = await recovery.choose_stage(me, stage)
         await edit_or_reply(update, texts.stage_set(view.stage, view.changed))
         await _finish_onboarding(update, context, view)
-    elif data.verb == "go" and len(data.args) == 2:
+    elif data.verb == "go" and len(data.args) in (2, 3):
         view = await recovery.accept_suggestion(me, stage, _stage_arg(data.args[1]))
-        await edit_or_reply(update, texts.stage_switched(view.stage))
+        await _suggestion_answered(update, texts.stage_switched(view.stage), data.int_arg(2))
     elif data.verb == "no":
         await recovery.decline_suggestion(me, stage)
-        await edit_or_reply(update, texts.SUGGESTION_DECLINED)
+        declined = texts.FLARE_DECLINED if stage == Stage.ACUTE else texts.SUGGESTION_DECLINED
+        await _suggestion_answered(update, declined, data.int_arg(1))
     else:
         raise StaleAction()
     await answer(query)
+
+
+async def _suggestion_answered(update: Update, text: str, severe_report: int | None) -> None:
+    """The answer replaces the suggestion; on a severe report, "contact your doctor" and
+    "Let my helpers know" stay (the service checks that report again if the button is used)."""
+    if severe_report is None:
+        await edit_or_reply(update, text)
+        return
+    await edit_or_reply(update, texts.severe_pain_kept(text), keyboards.tell_helpers(severe_report))
 
 
 # --- tips --------------------------------------------------------------------------------
@@ -128,7 +138,9 @@ async def stage_button(update: Update, context: CareContext) -> None:
 async def tip_command(update: Update, context: CareContext) -> None:
     """/tip and the menu's "A care tip": one tip for the current stage, with "Another"."""
     tip = await services(context).recovery.tip_now(user_id(update))
-    await reply(update, texts.tip_now(tip.text, tip.stage), keyboards.another_tip())
+    await reply(
+        update, texts.tip_now(tip.text, tip.stage, tip.exercise_paused), keyboards.another_tip()
+    )
 
 
 def _render_tip_settings(settings: TipSettings) -> tuple[str, keyboards.Rows]:
@@ -187,7 +199,9 @@ async def tip_button(update: Update, context: CareContext) -> None:
     circle_id = data.int_arg(0)
     if data.verb == "more":
         tip = await recovery.tip_now(me)
-        await edit_or_reply(update, texts.tip_now(tip.text, tip.stage), keyboards.another_tip())
+        await edit_or_reply(
+            update, texts.tip_now(tip.text, tip.stage, tip.exercise_paused), keyboards.another_tip()
+        )
     elif data.verb == "hmore" and circle_id:
         tip = await recovery.helper_tip_now(me, circle_id)
         await edit_or_reply(

@@ -54,6 +54,7 @@ from bot.domain.recovery import (
     PAIN_MAX,
     PAIN_MIN,
     Reading,
+    Reason,
     ScheduleChoice,
     Stage,
     Suggestion,
@@ -132,6 +133,8 @@ class TipView:
     stage: Stage
     circle_id: int
     patient_name: str
+    # "Back to acute?" after a flare-up waits for an answer: no exercise tips until then.
+    exercise_paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,8 @@ class RecoveryService:
             )
             plan, timezone, created = await self._ensure_plan(session, circle_id, stage=stage)
             changed = await self._change_stage(session, plan, stage) or created
+            # Picking a stage, even the one they are in, answers "Back to acute?".
+            await self._end_flare_pause(session, plan)
             return StageView(
                 Stage(plan.stage), plan.stage_since, timezone, changed, _rowcount(finished) == 1
             )
@@ -255,10 +260,11 @@ class RecoveryService:
             circle_id = await self._require_patient(session, user_id)
             await self._plan(session, circle_id)
             until = self._clock.now() + self._config.suggestion_pause
+            answered = {"flare_asked_at": None} if target == Stage.ACUTE else {}
             await session.execute(
                 update(RecoveryPlan)
                 .where(RecoveryPlan.circle_id == circle_id)
-                .values(declined_stage=target.value, declined_until=until)
+                .values(declined_stage=target.value, declined_until=until, **answered)
             )
             log_event(log, "recovery.suggestion_declined", circle_id=circle_id, stage=target)
 
@@ -270,12 +276,13 @@ class RecoveryService:
             circle_id = await self._require_patient(session, user_id)
             plan, _ = await self._plan(session, circle_id, lock=True)
             stage = Stage(plan.stage)
-            tip = await self._pick_tip(session, circle_id, PATIENT, stage)
+            paused = plan.flare_asked_at is not None
+            tip = await self._pick_tip(session, circle_id, PATIENT, stage, exercise=not paused)
             assert tip is not None, "every stage has patient tips (tests/unit/test_tips_file.py)"
             user = await session.get(User, user_id)
             assert user is not None
             log_event(log, "recovery.tip_shown", circle_id=circle_id, audience=PATIENT)
-            return TipView(tip.id, tip.text, stage, circle_id, display_name(user))
+            return TipView(tip.id, tip.text, stage, circle_id, display_name(user), paused)
 
     async def helper_tip_now(self, user_id: int, circle_id: int) -> TipView:
         """A helper's "Another": a helper tip for the stage of the patient they help."""
@@ -288,7 +295,8 @@ class RecoveryService:
             _, patient = pair
             plan = await session.get(RecoveryPlan, circle_id, with_for_update=True)
             stage = Stage(plan.stage) if plan else Stage.ACUTE
-            tip = await self._pick_tip(session, circle_id, HELPER, stage)
+            paused = plan is not None and plan.flare_asked_at is not None
+            tip = await self._pick_tip(session, circle_id, HELPER, stage, exercise=not paused)
             if tip is None:
                 raise StaleAction()
             log_event(log, "recovery.tip_shown", circle_id=circle_id, audience=HELPER)
@@ -451,12 +459,21 @@ class RecoveryService:
             if suggestion is not None and (
                 suggestion.target == stage
                 or (
-                    plan.declined_stage == suggestion.target
+                    # A severe flare-up is asked about even after "Not now": safety first.
+                    suggestion.reason != Reason.FLARE
+                    and plan.declined_stage == suggestion.target
                     and plan.declined_until is not None
                     and plan.declined_until > now
                 )
             ):
                 suggestion = None
+            if suggestion is not None and suggestion.target == Stage.ACUTE:
+                # Exercise tips wait until the patient answers "Back to acute?".
+                await session.execute(
+                    update(RecoveryPlan)
+                    .where(RecoveryPlan.circle_id == circle_id, RecoveryPlan.stage == stage)
+                    .values(flare_asked_at=now)
+                )
             log_event(
                 log,
                 "recovery.pain_recorded",
@@ -627,21 +644,26 @@ class RecoveryService:
                 log_event(log, "recovery.tip_skipped", circle_id=circle_id, late=not already)
                 return True
             stage = Stage(plan.stage)
+            paused = plan.flare_asked_at is not None
             if plan.tips_on:
-                tip = await self._pick_tip(session, circle_id, PATIENT, stage)
+                tip = await self._pick_tip(session, circle_id, PATIENT, stage, exercise=not paused)
                 assert tip is not None
                 await self._notifier.send(
                     session,
                     key=f"tip:{circle_id}:{day.isoformat()}",
                     chat_id=patient.id,
-                    message=OutMessage(texts.daily_tip(tip.text, stage), keyboards.another_tip()),
+                    message=OutMessage(
+                        texts.daily_tip(tip.text, stage, paused), keyboards.another_tip()
+                    ),
                     kind="recovery.tip",
                     priority=Priority.LOW,
                     circle_id=circle_id,
                 )
             helpers = await self._opted_in_helpers(session, circle_id)
             helper_tip = (
-                await self._pick_tip(session, circle_id, HELPER, stage) if helpers else None
+                await self._pick_tip(session, circle_id, HELPER, stage, exercise=not paused)
+                if helpers
+                else None
             )
             if helper_tip is not None:
                 for helper_id in helpers:
@@ -1152,7 +1174,13 @@ class RecoveryService:
         result = await session.execute(
             update(RecoveryPlan)
             .where(RecoveryPlan.circle_id == plan.circle_id, RecoveryPlan.stage == current)
-            .values(stage=stage.value, stage_since=now, declined_stage=None, declined_until=None)
+            .values(
+                stage=stage.value,
+                stage_since=now,
+                declined_stage=None,
+                declined_until=None,
+                flare_asked_at=None,
+            )
             .execution_options(synchronize_session="fetch")
         )
         if _rowcount(result) != 1:
@@ -1168,12 +1196,30 @@ class RecoveryService:
         log_event(log, "recovery.stage_changed", circle_id=plan.circle_id, stage=stage)
         return True
 
+    async def _end_flare_pause(self, session: AsyncSession, plan: RecoveryPlan) -> None:
+        """The patient answered "Back to acute?" (or picked a stage): exercise tips resume."""
+        if plan.flare_asked_at is None:
+            return
+        await session.execute(
+            update(RecoveryPlan)
+            .where(RecoveryPlan.circle_id == plan.circle_id)
+            .values(flare_asked_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
+
     async def _pick_tip(
-        self, session: AsyncSession, circle_id: int, audience: str, stage: Stage
+        self,
+        session: AsyncSession,
+        circle_id: int,
+        audience: str,
+        stage: Stage,
+        *,
+        exercise: bool = True,
     ) -> Tip | None:
         """The stage's next tip: never shown in this circle first (file order), then the one
-        shown longest ago. The caller holds the plan's row lock, so two picks don't race."""
-        candidates = self._tips.for_stage(stage, audience)
+        shown longest ago. The caller holds the plan's row lock, so two picks don't race.
+        Without `exercise`, tips about exercise are left out (a flare-up question waits)."""
+        candidates = self._tips.for_stage(stage, audience, exercise=exercise)
         if not candidates:
             return None
         rows = await session.execute(

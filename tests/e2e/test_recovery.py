@@ -6,6 +6,10 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
+from bot.db.models import PainReport, RecoveryPlan
+from bot.db.session import Database
 from bot.domain.recovery import Stage
 from bot.domain.tips import Tip, load_tips
 from tests.e2e.conftest import BotProcess
@@ -13,6 +17,20 @@ from tests.e2e.test_circle_journey import onboard_patient
 from tests.fakes.fake_bot_api import FakeBotApi
 
 TIPS = load_tips()
+
+
+async def a_day_earlier(database_url: str) -> None:
+    """Move the stage's start and every pain report back one day, as if sent yesterday."""
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            for plan in list(await session.scalars(select(RecoveryPlan))):
+                plan.stage_since -= dt.timedelta(days=1)
+            for report in list(await session.scalars(select(PainReport))):
+                report.reported_at -= dt.timedelta(days=1)
+                report.local_date -= dt.timedelta(days=1)
+    finally:
+        await db.dispose()
 
 
 def tip_in(text: str) -> Tip:
@@ -55,7 +73,7 @@ async def test_tips_follow_the_stage(fake_api: FakeBotApi, bot: BotProcess) -> N
 
 
 async def test_two_low_scores_in_acute_suggest_easing(
-    fake_api: FakeBotApi, bot: BotProcess
+    fake_api: FakeBotApi, bot: BotProcess, e2e_database_url: str
 ) -> None:
     patient = fake_api.user(1102, "Pat")
     await onboard_patient(fake_api, patient)
@@ -63,6 +81,10 @@ async def test_two_low_scores_in_acute_suggest_easing(
     await patient.send("/pain 3")
     first = await patient.wait_for("Noted: 3/10")
     assert "easing" not in first["text"] and not first["buttons"]
+    await patient.send("/pain 3")
+    again = await patient.wait_for("Noted: 3/10")
+    assert "easing" not in again["text"] and not again["buttons"]  # minutes apart: one day
+    await a_day_earlier(e2e_database_url)
     await patient.send("/pain 3")
     second = await patient.wait_for("Noted: 3/10")
     assert "easing" in second["text"]
@@ -77,6 +99,43 @@ async def test_two_low_scores_in_acute_suggest_easing(
     for bad in ("/pain 11", "/pain -1", "/pain ten"):
         await patient.send(bad)
         await patient.wait_for("from 0 (no pain) to 10")
+
+
+async def test_a_flare_up_in_easing_asks_back_to_acute_and_holds_exercise_tips(
+    fake_api: FakeBotApi, bot: BotProcess
+) -> None:
+    patient = fake_api.user(1108, "Pat")
+    await onboard_patient(fake_api, patient, stage="Easing")
+
+    await patient.send("/pain 8")
+    flare = await patient.wait_for("Noted: 8/10")
+    assert "Back to acute?" in flare["text"]
+    assert flare["buttons"] == ["Yes, back to acute", "Not now"]
+    easing = len(TIPS.for_stage(Stage.EASING, "patient", exercise=False))
+    for _ in range(easing + 1):
+        await patient.send("/tip")
+        tip = await patient.wait_for("A tip for your stage")
+        assert "Exercise tips wait" in tip["text"]
+        assert not tip_in(tip["text"]).exercise
+
+    await patient.press(flare, "Not now")
+    await patient.wait_for_edit(flare["message_id"], text_contains="exercise tips are back")
+    await patient.send("/tip")
+    tip = await patient.wait_for("A tip for your stage")
+    assert "Exercise tips wait" not in tip["text"]
+
+    await patient.send("/pain 9")  # severe: asked again despite "Not now", and the doctor
+    severe = await patient.wait_for("Noted: 9/10")
+    assert "contact your doctor" in severe["text"] and "Back to acute?" in severe["text"]
+    await patient.press(severe, "Yes, back to acute")
+    moved = await patient.wait_for_edit(
+        severe["message_id"], text_contains="you're in Acute flare now"
+    )
+    # Answering the question keeps the severe-pain advice and "Let my helpers know".
+    assert "contact your doctor" in moved["text"]
+    assert moved["buttons"] == ["Let my helpers know"]
+    await patient.press(moved, "Let my helpers know")
+    await patient.wait_for("no close family in your circle")
 
 
 async def test_progress_returns_a_chart_photo(fake_api: FakeBotApi, bot: BotProcess) -> None:

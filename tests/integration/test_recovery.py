@@ -19,7 +19,7 @@ from bot.services.errors import (
     NotRegistered,
     StaleAction,
 )
-from tests.integration.recovery_rig import ANNA, BEN, PAT, SAM, FakeDoses, Rig, make_rig
+from tests.integration.recovery_rig import ANNA, BEN, PAT, SAM, FakeDoses, Rig, berlin, make_rig
 
 
 @pytest.fixture
@@ -84,6 +84,7 @@ async def test_two_low_scores_in_acute_suggest_easing_but_change_nothing(rig: Ri
     await rig.patient()
     first = await pain(rig, 3, "m1")
     assert first.suggestion is None
+    rig.clock.advance(days=1)
     second = await pain(rig, 3, "m2")
     assert second.suggestion is not None
     assert (second.suggestion.target, second.suggestion.reason) == (
@@ -125,9 +126,23 @@ async def test_accepting_twice_is_harmless(rig: Rig) -> None:
     assert count == 2  # the first stage, then one change
 
 
+async def test_two_low_scores_minutes_apart_do_not_suggest_easing(rig: Rig) -> None:
+    await rig.patient()
+    await pain(rig, 3, "m1")
+    rig.clock.advance(minutes=2)
+    assert (await pain(rig, 3, "m2")).suggestion is None
+    # Late evening and the next morning in Berlin: two local days, though only hours apart.
+    rig.clock.set(berlin(2, 23, 30))
+    await pain(rig, 2, "m3")
+    rig.clock.set(berlin(3, 7, 30))
+    result = await pain(rig, 2, "m4")
+    assert result.suggestion is not None and result.suggestion.target == Stage.EASING
+
+
 async def test_not_now_pauses_that_suggestion_for_a_few_days(rig: Rig) -> None:
     await rig.patient()
     await pain(rig, 3, "m1")
+    rig.clock.advance(days=1)
     assert (await pain(rig, 3, "m2")).suggestion is not None
     await rig.recovery.decline_suggestion(PAT.id, Stage.EASING)
     assert (await pain(rig, 2, "m3")).suggestion is None
@@ -165,6 +180,95 @@ async def test_a_week_in_acute_without_improvement(rig: Rig) -> None:
     result = await pain(rig, 6, "d7")
     assert result.suggestion is not None
     assert result.suggestion.reason == Reason.NO_IMPROVEMENT
+
+
+# --- flare-ups: back to acute?, and exercise tips wait -----------------------------------
+
+
+async def patient_tips(rig: Rig, count: int) -> list[str]:
+    return [(await rig.recovery.tip_now(PAT.id)).tip_id for _ in range(count)]
+
+
+def exercise(rig: Rig, tip_ids: list[str]) -> list[str]:
+    return [t for t in tip_ids if rig.tips.get(t).exercise]  # type: ignore[union-attr]
+
+
+async def test_severe_pain_in_easing_asks_back_to_acute_and_pauses_exercise_tips(
+    rig: Rig,
+) -> None:
+    circle_id = await rig.patient(stage=Stage.EASING)
+    await rig.helper(ANNA)
+    result = await pain(rig, 8, "m1")
+    assert result.suggestion is not None
+    assert (result.suggestion.target, result.suggestion.reason) == (Stage.ACUTE, Reason.FLARE)
+    assert not result.severe  # 8 is a flare-up; 9 and 10 also bring "contact your doctor"
+    assert (await rig.recovery.stage(PAT.id)).stage == Stage.EASING  # asked, not moved
+
+    count = 3 * len(rig.tips.for_stage(Stage.EASING, "patient"))
+    shown = await patient_tips(rig, count)
+    assert exercise(rig, shown) == []
+    assert (await rig.recovery.tip_now(PAT.id)).exercise_paused
+    helper = [(await rig.recovery.helper_tip_now(ANNA.id, circle_id)).tip_id for _ in range(4)]
+    assert exercise(rig, helper) == []
+
+    # The pause is in the database: a restart keeps it.
+    restarted = rig.restarted()
+    assert exercise(rig, [(await restarted.tip_now(PAT.id)).tip_id for _ in range(count)]) == []
+
+    # "Not now": we stay in easing and the exercise tips come back.
+    await rig.recovery.decline_suggestion(PAT.id, Stage.ACUTE)
+    assert (await rig.recovery.stage(PAT.id)).stage == Stage.EASING
+    assert exercise(rig, await patient_tips(rig, count)) != []
+    assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
+
+
+async def test_yes_back_to_acute_moves_the_stage_and_ends_the_pause(rig: Rig) -> None:
+    await rig.patient(stage=Stage.STRENGTHENING)
+    result = await pain(rig, 9, "m1")
+    assert result.severe and result.suggestion is not None
+    assert result.suggestion.target == Stage.ACUTE
+    view = await rig.recovery.accept_suggestion(PAT.id, Stage.ACUTE, Stage.STRENGTHENING)
+    assert view.stage == Stage.ACUTE and view.changed
+    assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
+    # Later, back in strengthening by choice: its exercise tips are there again.
+    await rig.recovery.choose_stage(PAT.id, Stage.STRENGTHENING)
+    count = len(rig.tips.for_stage(Stage.STRENGTHENING, "patient"))
+    assert exercise(rig, await patient_tips(rig, count)) != []
+
+
+async def test_picking_a_stage_answers_the_flare_up_question(rig: Rig) -> None:
+    await rig.patient(stage=Stage.STAYING_WELL)
+    await pain(rig, 8, "m1")
+    assert (await rig.recovery.tip_now(PAT.id)).exercise_paused
+    await rig.recovery.choose_stage(PAT.id, Stage.STAYING_WELL)  # "/stage": still staying well
+    assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
+
+
+async def test_high_pain_again_asks_once_but_a_severe_flare_asks_even_after_not_now(
+    rig: Rig,
+) -> None:
+    await rig.patient(stage=Stage.EASING)
+    assert (await pain(rig, 6, "d0")).suggestion is None
+    rig.clock.advance(days=1)
+    again = await pain(rig, 7, "d1")
+    assert again.suggestion is not None
+    assert (again.suggestion.target, again.suggestion.reason) == (Stage.ACUTE, Reason.HIGH_AGAIN)
+    await rig.recovery.decline_suggestion(PAT.id, Stage.ACUTE)
+    rig.clock.advance(hours=2)
+    assert (await pain(rig, 7, "d1b")).suggestion is None  # "Not now" holds for high pain
+    assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
+    rig.clock.advance(hours=2)
+    severe = await pain(rig, 8, "d1c")
+    assert severe.suggestion is not None  # but not for a severe flare-up: safety first
+    assert (severe.suggestion.target, severe.suggestion.reason) == (Stage.ACUTE, Reason.FLARE)
+    assert (await rig.recovery.tip_now(PAT.id)).exercise_paused
+
+
+async def test_a_severe_score_in_acute_asks_nothing_and_pauses_nothing(rig: Rig) -> None:
+    await rig.patient()
+    result = await pain(rig, 10, "m1")
+    assert result.severe and result.suggestion is None
+    assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
 
 
 # --- pain --------------------------------------------------------------------------------

@@ -225,6 +225,29 @@ async def test_helpers_still_get_theirs_when_the_patient_turned_tips_off(rig: Ri
     assert len(await rig.outbox("recovery.helper_tip")) == 1
 
 
+async def test_daily_tips_after_a_flare_up_hold_back_exercise_until_answered(rig: Rig) -> None:
+    await rig.patient(stage=Stage.EASING)
+    await rig.helper(ANNA)
+    await rig.recovery.set_helper_tips(ANNA.id, True)
+    await rig.recovery.record_pain(PAT.id, 9, key="m1", source="command")  # before 10:00
+    # Easing's first tips in file order are about exercise; days of tips skip them all,
+    # across a restart too.
+    for day in range(2, 6):
+        if day == 4:
+            rig.recovery = rig.restarted()
+        await rig.at(berlin(day, 10))
+    patient = [tip_of(rig, row.payload["text"]) for row in await rig.outbox("recovery.tip")]
+    helper = [tip_of(rig, row.payload["text"]) for row in await rig.outbox("recovery.helper_tip")]
+    assert len(patient) == len(helper) == 4
+    assert [t for t in patient + helper if rig.tips.get(t).exercise] == []  # type: ignore[union-attr]
+    assert "Back to acute?" in (await rig.outbox("recovery.tip"))[0].payload["text"]
+
+    await rig.recovery.decline_suggestion(PAT.id, Stage.ACUTE)
+    await rig.at(berlin(6, 10))
+    latest = (await rig.outbox("recovery.tip"))[-1]
+    assert "Back to acute?" not in latest.payload["text"]
+
+
 # --- the daily check-in ----------------------------------------------------------------------
 
 

@@ -50,16 +50,31 @@ def one_a_day(*scores: int) -> list[Reading]:
         ((3, 5, 3), None),
     ],
 )
-def test_acute_to_easing_after_two_reports_of_four_or_less_in_a_row(
+def test_acute_to_easing_after_two_days_of_four_or_less(
     scores: tuple[int, ...], expected: Stage | None
 ) -> None:
-    found = suggest(Stage.ACUTE, same_day(*scores), dt.timedelta(hours=5))
+    found = suggest(Stage.ACUTE, one_a_day(*scores), dt.timedelta(days=3))
     assert (found.target if found else None) == expected
 
 
-def test_not_getting_better_to_easing_too() -> None:
-    found = suggest(Stage.NOT_IMPROVING, same_day(3, 2), dt.timedelta(days=2))
+def test_two_low_scores_minutes_apart_are_one_day_not_two() -> None:
+    assert suggest(Stage.ACUTE, same_day(3, 3), dt.timedelta(hours=5)) is None
+    assert suggest(Stage.ACUTE, same_day(7, 2, 1, 1, 0), dt.timedelta(hours=5)) is None
+
+
+def test_a_day_with_a_high_score_is_not_a_low_day_for_easing() -> None:
+    # Day one: 7 in the morning, 3 in the evening; day two: 3. Day one's highest is 7.
+    readings = [Reading(DAY, 7), Reading(DAY, 3), Reading(DAY + dt.timedelta(days=1), 3)]
+    assert suggest(Stage.ACUTE, readings, dt.timedelta(days=2)) is None
+    readings.append(Reading(DAY + dt.timedelta(days=2), 4))
+    found = suggest(Stage.ACUTE, readings, dt.timedelta(days=3))
     assert found == Suggestion(Stage.EASING, Reason.EASING_READY)
+
+
+def test_not_getting_better_to_easing_too() -> None:
+    found = suggest(Stage.NOT_IMPROVING, one_a_day(3, 2), dt.timedelta(days=2))
+    assert found == Suggestion(Stage.EASING, Reason.EASING_READY)
+    assert suggest(Stage.NOT_IMPROVING, same_day(3, 2), dt.timedelta(days=2)) is None
 
 
 @pytest.mark.parametrize("stage", [Stage.STRENGTHENING, Stage.STAYING_WELL, Stage.EASING])
@@ -96,7 +111,7 @@ def test_rising_pain_suggests_the_not_getting_better_tips(stage: Stage) -> None:
 @pytest.mark.parametrize("scores", [(1, 2, 3), (5, 5, 6), (6, 5, 7), (4, 6)])
 def test_small_or_uneven_rises_are_not_raised(scores: tuple[int, ...]) -> None:
     found = suggest(Stage.STRENGTHENING, one_a_day(*scores), dt.timedelta(days=3))
-    assert found is None
+    assert found is None or found.reason != Reason.RISING  # (6, 5, 7) is high again: a flare
 
 
 def test_rising_is_not_suggested_when_already_not_getting_better() -> None:
@@ -129,6 +144,127 @@ def test_a_suggestion_always_names_another_stage(
 ) -> None:
     found = suggest(stage, one_a_day(*scores), dt.timedelta(days=days))
     assert found is None or found.target != stage
+
+
+# --- flare-ups: back to acute -------------------------------------------------------------
+
+LATER = [Stage.EASING, Stage.STRENGTHENING, Stage.STAYING_WELL]
+
+
+@pytest.mark.parametrize("stage", LATER)
+@pytest.mark.parametrize("score", [8, 9, 10])
+def test_severe_pain_in_a_later_stage_suggests_going_back_to_acute(
+    stage: Stage, score: int
+) -> None:
+    found = suggest(stage, one_a_day(1, 1, score), WEEK)
+    assert found == Suggestion(Stage.ACUTE, Reason.FLARE)
+    assert suggest(stage, same_day(score), dt.timedelta(minutes=5)) == found
+
+
+@pytest.mark.parametrize("stage", LATER)
+def test_high_pain_on_two_of_the_last_three_days_suggests_acute(stage: Stage) -> None:
+    assert suggest(stage, one_a_day(6, 2, 6), WEEK) == Suggestion(Stage.ACUTE, Reason.HIGH_AGAIN)
+    assert suggest(stage, one_a_day(6, 7), WEEK) == Suggestion(Stage.ACUTE, Reason.HIGH_AGAIN)
+
+
+@pytest.mark.parametrize(
+    "readings",
+    [
+        same_day(6, 7, 6),  # one bad day, reported three times
+        one_a_day(6, 2, 2, 6),  # four days apart: not "repeated"
+        one_a_day(6, 5),  # 5 is not high
+        one_a_day(6, 7, 3),  # high before, but the latest score is low
+    ],
+)
+def test_high_pain_once_or_long_ago_is_not_a_flare(readings: list[Reading]) -> None:
+    found = suggest(Stage.STRENGTHENING, readings, WEEK)
+    assert found is None or found.target != Stage.ACUTE
+
+
+@pytest.mark.parametrize("stage", [Stage.ACUTE, Stage.NOT_IMPROVING])
+def test_no_flare_suggestion_from_acute_or_not_getting_better(stage: Stage) -> None:
+    found = suggest(stage, one_a_day(6, 7, 9), WEEK)
+    assert found is None or found.target != Stage.ACUTE
+
+
+def test_a_flare_comes_before_rising_pain() -> None:
+    # Rising over three days, ending at 8: a flare-up first, it's the more urgent change.
+    found = suggest(Stage.EASING, one_a_day(3, 5, 8), WEEK)
+    assert found == Suggestion(Stage.ACUTE, Reason.FLARE)
+
+
+def days_and_scores(max_size: int = 20) -> st.SearchStrategy[list[Reading]]:
+    """Reports oldest first: each on the day of the one before or up to three days later."""
+    steps = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10)), max_size=max_size)
+
+    def readings(pairs: list[tuple[int, int]]) -> list[Reading]:
+        day, out = DAY, []
+        for gap, score in pairs:
+            day += dt.timedelta(days=gap)
+            out.append(Reading(day, score))
+        return out
+
+    return steps.map(readings)
+
+
+@given(
+    stage=st.sampled_from(list(Stage)),
+    scores=st.lists(st.integers(0, 10), max_size=30),
+    hours=st.integers(0, 24 * 60),
+)
+def test_reports_on_one_day_never_suggest_moving_forward(
+    stage: Stage, scores: list[int], hours: int
+) -> None:
+    found = suggest(stage, same_day(*scores), dt.timedelta(hours=hours))
+    assert found is None or found.target in (Stage.ACUTE, Stage.NOT_IMPROVING)
+
+
+@given(stage=st.sampled_from(list(Stage)), readings=days_and_scores(), days=st.integers(0, 60))
+def test_moving_forward_needs_low_days_not_low_reports(
+    stage: Stage, readings: list[Reading], days: int
+) -> None:
+    found = suggest(stage, readings, dt.timedelta(days=days))
+    highs = [high for _, high in daily_highs(readings)]
+    if found is not None and found.target == Stage.EASING:
+        assert stage in (Stage.ACUTE, Stage.NOT_IMPROVING)
+        assert len(highs) >= 2 and max(highs[-2:]) <= 4
+    if found is not None and found.target == Stage.STRENGTHENING:
+        assert stage == Stage.EASING
+        assert len(highs) >= 3 and max(highs[-3:]) <= 2
+
+
+@given(
+    stage=st.sampled_from(LATER),
+    before=days_and_scores(),
+    gap=st.integers(0, 3),
+    score=st.integers(8, 10),
+    days=st.integers(0, 60),
+)
+def test_severe_pain_in_a_later_stage_always_suggests_acute(
+    stage: Stage, before: list[Reading], gap: int, score: int, days: int
+) -> None:
+    last = before[-1].day if before else DAY
+    readings = [*before, Reading(last + dt.timedelta(days=gap), score)]
+    assert suggest(stage, readings, dt.timedelta(days=days)) == Suggestion(
+        Stage.ACUTE, Reason.FLARE
+    )
+
+
+@given(stage=st.sampled_from(list(Stage)), readings=days_and_scores(), days=st.integers(0, 60))
+def test_back_to_acute_only_from_a_later_stage_and_only_on_high_pain(
+    stage: Stage, readings: list[Reading], days: int
+) -> None:
+    found = suggest(stage, readings, dt.timedelta(days=days))
+    if found is None or found.target != Stage.ACUTE:
+        return
+    assert stage in LATER
+    latest = readings[-1]
+    if found.reason == Reason.FLARE:
+        assert latest.score >= 8
+    else:
+        assert found.reason == Reason.HIGH_AGAIN
+        high_days = {r.day for r in readings if r.score >= 6 and (latest.day - r.day).days < 3}
+        assert latest.score >= 6 and len(high_days) >= 2
 
 
 @pytest.mark.parametrize(("score", "severe"), [(8, False), (9, True), (10, True), (0, False)])
