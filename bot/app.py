@@ -22,7 +22,7 @@ from bot.handlers.common import BotData
 from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
-from bot.scheduling import Scheduler
+from bot.scheduling import PRUNE_JOB_ID, Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
 from bot.services.meds import MedicationService, MedTiming
@@ -31,6 +31,9 @@ from bot.services.privacy import PrivacyService
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
+# The outbox is pruned daily, and a few minutes after each start (once the catch-up is done).
+PRUNE_EVERY = dt.timedelta(days=1)
+PRUNE_FIRST = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -93,7 +96,10 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     scheduler.register(recovery)
     circles.on_timezone_changed(recovery.timezone_changed)
     # --- privacy ---
-    privacy = PrivacyService(db, clock, notifier, circles)
+    privacy = PrivacyService(
+        db, clock, notifier, circles, dt.timedelta(days=settings.outbox_retention_days)
+    )
+    scheduler.add_periodic(PRUNE_JOB_ID, PRUNE_EVERY, privacy.prune_outbox, first=PRUNE_FIRST)
     return Services(
         settings,
         clock,
