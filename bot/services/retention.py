@@ -9,11 +9,12 @@ stand-in, buttons that carry their id go); a message still waiting goes out as i
 — the patient is told *who* left — and carries the redacted copy that replaces it the moment
 it is sent, fails or is withdrawn (`bot.notify.KEEP_AFTER_SEND`).
 
-Pruning. Once a day (and a few minutes after each start) rows that were sent, failed or
-withdrawn more than the retention ago are deleted — except a sent message that a later edit
-may still need: one about a dose that can still be answered (a missed dose taken late edits
-its reminder and the family's alerts) or a request still open or taken. Those keep their
-Telegram message id and key, but lose their words. A key freed by pruning is never queued
+Pruning. Once a day (and a few minutes after each start) rows that are settled (sent, failed,
+withdrawn) and were sent — or, never sent, queued — more than the retention ago are deleted;
+except a sent message that an edit may still need: one about a dose that can still be
+answered (a missed dose taken late edits its reminder and the family's alerts), a request
+still open or taken, or one an edit waiting to go out refers to. Those keep their Telegram
+message id and key, but lose their words. A key freed by pruning is never queued
 again: every key names a one-time event (an id with a round, version, date or stamp).
 """
 
@@ -148,13 +149,16 @@ async def prune_outbox(db: Database, now: dt.datetime, retention: dt.timedelta) 
                 break
             after = batch[-1].id
             editable = await _still_editable(session, [row.key for row in batch])
+            being_edited = await _being_edited(session, [row.key for row in batch])
             keep = [
                 row
                 for row in batch
                 if row.op == "send"
                 and row.state == OutboxState.SENT
-                and (about := _about(row.key)) is not None
-                and about in editable
+                and (
+                    row.key in being_edited
+                    or ((about := _about(row.key)) is not None and about in editable)
+                )
             ]
             kept_ids = {row.id for row in keep}
             gone = [row.id for row in batch if row.id not in kept_ids]
@@ -170,6 +174,17 @@ async def prune_outbox(db: Database, now: dt.datetime, retention: dt.timedelta) 
             break
     log_event(log, "outbox.pruned", deleted=deleted, emptied=emptied)
     return Pruned(deleted, emptied)
+
+
+async def _being_edited(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Of these keys, those an edit still waiting to go out refers to."""
+    refs = await session.scalars(
+        select(OutboxMessage.ref_key).where(
+            OutboxMessage.ref_key.in_(keys),
+            OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+        )
+    )
+    return {ref for ref in refs if ref is not None}
 
 
 def _about(key: str) -> tuple[str, int] | None:

@@ -34,7 +34,7 @@ from bot.db.models import (
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.domain.recovery import Stage
-from bot.notify import KEEP_AFTER_SEND
+from bot.notify import KEEP_AFTER_SEND, OutMessage
 from bot.ratelimit import FloodControl
 from bot.services import privacy
 from bot.services.circles import Person
@@ -777,3 +777,25 @@ async def test_old_messages_are_pruned_but_an_open_dose_or_request_can_still_be_
     clock.advance(days=svc.settings.outbox_retention_days + 1)
     await svc.privacy.prune_outbox()
     assert not [m for m in await outbox(svc) if m.key.startswith(f"dose:{missed}:")]
+
+
+async def test_pruning_never_takes_the_message_an_edit_on_its_way_needs(
+    svc: Services, clock: FrozenClock
+) -> None:
+    await svc.circles.touch(PAT)
+    async with svc.db.transaction() as session:
+        await svc.notifier.send(
+            session, key="test:1:note", chat_id=PAT.id, message=OutMessage("v1"), kind="test"
+        )
+    await drain(svc, clock)
+    clock.advance(days=svc.settings.outbox_retention_days + 1)
+    async with svc.db.transaction() as session:
+        assert await svc.notifier.edit(
+            session, key="test:1:note:v2", ref_key="test:1:note", message=OutMessage("v2"), kind="t"
+        )
+    assert await svc.privacy.prune_outbox() == Pruned(deleted=0, emptied=1)
+    bot = await drain(svc, clock)
+    assert [(m, p["text"]) for m, p in bot.calls] == [("edit_message_text", "v2")]
+    clock.advance(days=svc.settings.outbox_retention_days + 1)
+    await svc.privacy.prune_outbox()
+    assert await outbox(svc) == []
