@@ -23,7 +23,7 @@ from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
 from bot.ordering import ChatOrderedProcessor
 from bot.ratelimit import FloodControl
-from bot.scheduling import Scheduler
+from bot.scheduling import PRUNE_JOB_ID, Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
 from bot.services.meds import MedicationService, MedTiming
@@ -32,6 +32,9 @@ from bot.services.privacy import PrivacyService
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
 CareApplication = Application[Any, Any, Any, Any, BotData, Any]
+# The outbox is pruned daily, and a few minutes after each start (once the catch-up is done).
+PRUNE_EVERY = dt.timedelta(days=1)
+PRUNE_FIRST = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -103,7 +106,10 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     circles.on_timezone_changed(recovery.timezone_changed)
     circles.on_unreachable(recovery.helper_unreachable)
     # --- privacy ---
-    privacy = PrivacyService(db, clock, notifier, circles)
+    privacy = PrivacyService(
+        db, clock, notifier, circles, dt.timedelta(days=settings.outbox_retention_days)
+    )
+    scheduler.add_periodic(PRUNE_JOB_ID, PRUNE_EVERY, privacy.prune_outbox, first=PRUNE_FIRST)
     return Services(
         settings,
         clock,

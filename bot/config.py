@@ -71,6 +71,9 @@ class Settings(DatabaseSettings):
     outbox_concurrency: int = Field(default=8, ge=1)
     outbox_lease_seconds: float = Field(default=60, gt=0)
     outbox_max_attempts: int = Field(default=10, ge=1)
+    # Days a message stays in the outbox after it was sent (or, never sent, queued); then it
+    # is deleted, or, while a later edit may still need it, keeps only its ids.
+    outbox_retention_days: float = Field(default=30, ge=2)
     # Replicas on PostgreSQL: how often each one heartbeats and tries to become the scheduler
     # leader. A dead leader is replaced within about this long.
     leader_check_seconds: float = Field(default=5, gt=0)

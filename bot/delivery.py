@@ -28,7 +28,7 @@ from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
 from bot.events import log_event
 from bot.metrics import DOSE_REMINDER_KIND, Metrics
-from bot.notify import OutMessage
+from bot.notify import OutMessage, settled_payload
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
 
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 NOT_MODIFIED = "message is not modified"
 NETWORK_ERROR = "network error"
+# A message in one of these states will not be sent (again).
+SETTLED = (OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED)
 # Network errors in a row that we take for an outage rather than a passing fault.
 OUTAGE_AFTER_FAILURES = 3
 
@@ -334,6 +336,8 @@ class OutboxSender:
             values["message_id"] = message_id
         if state == OutboxState.SENT:
             values["sent_at"] = self._clock.now()
+        if state in SETTLED and (kept := settled_payload(job.payload)) is not None:
+            values["payload"] = kept
         if retry_at is not None:
             values["not_before"] = retry_at
         if refund_attempt:
@@ -357,11 +361,16 @@ class OutboxSender:
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
                 .values(state=state, last_error=error)
-                .returning(OutboxMessage.kind)
+                .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
             )
-            kinds = result.scalars().all()
-        for kind in kinds:
-            self._metrics.notification_failed(kind)
+            rows = result.all()
+            for row in rows:
+                if (kept := settled_payload(row.payload)) is not None:
+                    await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=kept)
+                    )
+        for row in rows:
+            self._metrics.notification_failed(row.kind)
         log_event(log, "outbox.skipped_unreachable", count=len(ids))
 
     async def _edit_target(self, ref_key: str) -> tuple[str, int | None]:

@@ -22,6 +22,17 @@ from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import after_commit
 
+# A payload may carry, under this key, the copy to keep once its message has gone out (or
+# never will): the message still names someone who has since deleted their data, and is
+# delivered as written; what stays in the database must not name them (bot.services.privacy).
+KEEP_AFTER_SEND = "keep_after_send"
+
+
+def settled_payload(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """What to store in place of `payload` once its message is sent, failed or withdrawn."""
+    kept = payload.get(KEEP_AFTER_SEND)
+    return kept if isinstance(kept, dict) else None
+
 
 class Priority(IntEnum):
     """Lower goes first: a burst of tips never delays a medication reminder."""
@@ -165,12 +176,21 @@ class Notifier:
 
     async def cancel(self, session: AsyncSession, key: str) -> bool:
         """Withdraw a message that has not been sent yet. True if it was withdrawn."""
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.key == key, OutboxMessage.state == OutboxState.PENDING)
-            .values(state=OutboxState.CANCELLED)
-        )
-        return _rowcount(result) == 1
+        withdrawn = (
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == key, OutboxMessage.state == OutboxState.PENDING)
+                .values(state=OutboxState.CANCELLED)
+                .returning(OutboxMessage.id, OutboxMessage.payload)
+            )
+        ).one_or_none()
+        if withdrawn is None:
+            return False
+        if (kept := settled_payload(withdrawn.payload)) is not None:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == withdrawn.id).values(payload=kept)
+            )
+        return True
 
     async def _insert(
         self,

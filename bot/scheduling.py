@@ -2,8 +2,9 @@
 
 Each area (needs, medication, tips) registers a `DueSource`: it can say when its next work is
 due and do everything due by a given instant. APScheduler (through PTB's JobQueue) holds
-just two jobs: one armed for the earliest due instant, and a periodic safety sweep. Losing
-the process loses nothing; the rows are the truth.
+two jobs for them: one armed for the earliest due instant, and a periodic safety sweep. Losing
+the process loses nothing; the rows are the truth. Housekeeping that is not due at an instant
+of its own (pruning the outbox) is a repeating job of its own, run by the leader only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from telegram.ext import CallbackContext, JobQueue
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "due-sweep"
 WAKE_JOB_ID = "due-wake"
+PRUNE_JOB_ID = "outbox-prune"
 # Never let APScheduler silently drop a run: not a late one (its default grace is one
 # second), and not one that fires while a sweep is still going — with max_instances=1 it
 # would be skipped and work poked in meanwhile would wait for the safety sweep. sweep()
@@ -48,6 +52,16 @@ class DueSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """Housekeeping run every `every`, first `first` after the start (idempotent work)."""
+
+    job_id: str
+    every: dt.timedelta
+    first: dt.timedelta
+    work: Callable[[], Awaitable[object]]
+
+
 class Scheduler:
     """Runs due work from all sources on time, and again after any restart."""
 
@@ -55,6 +69,7 @@ class Scheduler:
         self._clock = clock
         self._sweep_interval = sweep_interval
         self._sources: list[DueSource] = []
+        self._periodic: list[Periodic] = []
         self._job_queue: JobQueue[Any] | None = None
         self._lock = asyncio.Lock()
         # Sweeps waiting for the one running: one is enough to see whatever was just committed.
@@ -66,6 +81,18 @@ class Scheduler:
     def register(self, source: DueSource) -> None:
         self._sources.append(source)
 
+    def add_periodic(
+        self,
+        job_id: str,
+        every: dt.timedelta,
+        work: Callable[[], Awaitable[object]],
+        *,
+        first: dt.timedelta,
+    ) -> None:
+        """Run `work` every `every`, the first time `first` after the start (a positive
+        `first` is kept; a process restarted more often than `every` still runs it)."""
+        self._periodic.append(Periodic(job_id, every, first, work))
+
     def attach(self, job_queue: JobQueue[Any]) -> None:
         """Start driving the sources from this job queue (call once the app has a loop)."""
         self._job_queue = job_queue
@@ -75,6 +102,14 @@ class Scheduler:
             name=SWEEP_JOB_ID,
             job_kwargs={**JOB_KWARGS, "id": SWEEP_JOB_ID},
         )
+        for periodic in self._periodic:
+            job_queue.run_repeating(
+                self._periodic_job(periodic),
+                interval=periodic.every,
+                first=periodic.first,
+                name=periodic.job_id,
+                job_kwargs={**JOB_KWARGS, "id": periodic.job_id},
+            )
         # APScheduler runs a repeating job first after one interval, whatever `first` says:
         # work that fell due while the bot was down must not wait that long.
         self.poke()
@@ -146,6 +181,19 @@ class Scheduler:
             name=WAKE_JOB_ID,
             job_kwargs={**JOB_KWARGS, "id": WAKE_JOB_ID},
         )
+
+    def _periodic_job(
+        self, periodic: Periodic
+    ) -> Callable[[CallbackContext[Any, Any, Any, Any]], Coroutine[Any, Any, None]]:
+        async def run(_context: CallbackContext[Any, Any, Any, Any]) -> None:
+            if not self._leading:
+                return  # the leader does it; the work is idempotent, but once is enough
+            try:
+                await periodic.work()
+            except Exception:
+                log.exception("event=scheduler.periodic_failed job=%s", periodic.job_id)
+
+        return run
 
     async def _on_job(self, _context: CallbackContext[Any, Any, Any, Any]) -> None:
         if self._armed_for is not None and self._armed_for <= self._clock.now():

@@ -2056,8 +2056,15 @@ ERRORS.update(
 
 # How history shows someone who deleted their data: what they did stays, who it was does not.
 FORMER_HELPER = "a former helper"
+# In the copy the bot keeps of a message it sent, a patient who has since deleted their data.
+FORMER_PATIENT = "someone"
 # In an export, the person it belongs to.
 EXPORT_YOU = "you"
+# In a helper's export, where their access no longer lets them see the patient's medication.
+EXPORT_MEDS_WITHHELD = (
+    "Medication names and doses are left out: you're no longer close family in this circle. "
+    "The doses you recorded are listed by time only."
+)
 EXPORT_ABOUT = (
     "Everything carecircle keeps about you. Times ending in +00:00 are UTC (ISO 8601); "
     "times of day marked 'local' are in your own time zone. Helpers who deleted their data "
@@ -2067,6 +2074,12 @@ EXPORT_CAPTION = (
     "📄 Here's a copy of everything I keep about you. It may hold health details — "
     "keep it somewhere safe."
 )
+
+
+def shown_names(*names: str) -> tuple[str, ...]:
+    """Every way a message may have shown these names (whole, or shortened as `_name` does),
+    for forgetting someone in the messages the bot keeps."""
+    return tuple(dict.fromkeys(form for n in names if n for form in (esc(n), _name(n))))
 
 
 def circle_closed_for_helper(patient_name: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,13 +21,26 @@ from sqlalchemy.pool import ConnectionPoolEntry
 AFTER_COMMIT = "after_commit"
 
 
+# asyncpg checks each parameter against its column's type itself and quotes the value it
+# refused: "invalid input for query argument $1: 'Oxycodone 10mg' (…)".
+_REFUSED_VALUE = re.compile(r"(invalid input for query argument \$\d+[^:]*):.*", re.DOTALL)
+
+
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; on SQLite, tuned for several writers in one process."""
+    """An async engine; on SQLite, tuned for several writers in one process.
+
+    What a statement writes or looks up (medication names, need texts) never reaches an error
+    message, and so never a log: `hide_parameters` drops the "[parameters: …]" part, and
+    `_hide_refused_values` what the driver says about a value.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+        event.listen(engine.sync_engine, "handle_error", _hide_refused_values)
+        return engine
 
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+    event.listen(engine.sync_engine, "handle_error", _hide_refused_values)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -46,6 +60,25 @@ def create_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _hide_refused_values(context: ExceptionContext) -> None:
+    """Rewrite, in place, every message in the error's chain that quotes a parameter."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [
+        context.sqlalchemy_exception,
+        context.original_exception,
+    ]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.args = tuple(
+            _REFUSED_VALUE.sub(r"\1 (the value is not shown)", arg) if isinstance(arg, str) else arg
+            for arg in error.args
+        )
+        pending += [error.__cause__, error.__context__]
 
 
 class Database:

@@ -4,18 +4,24 @@ What an export holds. Everyone: their profile and settings, and their membership
 their whole circle (members, requests and who took them, medications and every dose, pain
 scores, stages, check-ins, tips shown, invites, settings). A helper: only what they did
 themselves — requests they took, doses they marked given or said they would check on, thanks
-received — never the patient's medication list, pain scores, stages or other requests.
+received — never the patient's medication list, pain scores, stages or other requests; and the
+name and dose of a medication only while they are still close family in that circle (an
+errand helper, or one who left or was removed, gets those doses by time only).
 
 What deleting does, in one transaction. A patient: the circle and every row in it go (found
 from the tables' metadata, so a table added later is not forgotten), with the outbox rows of
-the circle, so nothing about it is sent afterwards; each helper is told first. A helper: they
-leave every circle exactly as /leave does (the patient is told, what they held goes out again),
-then their own rows go (user, memberships, offers, tip opt-ins, messages to them). What they
-did stays in the patient's history without saying who: foreign keys are set to NULL
-(`needs.owner_id`, `invites.used_by`, `medications.created_by`), and `recorded_by` /
-`lookin_user_id` become `FORMER_HELPER_ID` (a dose given by "a former helper" is still not a
-dose the patient took); ids kept only to steer the clock (`needs.released_by`,
-`dose_occurrences.checker_id`) are cleared.
+the circle, so nothing about it is sent afterwards; each helper is told first, and any helper
+half-way through a flow about the circle (/addmed for the patient) loses that draft. A helper:
+they leave every circle exactly as /leave does (the patient is told, what they held goes out
+again), then their own rows go (user, memberships, offers, tip opt-ins, messages to them).
+Messages to others that name them or carry their id forget them (bot.services.retention); one
+still waiting, like the patient's "Anna has left your circle", goes out as written and only
+its stored copy forgets. What they did stays in the patient's history without saying who:
+foreign keys are set to NULL (`needs.owner_id`, `invites.used_by`, `medications.created_by`),
+and `recorded_by` / `lookin_user_id` become `FORMER_HELPER_ID` (a dose given by "a former
+helper" is still not a dose the patient took); ids kept only to steer the clock
+(`needs.released_by`, `dose_occurrences.checker_id`) are cleared. The patient's goodbye to
+each helper names them; its stored copy does not, once sent.
 """
 
 from __future__ import annotations
@@ -57,17 +63,19 @@ from bot.db.models import (
 )
 from bot.db.session import Database
 from bot.domain.needs import NeedState
-from bot.domain.privacy import CircleCounts
+from bot.domain.privacy import CircleCounts, Forgotten
 from bot.events import log_event
 from bot.notify import Notifier, OutMessage, Priority
 from bot.services.circles import CIRCLE_SETTINGS, CircleService
 from bot.services.errors import ExportTooLarge
+from bot.services.retention import Pruned, forget_in_outbox, prune_outbox
 
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "carecircle-export/1"
 # Telegram lets a bot upload files of up to 50 MB; stay well inside it.
 MAX_EXPORT_BYTES = 45 * 1024 * 1024
+DEFAULT_RETENTION = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -102,12 +110,18 @@ class PrivacyService:
     """Use cases for a person's own data: export it, delete it."""
 
     def __init__(
-        self, db: Database, clock: Clock, notifier: Notifier, circles: CircleService
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        circles: CircleService,
+        retention: dt.timedelta = DEFAULT_RETENTION,
     ) -> None:
         self._db = db
         self._clock = clock
         self._notifier = notifier
         self._circles = circles
+        self._retention = retention
 
     # --- export --------------------------------------------------------------------------
 
@@ -307,8 +321,10 @@ class PrivacyService:
     async def _helping_export(
         self, session: AsyncSession, membership: Membership, circle: Circle, patient: User
     ) -> dict[str, Any]:
-        """Only what this helper did themselves in the patient's circle."""
+        """Only what this helper did themselves in the patient's circle; the names and doses of
+        medications only while they are still close family there."""
         helper_id = membership.user_id
+        sees_meds = membership.access == Access.CLOSE and membership.status == MemberStatus.ACTIVE
         taken = list(
             await session.scalars(
                 select(Need)
@@ -330,8 +346,9 @@ class PrivacyService:
         ).all()
         if membership.access != Access.CLOSE:
             # Errand helpers never see medication, not even here: one may have looked in on
-            # a missed dose without being told what it was.
-            doses = []
+            # a missed dose without being told what it was, so only doses they recorded
+            # themselves (when they were close family) are listed, by time alone.
+            doses = [(occ, med) for occ, med in doses if occ.recorded_by == helper_id]
         optin = await session.scalar(
             select(HelperTipOptIn.created_at).where(
                 HelperTipOptIn.circle_id == circle.id, HelperTipOptIn.user_id == helper_id
@@ -356,10 +373,10 @@ class PrivacyService:
                 for need in taken
             ],
             "thanks_received": sum(1 for need in taken if need.thanked_at is not None),
+            "medication_details": None if sees_meds else texts.EXPORT_MEDS_WITHHELD,
             "doses_you_acted_on": [
                 {
-                    "medication": med.name,
-                    "dose": med.dose,
+                    **({"medication": med.name, "dose": med.dose} if sees_meds else {}),
                     "due_at": _iso(occ.due_at),
                     "action": "recorded" if occ.recorded_by == helper_id else "checked_on",
                     "state": occ.state if occ.recorded_by == helper_id else None,
@@ -369,6 +386,13 @@ class PrivacyService:
                 for occ, med in doses
             ],
         }
+
+    # --- retention -----------------------------------------------------------------------
+
+    async def prune_outbox(self) -> Pruned:
+        """Delete the outbox rows settled longer ago than the retention (bot.services.retention);
+        the scheduler runs this daily."""
+        return await prune_outbox(self._db, self._clock.now(), self._retention)
 
     # --- deletion ------------------------------------------------------------------------
 
@@ -422,8 +446,8 @@ class PrivacyService:
             circle_id = await patient_circle_id(session, user_id)
             helpers_told = 0
             if circle_id is not None:
-                helpers_told = await self._close_circle(session, circle_id, display_name(user))
-            await self._remove_person(session, user_id)
+                helpers_told = await self._close_circle(session, circle_id, user)
+            await self._remove_person(session, user)
         self._circles.forget(user_id)
         log_event(
             log,
@@ -440,22 +464,27 @@ class PrivacyService:
             circles_left=circles_left,
         )
 
-    async def _close_circle(self, session: AsyncSession, circle_id: int, patient_name: str) -> int:
+    async def _close_circle(self, session: AsyncSession, circle_id: int, patient: User) -> int:
         """Tell the helpers, then delete the circle and everything in it; returns how many
         helpers were told."""
         circle = await session.get(Circle, circle_id)
         assert circle is not None
         helpers = await active_helpers(session, circle_id)
         stamp = int(circle.created_at.timestamp())  # SQLite may reuse the id of a deleted row
-        for _, helper in helpers:
+        goodbyes = [f"privacy:closed:{circle_id}:{helper.id}:{stamp}" for _, helper in helpers]
+        for key, (_, helper) in zip(goodbyes, helpers, strict=True):
             await self._notifier.send(
                 session,
-                key=f"privacy:closed:{circle_id}:{helper.id}:{stamp}",
+                key=key,
                 chat_id=helper.id,
-                message=OutMessage(texts.circle_closed_for_helper(patient_name)),
+                message=OutMessage(texts.circle_closed_for_helper(display_name(patient))),
                 kind="privacy.circle_closed",
                 priority=Priority.NORMAL,
             )
+        # Helpers see the patient's name in the goodbye; the copy kept once it is sent does not.
+        forgotten = _forgotten(patient, texts.FORMER_PATIENT)
+        await forget_in_outbox(session, forgotten, OutboxMessage.key.in_(goodbyes))
+        await _clear_drafts_into(session, circle_id)
         # The outbox rows of the circle go with it: nothing queued about it may go out once
         # it is gone (sent rows too: they are copies of its messages). The goodbyes carry no
         # circle, so they stay.
@@ -466,8 +495,9 @@ class PrivacyService:
         await _run(session, delete(OutboxMessage).where(OutboxMessage.circle_id == circle_id))
         return len(helpers)
 
-    async def _remove_person(self, session: AsyncSession, user_id: int) -> None:
+    async def _remove_person(self, session: AsyncSession, user: User) -> None:
         """Their own rows go; what they did in others' circles stays, without their name."""
+        user_id = user.id
         circle_ids = list(
             await session.scalars(
                 select(Membership.circle_id).where(Membership.user_id == user_id).distinct()
@@ -505,6 +535,8 @@ class PrivacyService:
                 ),
             ):
                 await _run(session, statement)
+            forgotten = _forgotten(user, texts.FORMER_HELPER)
+            await forget_in_outbox(session, forgotten, OutboxMessage.circle_id.in_(circle_ids))
         for statement in (
             update(Need).where(Need.owner_id == user_id).values(owner_id=None),
             delete(NeedOffer).where(NeedOffer.helper_id == user_id),
@@ -514,6 +546,47 @@ class PrivacyService:
             delete(User).where(User.id == user_id),
         ):
             await _run(session, statement)
+
+
+def _forgotten(user: User, placeholder: str) -> Forgotten:
+    """This person as the bot's messages named them."""
+    username = f"@{user.username}" if user.username else ""
+    return Forgotten(
+        user.id, texts.shown_names(display_name(user), user.first_name, username), placeholder
+    )
+
+
+async def _clear_drafts_into(session: AsyncSession, circle_id: int) -> None:
+    """Helpers half-way through a flow about this circle (/addmed for the patient, changing one
+    of their medications) lose it with the circle: it may hold what they typed."""
+    helpers = (
+        await session.execute(
+            select(User.id, User.draft)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.circle_id == circle_id, Membership.role == Role.HELPER)
+        )
+    ).all()
+    meds = select(Medication.id).where(Medication.circle_id == circle_id)
+    # How a draft points into a circle (bot.services.meds: "c", "m", "o"; needs: "need").
+    pointers: dict[str, tuple[Any, Any]] = {
+        "c": (Circle.id, Circle.id == circle_id),
+        "m": (Medication.id, Medication.circle_id == circle_id),
+        "o": (DoseOccurrence.id, DoseOccurrence.medication_id.in_(meds)),
+        "need": (Need.id, Need.circle_id == circle_id),
+    }
+    for helper_id, draft in helpers:
+        if not isinstance(draft, dict):
+            continue
+        for name, (column, inside) in pointers.items():
+            value = draft.get(name)
+            if isinstance(value, int) and await session.scalar(
+                select(exists().where(column == value, inside))
+            ):
+                await _run(
+                    session,
+                    update(User).where(User.id == helper_id).values(awaiting=None, draft=None),
+                )
+                break
 
 
 def circle_rows(circle_id: int) -> list[Delete]:

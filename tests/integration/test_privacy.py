@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +34,13 @@ from bot.db.models import (
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.domain.recovery import Stage
+from bot.notify import KEEP_AFTER_SEND, OutMessage
 from bot.ratelimit import FloodControl
 from bot.services import privacy
 from bot.services.circles import Person
 from bot.services.errors import DoseAlreadyRecorded, ExportTooLarge
 from bot.services.privacy import EXPORT_FORMAT
+from bot.services.retention import Pruned
 from tests.fakes.timer import Ticks
 from tests.integration.test_delivery import ScriptedBot
 
@@ -596,3 +599,203 @@ async def test_a_helper_racing_their_patient_leaves_a_consistent_database(
     assert await still_there(svc, before) == {}
     assert await user_row(svc, PAT.id) is None and await user_row(svc, BEN.id) is None
     assert await user_row(svc, ANNA.id) is not None
+
+
+# --- what the outbox keeps about people ------------------------------------------------------
+
+ANNABEL = Person(204, "Annabel")  # a name that starts like Anna's
+
+
+def names(person: Person, payload: Any) -> bool:
+    return re.search(rf"\b{re.escape(person.first_name)}\b", json.dumps(payload)) is not None
+
+
+def carries_id(person: Person, row: OutboxMessage) -> bool:
+    return any(str(person.id) in key.split(":") for key in (row.key, row.ref_key or "") if key)
+
+
+async def test_no_stored_message_names_a_helper_who_deleted_their_data(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await svc.circles.touch(ANNABEL)
+    invite = await svc.circles.invite(PAT.id, "close", replace=True)
+    await svc.circles.join(ANNABEL.id, invite.code)
+    await mark_sent(svc)  # "Anna marked your Ibuprofen … as given" went out, and the rest
+    await svc.needs.claim(ANNA.id, filled.open_need)  # "Anna is on it", "Taken by Anna": queued
+    before = await outbox(svc)
+    sent_naming = [m for m in before if m.state == "sent" and names(ANNA, m.payload)]
+    assert any(m.chat_id == PAT.id and "as given" in m.payload["text"] for m in sent_naming)
+    assert any(m.state == "pending" and names(ANNA, m.payload) for m in before)
+    assert any(carries_id(ANNA, m) for m in before if m.chat_id != ANNA.id)
+
+    await svc.privacy.delete_everything(ANNA.id)
+
+    after = await outbox(svc)
+    assert not any(carries_id(ANNA, m) for m in after)
+    for row in after:
+        if row.state != "pending":
+            assert not names(ANNA, row.payload), row.payload
+        elif names(ANNA, row.payload["text"]):
+            # Still to be delivered as it was written; only a copy without her is kept.
+            assert not names(ANNA, row.payload[KEEP_AFTER_SEND]), row.payload
+    given = next(m for m in after if m.key == f"dose:{filled.dose_id}:given")
+    assert given.payload["text"].startswith("<b>A former helper</b> marked your <b>Ibuprofen")
+    joined = [m.payload["text"] for m in after if m.kind == "circle.joined"]
+    assert any("<b>Annabel</b> joined" in t for t in joined)  # Annabel keeps her name
+    # Edits still find the message they change: every ref_key names a row that is there.
+    keys = {m.key for m in after}
+    assert all(m.ref_key in keys for m in after if m.ref_key and m.state == "pending")
+
+    bot = await drain(svc, clock)
+    delivered = [p["text"] for m, p in bot.calls if m in ("send_message", "edit_message_text")]
+    assert "<b>Anna</b> has left your circle." in delivered  # Pat is told who left
+    assert not any(names(ANNA, m.payload) or carries_id(ANNA, m) for m in await outbox(svc))
+
+
+async def test_a_message_naming_them_that_is_withdrawn_or_undeliverable_forgets_them_too(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await mark_sent(svc)
+    await svc.needs.claim(ANNA.id, filled.open_need)
+    await svc.privacy.delete_everything(ANNA.id)
+    waiting = [m for m in await outbox(svc, state="pending") if names(ANNA, m.payload["text"])]
+    withdrawn = next(m for m in waiting if m.chat_id != PAT.id)
+    async with svc.db.transaction() as session:
+        assert await svc.notifier.cancel(session, withdrawn.key)
+        await session.execute(update(User).where(User.id == PAT.id).values(reachable=False))
+    assert any(m.chat_id == PAT.id for m in waiting)  # Pat's, which can no longer reach her
+
+    await drain(svc, clock)
+    rows = await outbox(svc)
+    assert {m.state for m in rows if m.chat_id == PAT.id} == {"sent", "failed"}
+    assert not any(names(ANNA, m.payload) for m in rows)
+
+
+async def test_a_patients_goodbye_is_delivered_with_their_name_then_forgotten(
+    svc: Services, clock: FrozenClock
+) -> None:
+    await fill(svc, clock)
+    await clear_outbox(svc)
+    await svc.privacy.delete_everything(PAT.id)
+    bot = await drain(svc, clock)
+    told = [p for m, p in bot.calls if m == "send_message" and "closed their" in p["text"]]
+    assert len(told) == 3 and all("<b>Pat</b>" in p["text"] for p in told)
+    rows = await outbox(svc)
+    assert rows and not any(names(PAT, m.payload) for m in rows)
+
+
+async def test_closing_a_circle_clears_what_helpers_were_typing_for_it(
+    svc: Services, clock: FrozenClock
+) -> None:
+    filled = await fill(svc, clock)
+    await svc.meds.start_add(ANNA.id, filled.circle_id)
+    await svc.meds.add_answer(ANNA.id, "Medicine A")  # half-way through /addmed for Pat
+    await svc.meds.begin_edit(BEN.id, filled.med_id, "times")
+    await svc.circles.set_awaiting(ERRI.id, "join_code")  # nothing to do with Pat
+    anna = await user_row(svc, ANNA.id)
+    assert anna is not None and anna.draft and anna.draft["name"] == "Medicine A"
+
+    await svc.privacy.delete_everything(PAT.id)
+
+    for helper in (ANNA, BEN):
+        row = await user_row(svc, helper.id)
+        assert row is not None and (row.awaiting, row.draft) == (None, None), helper
+    erri = await user_row(svc, ERRI.id)
+    assert erri is not None and erri.awaiting == "join_code"
+
+
+async def test_a_helper_made_errand_or_gone_gets_no_medication_in_their_export(
+    svc: Services, clock: FrozenClock
+) -> None:
+    await fill(svc, clock)
+
+    async def at_pat() -> dict[str, Any]:
+        helping: dict[str, Any] = (await svc.privacy.export(ANNA.id))["helping"][0]
+        assert helping["patient"] == "Pat"
+        return helping
+
+    [given] = (await at_pat())["doses_you_acted_on"]
+    assert given["medication"] == "Ibuprofen"  # close family: she may see it
+
+    await svc.circles.set_access(PAT.id, ANNA.id, "errand")
+    errand = await at_pat()
+    for private in ("Ibuprofen", "400 mg", "Paracetamol"):
+        assert private not in json.dumps(errand), private
+    [given] = errand["doses_you_acted_on"]
+    assert (given["action"], given["state"]) == ("recorded", "taken")
+    assert given["due_at"] and given["recorded_at"]
+    assert errand["medication_details"] == texts.EXPORT_MEDS_WITHHELD
+
+    await svc.circles.set_access(PAT.id, ANNA.id, "close")
+    await svc.circles.leave(ANNA.id, (await at_pat())["circle_id"])
+    gone = await at_pat()
+    assert gone["status"] == "left" and "Ibuprofen" not in json.dumps(gone)
+    assert len(gone["doses_you_acted_on"]) == 1
+
+
+async def test_old_messages_are_pruned_but_an_open_dose_or_request_can_still_be_edited(
+    svc: Services, clock: FrozenClock
+) -> None:
+    await fill(svc, clock)
+    # Pat's 20:00 dose (19:00 UTC) is reminded, nudged, then missed and the family alerted.
+    for minute in (0, 16, 46):
+        clock.set(dt.datetime(2026, 3, 2, 19, minute, tzinfo=UTC))
+        await svc.meds.run_due(clock.now())
+    async with svc.db.transaction() as session:
+        missed = await session.scalar(
+            select(DoseOccurrence.id).where(DoseOccurrence.state == "missed")
+        )
+    assert missed is not None
+    await mark_sent(svc)
+    everything = await outbox(svc)
+    assert any(m.key == f"dose:{missed}:alert:{ANNA.id}" for m in everything)
+
+    clock.advance(days=svc.settings.outbox_retention_days - 1)
+    assert await svc.privacy.prune_outbox() == Pruned(deleted=0, emptied=0)  # not old enough
+
+    clock.advance(days=2)
+    pruned = await svc.privacy.prune_outbox()
+    kept = await outbox(svc)
+    async with svc.db.transaction() as session:
+        going = await session.scalars(select(Need.id).where(Need.state.in_(("open", "claimed"))))
+        open_things = (f"dose:{missed}:", *(f"need:{need}:" for need in going))
+    assert len(open_things) == 4  # Pat's open and held requests, and Sam's
+    assert kept and [m.key for m in kept if not m.key.startswith(open_things)] == []
+    assert {m.op for m in kept} == {"send"}
+    assert {m.key for m in kept} >= {f"dose:{missed}:reminder", f"dose:{missed}:alert:{ANNA.id}"}
+    assert all(m.payload == {"text": ""} and m.message_id for m in kept)  # the words go
+    assert pruned == Pruned(deleted=len(everything) - len(kept), emptied=len(kept))
+    assert await svc.privacy.prune_outbox() == Pruned(deleted=0, emptied=0)  # idempotent
+
+    # Taken late, weeks on: the reminder and Anna's alert are still edited to say so.
+    await svc.meds.take(PAT.id, missed)
+    edits = {m.ref_key for m in await outbox(svc, op="edit")}
+    assert {f"dose:{missed}:reminder", f"dose:{missed}:alert:{ANNA.id}"} <= edits
+    await mark_sent(svc)
+    clock.advance(days=svc.settings.outbox_retention_days + 1)
+    await svc.privacy.prune_outbox()
+    assert not [m for m in await outbox(svc) if m.key.startswith(f"dose:{missed}:")]
+
+
+async def test_pruning_never_takes_the_message_an_edit_on_its_way_needs(
+    svc: Services, clock: FrozenClock
+) -> None:
+    await svc.circles.touch(PAT)
+    async with svc.db.transaction() as session:
+        await svc.notifier.send(
+            session, key="test:1:note", chat_id=PAT.id, message=OutMessage("v1"), kind="test"
+        )
+    await drain(svc, clock)
+    clock.advance(days=svc.settings.outbox_retention_days + 1)
+    async with svc.db.transaction() as session:
+        assert await svc.notifier.edit(
+            session, key="test:1:note:v2", ref_key="test:1:note", message=OutMessage("v2"), kind="t"
+        )
+    assert await svc.privacy.prune_outbox() == Pruned(deleted=0, emptied=1)
+    bot = await drain(svc, clock)
+    assert [(m, p["text"]) for m, p in bot.calls] == [("edit_message_text", "v2")]
+    clock.advance(days=svc.settings.outbox_retention_days + 1)
+    await svc.privacy.prune_outbox()
+    assert await outbox(svc) == []

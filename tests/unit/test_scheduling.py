@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from telegram.ext import ApplicationBuilder
 
-from bot.clock import SystemClock
-from bot.scheduling import Scheduler
+from bot.app import create_services
+from bot.clock import FrozenClock, SystemClock
+from bot.config import Settings
+from bot.scheduling import PRUNE_JOB_ID, Periodic, Scheduler
 
 
 class Recorder:
@@ -76,3 +80,39 @@ async def test_a_thousand_pokes_during_a_sweep_queue_one_more_sweep(
         await app.job_queue.stop(wait=False)
     assert source.calls == 2  # the running sweep, then one that saw everything poked
     assert not [r for r in caplog.records if r.name.startswith("apscheduler")]
+
+
+async def test_the_daily_prune_runs_soon_after_start_under_its_own_id_on_the_leader_only(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        bot_token=SecretStr("1:test"), database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    )
+    services = create_services(settings, FrozenClock(dt.datetime(2026, 3, 2, tzinfo=dt.UTC)))
+    app = ApplicationBuilder().token("1:test").build()
+    assert app.job_queue is not None
+    pruned = asyncio.Event()
+    runs: list[int] = []
+
+    async def prune() -> None:
+        runs.append(1)
+        pruned.set()
+
+    # The app's own job, with a prune that only counts and a first run in a moment.
+    services.scheduler._periodic[:] = [
+        Periodic(p.job_id, p.every, dt.timedelta(seconds=0.05), prune)
+        for p in services.scheduler._periodic
+    ]
+    await app.job_queue.start()
+    try:
+        services.scheduler.attach(app.job_queue)
+        job = app.job_queue.scheduler.get_job(PRUNE_JOB_ID)
+        assert job is not None and job.trigger.interval == dt.timedelta(days=1)
+        await asyncio.wait_for(pruned.wait(), timeout=3)
+        services.scheduler.set_leading(False)  # another replica leads now
+        [again] = app.job_queue.get_jobs_by_name(PRUNE_JOB_ID)
+        await again.run(app)
+    finally:
+        await app.job_queue.stop(wait=False)
+        await services.db.dispose()
+    assert runs == [1]
