@@ -171,8 +171,8 @@ def unknown_timezone(text: str, reason: str = "unknown") -> str:
             f"offset. {_TRY_A_CITY}"
         )
     if reason == Refusal.OUT_OF_RANGE:
-        return f"Clocks on Earth run from UTC-12 to UTC+14, so “{shown}” can't be right. " + (
-            _TRY_A_CITY
+        return (
+            f"Clocks on Earth run from UTC-12 to UTC+14, so “{shown}” can't be right. {_TRY_A_CITY}"
         )
     if reason == Refusal.FLIPPED_SIGN:
         return (
@@ -209,9 +209,10 @@ def utc_offset(instant: dt.datetime, zone: str) -> str:
 def zone_name(zone: str) -> str:
     """A zone as people read it: "Europe/Berlin", but "UTC+02:00" rather than "Etc/GMT-2"
     (whose sign is flipped)."""
-    if fixed_offset(zone) is None:
+    offset = fixed_offset(zone)
+    if offset is None:
         return zone
-    return utc_offset(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), zone)
+    return "UTC" if not offset else utc_offset(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), zone)
 
 
 def timezone_set(name: str, now: dt.datetime) -> str:
@@ -230,9 +231,14 @@ def timezone_set(name: str, now: dt.datetime) -> str:
 
 
 def timezone_current(name: str | None, now: dt.datetime) -> str:
-    if name:
+    if name and fixed_offset(name) is not None:
         current = (
-            f"Your time zone is <b>{esc(zone_name(name))}</b> "
+            f"Your time zone is <b>{zone_name(name)}</b>, with no daylight saving "
+            f"(it's {clock(now, name)} there)."
+        )
+    elif name:
+        current = (
+            f"Your time zone is <b>{esc(name)}</b> "
             f"(it's {clock(now, name)} there, {utc_offset(now, name)})."
         )
     else:

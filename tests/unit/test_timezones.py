@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import texts
 from bot.domain.timezones import (
     CITY_ALIASES,
     COMMON_ZONES,
@@ -202,3 +203,20 @@ def test_no_offset_ever_lands_on_the_opposite_sign(
 def test_random_text_never_raises(typed: str) -> None:
     result = read_timezone(typed)
     assert isinstance(result, Refusal) or zoneinfo.ZoneInfo(result)
+
+
+@given(
+    st.sampled_from(sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})),
+    st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2040, 1, 1), timezones=st.just(dt.UTC)),
+)
+def test_the_confirmation_always_shows_the_local_time_and_the_offset(
+    zone: str, now: dt.datetime
+) -> None:
+    text = texts.timezone_set(zone, now)
+    local = now.astimezone(zoneinfo.ZoneInfo(zone))
+    assert f"it's {local:%H:%M} there now" in text
+    z = local.strftime("%z")
+    offset = f"UTC{z[0]}{z[1:3]}:{z[3:5]}"
+    fixed_at_zero = fixed_offset(zone) == dt.timedelta(0)
+    assert ("UTC" if fixed_at_zero else offset) in text
+    assert "Etc/" not in text  # its sign reads the wrong way round
