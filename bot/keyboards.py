@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot import callbacks as cb
 from bot import texts
@@ -11,8 +12,18 @@ from bot.domain.needs import NeedCard
 from bot.domain.timezones import COMMON_ZONES
 from bot.notify import Button
 
+
+@dataclass(frozen=True)
+class AskLocation:
+    """A reply-keyboard button that sends the person's location (private chats only)."""
+
+    text: str
+
+
 Rows = Sequence[Sequence[Button]]
-Menu = Sequence[Sequence[str]]
+Menu = Sequence[Sequence[str | AskLocation]]
+# Sent as a menu, an empty one takes the reply keyboard away.
+NO_MENU: Menu = ()
 
 
 def patient_menu() -> Menu:
@@ -38,6 +49,15 @@ def choose_timezone() -> Rows:
     ]
     rows = [zone_buttons[i : i + 2] for i in range(0, len(zone_buttons), 2)]
     rows.append([Button(texts.BUTTON_OTHER_ZONE, cb.encode("tz", "type"))])
+    return rows
+
+
+def share_location(with_patient_menu: bool) -> Menu:
+    """The time-zone step's reply keyboard. A patient keeps their menu under the 📍 button,
+    so it is never lost if they pick a zone another way."""
+    rows: list[Sequence[str | AskLocation]] = [[AskLocation(texts.BUTTON_SHARE_LOCATION)]]
+    if with_patient_menu:
+        rows.extend(patient_menu())
     return rows
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
-from bot.keyboards import Menu, Rows
+from bot.keyboards import AskLocation, Menu, Rows
 
 
 def markup(rows: Rows) -> InlineKeyboardMarkup | None:
@@ -23,8 +29,21 @@ def markup(rows: Rows) -> InlineKeyboardMarkup | None:
     )
 
 
-def menu_markup(menu: Menu) -> ReplyKeyboardMarkup:
-    """A persistent reply keyboard: big buttons that send their label as text."""
+def menu_markup(menu: Menu) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """A persistent reply keyboard: big buttons that send their label (or a location).
+
+    An empty menu takes the keyboard away.
+    """
+    if not menu:
+        return ReplyKeyboardRemove()
     return ReplyKeyboardMarkup(
-        [list(row) for row in menu], resize_keyboard=True, is_persistent=True
+        [
+            [
+                KeyboardButton(b.text, request_location=True) if isinstance(b, AskLocation) else b
+                for b in row
+            ]
+            for row in menu
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
     )

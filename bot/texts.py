@@ -12,6 +12,7 @@ from bot.domain.clocktime import format_time
 from bot.domain.meds import FIXED, format_gap, format_max, schedule_from_stored, schedule_vs_label
 from bot.domain.needs import NeedCard, Routed
 from bot.domain.privacy import CircleCounts
+from bot.domain.timezones import Refusal, fixed_offset
 
 # --- building blocks -------------------------------------------------------------------
 
@@ -149,28 +150,104 @@ HELPER_NEEDS_INVITE = (
 ASK_TIMEZONE = (
     "Your circle is ready. 🌿\n\n"
     "So reminders arrive at the right time: which time zone are you in? "
-    "Tap one, or type its name (like <code>Europe/Berlin</code> or just <code>Berlin</code>)."
+    "Tap one, or type your city (like <code>Berlin</code> or <code>São Paulo</code>). "
+    "Somewhere else? <b>📍 Share location</b> finds it for you."
 )
-BUTTON_OTHER_ZONE = "Another one — I'll type it"
-TYPE_TIMEZONE = "Type your time zone, like <code>Europe/Berlin</code> or <code>New York</code>."
+BUTTON_OTHER_ZONE = "📍 Share location or type a city"
+BUTTON_SHARE_LOCATION = "📍 Share location"
+TYPE_TIMEZONE = (
+    "Tap <b>📍 Share location</b> below and I'll work out your time zone from where you are "
+    "(I keep only the time zone, never the place).\n\n"
+    "Or type your city, like <code>Munich</code> or <code>New York</code>."
+)
+_TRY_A_CITY = (
+    "Send your city instead (like <code>Paris</code> or <code>São Paulo</code>), "
+    "or share your location from /timezone."
+)
 
 
-def unknown_timezone(text: str) -> str:
+def unknown_timezone(text: str, reason: str = "unknown") -> str:
+    """Why a time zone was not taken (reason: a Refusal, or "location")."""
     shown = esc(text.strip()[:40]) or "that"
+    if reason == Refusal.PART_HOUR:
+        return (
+            f"“{shown}” isn't a whole hour from UTC, and no time zone means just that "
+            f"offset. {_TRY_A_CITY}"
+        )
+    if reason == Refusal.OUT_OF_RANGE:
+        return (
+            f"Clocks on Earth run from UTC-12 to UTC+14, so “{shown}” can't be right. {_TRY_A_CITY}"
+        )
+    if reason == Refusal.FLIPPED_SIGN:
+        return (
+            f"Careful: names like “{shown}” flip the sign, so they mean the opposite of what "
+            "they seem to. Send the offset as your clock reads it (like <code>UTC+2</code>) "
+            "or, better, your city."
+        )
+    if reason == Refusal.NO_DAYLIGHT_SAVING:
+        return (
+            f"“{shown}” stays the same all year, but your clocks probably change in summer. "
+            "Send your city (like <code>New York</code> or <code>Denver</code>) so reminders "
+            "follow them."
+        )
+    if reason == "location":
+        return (
+            "I couldn't tell the time zone from that location. Type your city instead "
+            "(like <code>Berlin</code>)."
+        )
     return (
-        f"I couldn't find a time zone called “{shown}”. "
-        "Try a name like <code>Europe/Berlin</code>, <code>America/New_York</code> or a "
-        "city such as <code>Paris</code>."
+        f"I couldn't find a time zone called “{shown}”. Try your city (like <code>Paris</code> "
+        "or <code>São Paulo</code>), a name like <code>America/New_York</code>, "
+        "or share your location from /timezone."
     )
 
 
+def utc_offset(instant: dt.datetime, zone: str) -> str:
+    """ "UTC+01:00": how far the zone's clocks are from UTC at that instant."""
+    offset = instant.astimezone(ZoneInfo(zone)).utcoffset() or dt.timedelta(0)
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    hours, rest = divmod(abs(offset), dt.timedelta(hours=1))
+    return f"UTC{sign}{hours:02d}:{rest // dt.timedelta(minutes=1):02d}"
+
+
+def zone_name(zone: str) -> str:
+    """A zone as people read it: "Europe/Berlin", but "UTC+02:00" rather than "Etc/GMT-2"
+    (whose sign is flipped)."""
+    offset = fixed_offset(zone)
+    if offset is None:
+        return zone
+    return "UTC" if not offset else utc_offset(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), zone)
+
+
 def timezone_set(name: str, now: dt.datetime) -> str:
-    return f"Time zone set to <b>{esc(name)}</b> (it's {when_local(now, name)} there)."
+    """Always both the local time and the offset, so a wrong zone shows at once."""
+    if fixed_offset(name) is None:
+        return (
+            f"Time zone set: <b>{esc(name)}</b> — it's {clock(now, name)} there now "
+            f"({utc_offset(now, name)})."
+        )
+    return (
+        f"Time zone set: <b>{zone_name(name)}</b> — it's {clock(now, name)} there now.\n\n"
+        "A fixed offset doesn't change for daylight saving: if your clocks go forward or "
+        "back, reminders would be an hour off. To follow your clocks, send your city "
+        "(like <code>/timezone Berlin</code>) or share your location from /timezone."
+    )
 
 
-def timezone_current(name: str | None) -> str:
-    current = f"Your time zone is <b>{esc(name)}</b>." if name else "You haven't set one yet."
-    return f"{current}\nTap one below, or type <code>/timezone Europe/Berlin</code>."
+def timezone_current(name: str | None, now: dt.datetime) -> str:
+    if name and fixed_offset(name) is not None:
+        current = (
+            f"Your time zone is <b>{zone_name(name)}</b>, with no daylight saving "
+            f"(it's {clock(now, name)} there)."
+        )
+    elif name:
+        current = (
+            f"Your time zone is <b>{esc(name)}</b> "
+            f"(it's {clock(now, name)} there, {utc_offset(now, name)})."
+        )
+    else:
+        current = "You haven't set one yet."
+    return f"{current}\nTap one below, or type your city, like <code>/timezone Berlin</code>."
 
 
 # The patient's menu: a reply keyboard that is always at hand. Each press arrives as text.
@@ -513,7 +590,7 @@ def tips_status(
     lines = []
     if patient is not None:
         on, at = patient
-        where = f" ({esc(timezone)} time)" if timezone else ""
+        where = f" ({esc(zone_name(timezone))} time)" if timezone else ""
         lines.append(
             f"🌿 Your daily tip comes at <b>{at}</b>{where}."
             if on

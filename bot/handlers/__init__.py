@@ -145,6 +145,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     )
     # --- needs --- A photo or voice note from the patient can be passed on as a need.
     app.add_handler(MessageHandler(PRIVATE & (filters.PHOTO | filters.VOICE), needs.media_received))
+    # A shared location (the 📍 button at the time-zone step) sets the time zone.
+    app.add_handler(MessageHandler(PRIVATE & filters.LOCATION, onboarding.location_shared))
     # Order matters from here: these catch whatever the handlers above did not take.
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(PRIVATE, fallback.not_understood))

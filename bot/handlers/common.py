@@ -126,7 +126,7 @@ def refusal_text(error: DomainError) -> str:
     if isinstance(error, InviteError):
         return texts.invite_error(error.reason, error.patient_name)
     if isinstance(error, UnknownTimezone):
-        return texts.unknown_timezone(str(error))
+        return texts.unknown_timezone(str(error), error.reason)
     if isinstance(error, TooManyAttempts):
         return texts.too_many_attempts(error.minutes)
     if isinstance(error, NeedTaken):

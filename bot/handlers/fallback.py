@@ -52,7 +52,7 @@ def menu(routes: Mapping[str, Handler]) -> Handler:
 
 
 async def not_understood(update: Update, context: CareContext) -> None:
-    """Stickers, locations and the like: nothing we act on."""
+    """Stickers, contacts and the like: nothing we act on."""
     await reply(update, texts.NOT_UNDERSTOOD)
 
 

@@ -18,6 +18,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.recovery import ask_first_stage
+from bot.services.circles import Standing
 from bot.services.errors import StaleAction
 
 JOIN_PREFIX = "join_"
@@ -73,9 +74,11 @@ async def timezone_command(update: Update, context: CareContext) -> None:
     if typed:
         await _set_timezone(update, context, typed)
         return
-    standing = await services(context).circles.standing(user_id(update))
-    await services(context).circles.set_awaiting(user_id(update), "timezone")
-    await reply(update, texts.timezone_current(standing.timezone), keyboards.choose_timezone())
+    svc = services(context)
+    standing = await svc.circles.standing(user_id(update))
+    await svc.circles.set_awaiting(user_id(update), "timezone")
+    current = texts.timezone_current(standing.timezone, svc.clock.now())
+    await reply(update, current, keyboards.choose_timezone())
 
 
 @guarded
@@ -84,9 +87,13 @@ async def timezone_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     if data.verb == "type":
-        await services(context).circles.set_awaiting(user_id(update), "timezone")
+        circles = services(context).circles
+        standing = await circles.standing(user_id(update))
+        await circles.set_awaiting(user_id(update), "timezone")
         await answer(query)
-        await reply(update, texts.TYPE_TIMEZONE)
+        # The 📍 button can only live on a reply keyboard, so it comes with this message.
+        keep_menu = standing.is_patient and standing.timezone is not None
+        await reply(update, texts.TYPE_TIMEZONE, menu=keyboards.share_location(keep_menu))
         return
     if data.verb != "set" or not data.args:
         raise StaleAction()
@@ -102,16 +109,38 @@ async def timezone_typed(update: Update, context: CareContext) -> None:
     await _set_timezone(update, context, message.text)
 
 
+@guarded
+async def location_shared(update: Update, context: CareContext) -> None:
+    """A location (the 📍 button, or sent from the attachment menu): its time zone."""
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    svc = services(context)
+    standing_before = await svc.circles.standing(user_id(update))
+    where = message.location
+    name = await svc.circles.set_timezone_at(user_id(update), where.latitude, where.longitude)
+    await _timezone_confirmed(update, context, standing_before, name)
+
+
 async def _set_timezone(update: Update, context: CareContext, typed: str) -> None:
     svc = services(context)
     standing_before = await svc.circles.standing(user_id(update))
     name = await svc.circles.set_timezone(user_id(update), typed)
-    confirmation = texts.timezone_set(name, svc.clock.now())
+    await _timezone_confirmed(update, context, standing_before, name)
+
+
+async def _timezone_confirmed(
+    update: Update, context: CareContext, standing_before: Standing, name: str
+) -> None:
+    confirmation = texts.timezone_set(name, services(context).clock.now())
     first_time = standing_before.is_patient and standing_before.timezone is None
     if update.callback_query is not None:
         await edit_or_reply(update, confirmation)
     else:
-        await reply(update, confirmation)
+        # The 📍 keyboard may be up: put back what the person had before it (a patient's
+        # menu comes at the end of onboarding, so none yet the first time).
+        keep_menu = standing_before.is_patient and not first_time
+        menu = keyboards.patient_menu() if keep_menu else keyboards.NO_MENU
+        await reply(update, confirmation, menu=menu)
     if first_time:
         # --- recovery: ask how their back is; that answer sends the invite link ---
         await ask_first_stage(update, context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -29,7 +30,7 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import Database
-from bot.domain.timezones import parse_timezone
+from bot.domain.timezones import Refusal, read_timezone, zone_at
 from bot.events import log_event
 from bot.notify import Notifier, OutMessage, Priority
 from bot.services.errors import (
@@ -305,16 +306,31 @@ class CircleService:
 
     async def set_timezone(self, user_id: int, text: str) -> str:
         """Set someone's time zone from what they typed or tapped; returns the IANA name."""
-        name = parse_timezone(text)
+        name = read_timezone(text)
+        if isinstance(name, Refusal):
+            raise UnknownTimezone(text, name)
+        await self._store_timezone(user_id, name)
+        return name
+
+    async def set_timezone_at(self, user_id: int, latitude: float, longitude: float) -> str:
+        """Set someone's time zone from a location they shared; returns the IANA name.
+
+        The coordinates are used for this lookup only: never stored, never logged.
+        """
+        # The first lookup loads the borders (tens of ms): off the event loop.
+        name = await asyncio.to_thread(zone_at, latitude, longitude)
         if name is None:
-            raise UnknownTimezone(text)
+            raise UnknownTimezone("", "location")
+        await self._store_timezone(user_id, name)
+        return name
+
+    async def _store_timezone(self, user_id: int, name: str) -> None:
         async with self._db.transaction() as session:
             await session.execute(update(User).where(User.id == user_id).values(timezone=name))
             await flows.start(session, user_id, None, None, self._clock.now())
             for listener in self._timezone_listeners:
                 await listener(session, user_id)
         log_event(log, "user.timezone_set", user_id=user_id)
-        return name
 
     async def invite(self, user_id: int, access: str, *, replace: bool = False) -> InviteView:
         """The patient's current invite for this kind of helper, made (or replaced) if needed."""

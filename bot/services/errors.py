@@ -49,9 +49,14 @@ class FlowMoved(DomainError):
 
 
 class UnknownTimezone(DomainError):
-    """Not an IANA time zone name we can find."""
+    """Not a time zone we take; `reason` is a bot.domain.timezones.Refusal, or "location"
+    when a shared place has no zone we know."""
 
     code = "unknown_timezone"
+
+    def __init__(self, text: str, reason: str = "unknown") -> None:
+        super().__init__(text)
+        self.reason = reason
 
 
 class InviteError(DomainError):

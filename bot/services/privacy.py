@@ -348,7 +348,7 @@ class PrivacyService:
             # Errand helpers never see medication, not even here: one may have looked in on
             # a missed dose without being told what it was, so only doses they recorded
             # themselves (when they were close family) are listed, by time alone.
-            doses = [(occ, med) for occ, med in doses if occ.recorded_by == helper_id]
+            doses = [row for row in doses if row[0].recorded_by == helper_id]
         optin = await session.scalar(
             select(HelperTipOptIn.created_at).where(
                 HelperTipOptIn.circle_id == circle.id, HelperTipOptIn.user_id == helper_id

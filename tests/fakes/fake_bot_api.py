@@ -766,6 +766,7 @@ class StoredMessage:
             if keyboard
             else None,
             **{kind: self.media.get(kind) for kind in _MEDIA_DEFAULTS},
+            "location": self.media.get("location"),
             "reply_to_message_id": self.reply_to.message_id if self.reply_to else None,
             "edited": self.edit_count > 0,
             "edit_count": self.edit_count,
@@ -1221,6 +1222,25 @@ class FakeUser(_ChatObserver):
     ) -> JSON:
         file = self._fake._new_file("document", content, file_name=file_name, mime_type=mime_type)
         return await self._send_media(file, caption, chat)
+
+    async def send_location(
+        self, latitude: float, longitude: float, *, chat: FakeGroup | int | None = None
+    ) -> JSON:
+        """Send a location, as from the attachment menu (no reply keyboard needed)."""
+        location = {"latitude": latitude, "longitude": longitude}
+        message = self._fake._user_message(self, chat, media={"location": location})
+        await asyncio.sleep(0)
+        return message.view()
+
+    async def share_location(self, latitude: float, longitude: float) -> JSON:
+        """Tap the reply keyboard's ``request_location`` button, which the bot must be showing."""
+        rows = (self.reply_keyboard or {}).get("keyboard", [])
+        if not any(
+            isinstance(b, dict) and b.get("request_location")
+            for b in itertools.chain.from_iterable(rows)
+        ):
+            raise AssertionError(self.dump("no request_location button on the reply keyboard"))
+        return await self.send_location(latitude, longitude)
 
     async def _send_media(
         self, file: FileRecord, caption: str | None, chat: FakeGroup | int | None

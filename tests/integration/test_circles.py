@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage
 from bot.db.session import Database
+from bot.domain.timezones import Refusal
 from bot.notify import Notifier
 from bot.services.circles import CircleService, Person
 from bot.services.errors import (
@@ -67,6 +69,45 @@ async def test_timezone_accepts_names_in_any_case_and_cities(circles: CircleServ
     with pytest.raises(UnknownTimezone):
         await circles.set_timezone(PAT.id, "Mars/Olympus")
     assert (await circles.standing(PAT.id)).timezone == "Asia/Kolkata"
+
+
+async def test_offsets_are_stored_the_way_people_mean_them(circles: CircleService) -> None:
+    await patient_with_circle(circles)
+    stored = await circles.set_timezone(PAT.id, "GMT+2")
+    when = dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)
+    assert when.astimezone(ZoneInfo(stored)).utcoffset() == dt.timedelta(hours=2)
+    with pytest.raises(UnknownTimezone) as refused:
+        await circles.set_timezone(PAT.id, "UTC+5:30")
+    assert refused.value.reason == Refusal.PART_HOUR
+    assert (await circles.standing(PAT.id)).timezone == stored
+
+
+async def test_a_shared_location_sets_its_zone_and_moves_what_depends_on_it(
+    circles: CircleService,
+) -> None:
+    moved: list[int] = []
+
+    async def listener(session: object, user_id: int) -> None:
+        moved.append(user_id)
+
+    circles.on_timezone_changed(listener)
+    await patient_with_circle(circles)
+    await circles.set_awaiting(PAT.id, "timezone")
+    assert await circles.set_timezone_at(PAT.id, -23.55, -46.63) == "America/Sao_Paulo"
+    standing = await circles.standing(PAT.id)
+    assert standing.timezone == "America/Sao_Paulo" and standing.awaiting is None
+    assert moved == [PAT.id, PAT.id]  # Berlin at set-up, then São Paulo
+
+
+@pytest.mark.parametrize("where", [(91.0, 0.0), (0.0, 181.0), (float("nan"), 0.0)])
+async def test_a_location_with_no_zone_changes_nothing(
+    circles: CircleService, where: tuple[float, float]
+) -> None:
+    await patient_with_circle(circles)
+    with pytest.raises(UnknownTimezone) as refused:
+        await circles.set_timezone_at(PAT.id, *where)
+    assert refused.value.reason == "location"
+    assert (await circles.standing(PAT.id)).timezone == "Europe/Berlin"
 
 
 async def test_invite_is_reused_until_replaced(circles: CircleService) -> None:
