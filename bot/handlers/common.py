@@ -99,27 +99,74 @@ async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
         if _unchanged(message, media, text, rows):
             return  # a second press of the same button: Telegram would refuse the edit
         if not (media and len(text) > CAPTION_LIMIT):
+            pressed, wanted = _shown(message, media), _wanted(text, rows)
+            if _edited.get(pressed) == wanted:
+                return  # a twin press on the same view made (or is making) this very edit
+            _remember(pressed, wanted)
             try:
                 if media:
-                    await message.edit_caption(text, reply_markup=markup(rows))
+                    edited = await message.edit_caption(text, reply_markup=markup(rows))
                 else:
-                    await message.edit_text(text, reply_markup=markup(rows))
-                return
+                    edited = await message.edit_text(text, reply_markup=markup(rows))
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     return
+                _edited.pop(pressed, None)
                 if "can't be edited" not in exc.message and "not found" not in exc.message:
                     raise
+            except BaseException:
+                _edited.pop(pressed, None)
+                raise
+            else:
+                if isinstance(edited, Message):
+                    # A later press on the message as it now reads asks for nothing new.
+                    _remember(_shown(edited, media), wanted)
+                return
     await reply(update, text, rows)
+
+
+# Edits made on a press, by what the pressed message showed (chat, message, last edit,
+# words, buttons) → what it was changed to. Two presses on one view (a double tap, presses
+# racing) both carry the old view, so `_unchanged` can't see that the first already changed
+# it: the second asks for nothing new, and Telegram would refuse it as "not modified".
+# Per process; a bounded memory is enough.
+_View = tuple[int, int, int, str, str]
+_edited: OrderedDict[_View, tuple[str, str]] = OrderedDict()
+_EDITED_KEPT = 10_000
+
+
+def _shown(message: Message, media: bool) -> _View:
+    """What a message the bot edits reads, as the press (or Telegram's answer) carried it."""
+    words = (message.caption_html if media else message.text_html) or ""
+    edit_date = message.edit_date or message.date
+    keyboard = message.reply_markup.to_json() if message.reply_markup else ""
+    return (message.chat_id, message.message_id, int(edit_date.timestamp()), words, keyboard)
+
+
+def _wanted(text: str, rows: Rows) -> tuple[str, str]:
+    keyboard = markup(rows)
+    return text, keyboard.to_json() if keyboard else ""
+
+
+def _remember(view: _View, wanted: tuple[str, str]) -> None:
+    _edited[view] = wanted
+    _edited.move_to_end(view)
+    if len(_edited) > _EDITED_KEPT:
+        _edited.popitem(last=False)
 
 
 def _unchanged(message: Message, media: bool, text: str, rows: Rows) -> bool:
     """Does the message already read `text` with these buttons?"""
     current = message.caption_html if media else message.text_html
-    if current != text:
+    if current is None or _quotes_plain(current) != _quotes_plain(text):
         return False
     new, old = markup(rows), message.reply_markup
     return (new.inline_keyboard if new else ()) == (old.inline_keyboard if old else ())
+
+
+def _quotes_plain(html: str) -> str:
+    """PTB spells ' and " as entities when it rebuilds a message's HTML; our texts don't."""
+    return html.replace("&#x27;", "'").replace("&quot;", '"')
 
 
 def refusal_text(error: DomainError) -> str:
