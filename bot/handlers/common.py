@@ -227,6 +227,14 @@ async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool =
             raise
 
 
+def pressed_message_id(update: Update) -> int | None:
+    """The message a pressed button was on (so the service leaves that one to us)."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        return query.message.message_id
+    return None
+
+
 def parsed(update: Update) -> callbacks.Callback | None:
     query = update.callback_query
     return callbacks.parse(query.data if query else None)

@@ -19,6 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 
+# What Telegram must never have to say to us in a journey: 400 is a request we got wrong
+# (an edit that changes nothing, a button answered twice …), 429 is a flood limit we broke.
+REFUSALS = (400, 429)
+
 
 class BotProcess:
     """One run of the bot as a subprocess; can be stopped, killed and started again."""
@@ -99,6 +103,42 @@ async def no_orphan_bots() -> AsyncIterator[None]:
             process.kill()
             await process.wait()
         BotProcess.running.discard(process)
+
+
+def refusals(fake: FakeBotApi) -> list[tuple[str, int | None, str, str]]:
+    """Every request the fake Bot API refused with a 400 or a 429, in order: the method,
+    the status, the start of Telegram's reason and of the text the request carried."""
+    return [
+        (
+            c.method,
+            c.status,
+            (c.error or "")[:60],
+            str(c.params.get("text") or c.params.get("caption") or "")[:60],
+        )
+        for c in fake.calls
+        if c.status in REFUSALS
+    ]
+
+
+def assert_telegram_never_refused(fake: FakeBotApi) -> None:
+    """Telegram answered no request with a 400 or a 429, not even a harmless one."""
+    refused = refusals(fake)
+    assert refused == [], f"the Bot API refused {len(refused)} request(s): {refused[:5]}"
+
+
+@pytest.fixture(autouse=True)
+def telegram_never_refused(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each journey that uses `fake_api`: no 400 and no 429 from the Bot API.
+
+    A test that injects faults on purpose (429s, refused webhooks …) opts out with
+    `@pytest.mark.telegram_faults`.
+    """
+    if "fake_api" not in request.fixturenames or request.node.get_closest_marker("telegram_faults"):
+        yield
+        return
+    fake = request.getfixturevalue("fake_api")
+    yield
+    assert_telegram_never_refused(fake)
 
 
 @pytest.fixture
