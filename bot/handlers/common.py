@@ -82,8 +82,20 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
+    await answer_first(update)
     keyboard = menu_markup(menu) if menu is not None else markup(rows)
     return await chat.send_message(text, reply_markup=keyboard)
+
+
+async def answer_first(update: Update) -> None:
+    """Before a new message to someone who pressed a button: answer the press.
+
+    A new message may wait its turn behind the chat's one-a-second spacing; the press's
+    spinner must not wait with it. A press answered here can't carry a text any more, so a
+    refusal after this point comes as a message (see `guarded`).
+    """
+    if update.callback_query is not None:
+        await answer(update.callback_query)
 
 
 async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:

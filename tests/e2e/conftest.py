@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import fresh_pg_database
-from tests.fakes.fake_bot_api import FakeBotApi
+from tests.fakes.fake_bot_api import FakeBotApi, Press
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,6 +124,30 @@ def assert_telegram_never_refused(fake: FakeBotApi) -> None:
     """Telegram answered no request with a 400 or a 429, not even a harmless one."""
     refused = refusals(fake)
     assert refused == [], f"the Bot API refused {len(refused)} request(s): {refused[:5]}"
+
+
+async def assert_answered_first(fake: FakeBotApi, press: Press, text_contains: str) -> None:
+    """The press was answered before the message it brought went out, so the spinner never
+    waits behind that message's turn in the chat (one a second)."""
+    await press.answer()
+    calls = fake.calls
+    answered = next(
+        i
+        for i, c in enumerate(calls)
+        if c.method == "answerCallbackQuery" and str(c.params.get("callback_query_id")) == press.id
+    )
+    sent = next(
+        (
+            i
+            for i, c in enumerate(calls)
+            if c.method == "sendMessage"
+            and c.chat_id == press.chat_id
+            and text_contains in str(c.params.get("text", ""))
+        ),
+        None,
+    )
+    assert sent is not None, f"no message with {text_contains!r} after the press"
+    assert answered < sent, f"{text_contains!r} went out before the press was answered"
 
 
 @pytest.fixture(autouse=True)

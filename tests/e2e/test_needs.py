@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.e2e.conftest import BotProcess, assert_telegram_never_refused
+from tests.e2e.conftest import BotProcess, assert_answered_first, assert_telegram_never_refused
 from tests.e2e.test_circle_journey import LINK, onboard_patient
 from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
@@ -332,14 +332,16 @@ async def test_the_walk_through_and_its_details(fake_api: FakeBotApi, bot: BotPr
     posted = await pat.wait_for("Sent")
     offer = await anna.wait_for("reading glasses")
 
-    await pat.press(posted, "Add a note")
+    press = await pat.press(posted, "Add a note")
     await pat.wait_for("Type your note")
+    await assert_answered_first(fake_api, press, "Type your note")
     await pat.send("They're <next> to the kettle")
     await pat.wait_for("Note added")
     await anna.wait_for_edit(offer, text_contains="They're <next> to the kettle")
 
-    await pat.press(posted, "By a time")
+    press = await pat.press(posted, "By a time")
     when = await pat.wait_for("By when?")
+    await assert_answered_first(fake_api, press, "By when?")
     await pat.press(when, "In 1 hour")
     await pat.wait_for_edit(when, text_contains="Got it")
     await anna.wait_for_edit(offer, text_contains="⏰ by")

@@ -1,5 +1,6 @@
-"""Button presses against a bot that records its calls: one message is never asked for the
-same edit twice (Telegram answers that with "Bad Request: message is not modified")."""
+"""Button presses against a bot that records its calls: the press is answered before any new
+message, and one message is never asked for the same edit twice (Telegram answers that with
+"Bad Request: message is not modified")."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import NetworkError
 
 from bot.handlers import common
-from bot.handlers.common import edit_or_reply
+from bot.handlers.common import edit_or_reply, reply
 from bot.notify import Button
+from bot.services.errors import StaleAction
 
 CHAT_ID = 5
 SENT_AT = 1_700_000_000
@@ -97,6 +99,38 @@ def fresh_memory() -> Iterator[None]:
     yield
     common._answered.clear()
     common._edited.clear()
+
+
+async def test_a_new_message_after_a_press_goes_after_its_answer() -> None:
+    bot = RecordingBot()
+    await reply(press(bot, offer()), "Type your note")
+    assert bot.methods() == ["answerCallbackQuery", "sendMessage"]
+
+
+async def test_a_reply_to_a_typed_message_answers_nothing() -> None:
+    bot = RecordingBot()
+    update = Update.de_json(
+        {
+            "update_id": 2,
+            "message": {**offer(), "from": {"id": 5, "is_bot": False, "first_name": "A"}},
+        },
+        bot,  # type: ignore[arg-type]
+    )
+    assert update is not None
+    await reply(update, "Noted")
+    assert bot.methods() == ["sendMessage"]
+
+
+async def test_a_refusal_after_a_new_message_comes_as_a_message() -> None:
+    bot = RecordingBot()
+
+    @common.guarded
+    async def handler(update: Update, context: common.CareContext) -> None:
+        await reply(update, "Type your note")
+        raise StaleAction()
+
+    await handler(press(bot, offer()), None)  # type: ignore[arg-type]
+    assert bot.methods() == ["answerCallbackQuery", "sendMessage", "sendMessage"]
 
 
 async def test_two_presses_on_one_view_edit_it_once() -> None:
