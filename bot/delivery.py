@@ -28,7 +28,7 @@ from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
 from bot.events import log_event
 from bot.metrics import DOSE_REMINDER_KIND, Metrics
-from bot.notify import OutMessage, settled_payload
+from bot.notify import SKIP_MESSAGE_ID, OutMessage, settled_payload
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
 
@@ -412,6 +412,11 @@ class OutboxSender:
                     return
                 if ref_state != OutboxState.SENT or ref_message_id is None:
                     await self._finish(job, OutboxState.CANCELLED, error="nothing to edit")
+                    return
+                if job.payload.get(SKIP_MESSAGE_ID) == ref_message_id:
+                    # Queued while the original was on its way, and it is the message the
+                    # button was pressed on: the handler has shown the outcome there.
+                    await self._finish(job, OutboxState.CANCELLED, error="edited on the press")
                     return
                 await self._edit(job.chat_id, ref_message_id, message)
                 message_id = ref_message_id

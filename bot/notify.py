@@ -34,6 +34,11 @@ def settled_payload(payload: dict[str, Any]) -> dict[str, Any] | None:
     return kept if isinstance(kept, dict) else None
 
 
+# In an edit's payload: leave the message alone if it turns out to be this Telegram message
+# (the one a button was pressed on, which the handler edits itself).
+SKIP_MESSAGE_ID = "skip_message_id"
+
+
 class Priority(IntEnum):
     """Lower goes first: a burst of tips never delays a medication reminder."""
 
@@ -138,20 +143,30 @@ class Notifier:
         message: OutMessage,
         kind: str,
         priority: Priority = Priority.NORMAL,
+        skip_message_id: int | None = None,
     ) -> bool:
         """Queue a change to the message sent under `ref_key`.
 
         If that message has not gone out yet, it simply goes out with the new content.
-        Returns False if there is no such message or this edit was queued before.
+        `skip_message_id` is the message a button was just pressed on: the handler shows the
+        outcome there itself, and a second, identical edit would draw a 400 from Telegram,
+        so that message is left out (also when its id is only known once its send lands).
+        Returns False if there is no such message, it is the skipped one, or this edit was
+        queued before.
         """
         ref = (
             await session.execute(
-                select(OutboxMessage.chat_id, OutboxMessage.state, OutboxMessage.circle_id).where(
-                    OutboxMessage.key == ref_key
-                )
+                select(
+                    OutboxMessage.chat_id,
+                    OutboxMessage.state,
+                    OutboxMessage.circle_id,
+                    OutboxMessage.message_id,
+                ).where(OutboxMessage.key == ref_key)
             )
         ).one_or_none()
         if ref is None or ref.state in (OutboxState.FAILED, OutboxState.CANCELLED):
+            return False
+        if skip_message_id is not None and ref.message_id == skip_message_id:
             return False
         if ref.state == OutboxState.PENDING:
             result = await session.execute(
@@ -168,6 +183,7 @@ class Notifier:
             op="edit",
             ref_key=ref_key,
             message=message,
+            skip_message_id=skip_message_id,
             kind=kind,
             priority=priority,
             not_before=None,
@@ -205,15 +221,19 @@ class Notifier:
         priority: Priority,
         not_before: dt.datetime | None,
         circle_id: int | None,
+        skip_message_id: int | None = None,
     ) -> bool:
         now = self._clock.now()
+        payload = message.to_payload()
+        if skip_message_id is not None:
+            payload[SKIP_MESSAGE_ID] = skip_message_id
         values = {
             "key": key,
             "kind": kind,
             "chat_id": chat_id,
             "op": op,
             "ref_key": ref_key,
-            "payload": message.to_payload(),
+            "payload": payload,
             "priority": int(priority),
             "state": OutboxState.PENDING,
             "not_before": not_before or now,

@@ -82,8 +82,20 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
+    await answer_first(update)
     keyboard = menu_markup(menu) if menu is not None else markup(rows)
     return await chat.send_message(text, reply_markup=keyboard)
+
+
+async def answer_first(update: Update) -> None:
+    """Before a new message to someone who pressed a button: answer the press.
+
+    A new message may wait its turn behind the chat's one-a-second spacing; the press's
+    spinner must not wait with it. A press answered here can't carry a text any more, so a
+    refusal after this point comes as a message (see `guarded`).
+    """
+    if update.callback_query is not None:
+        await answer(update.callback_query)
 
 
 async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
@@ -99,27 +111,74 @@ async def edit_or_reply(update: Update, text: str, rows: Rows = ()) -> None:
         if _unchanged(message, media, text, rows):
             return  # a second press of the same button: Telegram would refuse the edit
         if not (media and len(text) > CAPTION_LIMIT):
+            pressed, wanted = _shown(message, media), _wanted(text, rows)
+            if _edited.get(pressed) == wanted:
+                return  # a twin press on the same view made (or is making) this very edit
+            _remember(pressed, wanted)
             try:
                 if media:
-                    await message.edit_caption(text, reply_markup=markup(rows))
+                    edited = await message.edit_caption(text, reply_markup=markup(rows))
                 else:
-                    await message.edit_text(text, reply_markup=markup(rows))
-                return
+                    edited = await message.edit_text(text, reply_markup=markup(rows))
             except BadRequest as exc:
                 if "not modified" in exc.message.lower():
                     return
+                _edited.pop(pressed, None)
                 if "can't be edited" not in exc.message and "not found" not in exc.message:
                     raise
+            except BaseException:
+                _edited.pop(pressed, None)
+                raise
+            else:
+                if isinstance(edited, Message):
+                    # A later press on the message as it now reads asks for nothing new.
+                    _remember(_shown(edited, media), wanted)
+                return
     await reply(update, text, rows)
+
+
+# Edits made on a press, by what the pressed message showed (chat, message, last edit,
+# words, buttons) → what it was changed to. Two presses on one view (a double tap, presses
+# racing) both carry the old view, so `_unchanged` can't see that the first already changed
+# it: the second asks for nothing new, and Telegram would refuse it as "not modified".
+# Per process; a bounded memory is enough.
+_View = tuple[int, int, int, str, str]
+_edited: OrderedDict[_View, tuple[str, str]] = OrderedDict()
+_EDITED_KEPT = 10_000
+
+
+def _shown(message: Message, media: bool) -> _View:
+    """What a message the bot edits reads, as the press (or Telegram's answer) carried it."""
+    words = (message.caption_html if media else message.text_html) or ""
+    edit_date = message.edit_date or message.date
+    keyboard = message.reply_markup.to_json() if message.reply_markup else ""
+    return (message.chat_id, message.message_id, int(edit_date.timestamp()), words, keyboard)
+
+
+def _wanted(text: str, rows: Rows) -> tuple[str, str]:
+    keyboard = markup(rows)
+    return text, keyboard.to_json() if keyboard else ""
+
+
+def _remember(view: _View, wanted: tuple[str, str]) -> None:
+    _edited[view] = wanted
+    _edited.move_to_end(view)
+    if len(_edited) > _EDITED_KEPT:
+        _edited.popitem(last=False)
 
 
 def _unchanged(message: Message, media: bool, text: str, rows: Rows) -> bool:
     """Does the message already read `text` with these buttons?"""
     current = message.caption_html if media else message.text_html
-    if current != text:
+    if current is None or _quotes_plain(current) != _quotes_plain(text):
         return False
     new, old = markup(rows), message.reply_markup
     return (new.inline_keyboard if new else ()) == (old.inline_keyboard if old else ())
+
+
+def _quotes_plain(html: str) -> str:
+    """PTB spells ' and " as entities when it rebuilds a message's HTML; our texts don't."""
+    return html.replace("&#x27;", "'").replace("&quot;", '"')
 
 
 def refusal_text(error: DomainError) -> str:
@@ -178,6 +237,14 @@ async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool =
         # Too old: pressed long ago (e.g. while we were down). The action itself still counts.
         if "query is too old" not in exc.message and "query id is invalid" not in exc.message:
             raise
+
+
+def pressed_message_id(update: Update) -> int | None:
+    """The message a pressed button was on (so the service leaves that one to us)."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        return query.message.message_id
+    return None
 
 
 def parsed(update: Update) -> callbacks.Callback | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from telegram import Message, Update
+from telegram import Update
 
 from bot import keyboards, texts
 from bot.handlers.common import (
@@ -14,20 +14,13 @@ from bot.handlers.common import (
     edit_or_reply,
     guarded,
     parsed,
+    pressed_message_id,
     reply,
     services,
     user_id,
 )
 from bot.services.errors import StaleAction
 from bot.services.meds import AddPrompt, DoseOutcome, EditPrompt, MedDetail, MedList
-
-
-def _message_id(update: Update) -> int | None:
-    """The message a pressed button was on (so the service leaves that one to us)."""
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        return query.message.message_id
-    return None
 
 
 def _text(update: Update) -> str:
@@ -299,7 +292,7 @@ async def dose_button(update: Update, context: CareContext) -> None:
     meds = services(context).meds
     me = user_id(update)
     target = data.int_arg(0)
-    pressed = _message_id(update)
+    pressed = pressed_message_id(update)
     verb = data.verb
     if verb == "take" and target:
         outcome = await meds.take(me, target, message_id=pressed)

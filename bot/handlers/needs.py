@@ -15,6 +15,7 @@ from bot.handlers.common import (
     edit_or_reply,
     guarded,
     parsed,
+    pressed_message_id,
     reply,
     services,
     user_id,
@@ -218,7 +219,9 @@ async def _other(update: Update, context: CareContext, data: callbacks.Callback,
 
 
 async def _claim(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    outcome = await services(context).needs.claim(me, _need_id(data))
+    outcome = await services(context).needs.claim(
+        me, _need_id(data), message_id=pressed_message_id(update)
+    )
     if _from_list(data):
         await render_list(update, context, "helper", edit=True)
         return
@@ -245,7 +248,9 @@ async def _decline(update: Update, context: CareContext, data: callbacks.Callbac
 
 
 async def _done(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    outcome = await services(context).needs.complete(me, _need_id(data))
+    outcome = await services(context).needs.complete(
+        me, _need_id(data), message_id=pressed_message_id(update)
+    )
     if _from_list(data):
         await render_list(update, context, "helper", edit=True)
         return
@@ -255,7 +260,9 @@ async def _done(update: Update, context: CareContext, data: callbacks.Callback, 
 
 
 async def _release(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    outcome = await services(context).needs.release(me, _need_id(data))
+    outcome = await services(context).needs.release(
+        me, _need_id(data), message_id=pressed_message_id(update)
+    )
     if _from_list(data):
         await render_list(update, context, "helper", edit=True)
         return

@@ -2129,22 +2129,21 @@ class MedicationService:
     ) -> None:
         """Show the outcome on every reminder of this dose (not the one the button was on:
         the handler edits that one at once)."""
-        rows = (
-            await session.execute(
-                select(OutboxMessage.key, OutboxMessage.message_id).where(
+        keys = (
+            await session.scalars(
+                select(OutboxMessage.key).where(
                     OutboxMessage.key.in_(_patient_keys(occ)), OutboxMessage.op == "send"
                 )
             )
         ).all()
-        for key, message_id in rows:
-            if skip_message_id is not None and message_id == skip_message_id:
-                continue
+        for key in keys:
             await self._notifier.edit(
                 session,
                 key=f"{key}:v{occ.version}",
                 ref_key=key,
                 message=OutMessage(text),
                 kind="dose.update",
+                skip_message_id=skip_message_id,
             )
 
     async def _edit_alerts(

@@ -343,8 +343,13 @@ class NeedService:
 
     # --- helpers' buttons --------------------------------------------------------------
 
-    async def claim(self, helper_id: int, need_id: int) -> Outcome:
-        """ "I'll do it": the first press owns the need; everyone else is told who has it."""
+    async def claim(
+        self, helper_id: int, need_id: int, *, message_id: int | None = None
+    ) -> Outcome:
+        """ "I'll do it": the first press owns the need; everyone else is told who has it.
+
+        `message_id` is the message the button was on: the handler shows the owner's view
+        there itself (so do `complete` and `release`)."""
         async with self._db.transaction() as session:
             need, _, patient = await self._helper_need(session, helper_id, need_id)
             if need.state == NeedState.CLAIMED and need.owner_id == helper_id:
@@ -366,7 +371,9 @@ class NeedService:
                 raise await self._refusal(session, need)
             owner = await session.get(User, helper_id)
             assert owner is not None
-            await self._close_offers(session, need, patient, "taken", owner=owner)
+            await self._close_offers(
+                session, need, patient, "taken", owner=owner, pressed=message_id
+            )
             view = await self._view(session, need)
             await self._notifier.send(
                 session,
@@ -421,7 +428,9 @@ class NeedService:
             log_event(log, "need.declined", need_id=need.id, user_id=helper_id)
             return Outcome(await self._view(session, need), routed=routed)
 
-    async def complete(self, helper_id: int, need_id: int) -> Outcome:
+    async def complete(
+        self, helper_id: int, need_id: int, *, message_id: int | None = None
+    ) -> Outcome:
         """ "Done": the patient is told and can say thank you."""
         async with self._db.transaction() as session:
             need, _, patient = await self._helper_need(session, helper_id, need_id)
@@ -441,7 +450,9 @@ class NeedService:
                     return Outcome(await self._view(session, need), repeat=True)
                 raise await self._refusal(session, need)
             view = await self._view(session, need)
-            await self._finish_owner_views(session, need, patient, helper_id, "done")
+            await self._finish_owner_views(
+                session, need, patient, helper_id, "done", pressed=message_id
+            )
             await self._notifier.send(
                 session,
                 key=f"need:{need.id}:done",
@@ -456,7 +467,9 @@ class NeedService:
             log_event(log, "need.done", need_id=need.id, user_id=helper_id)
             return Outcome(view)
 
-    async def release(self, helper_id: int, need_id: int) -> Outcome:
+    async def release(
+        self, helper_id: int, need_id: int, *, message_id: int | None = None
+    ) -> Outcome:
         """ "Can't make it after all": the need reopens and goes out again (not to them)."""
         async with self._db.transaction() as session:
             need, circle, patient = await self._helper_need(session, helper_id, need_id)
@@ -464,7 +477,9 @@ class NeedService:
                 return Outcome(await self._view(session, need), repeat=True)
             if need.state != NeedState.CLAIMED or need.owner_id != helper_id:
                 raise await self._refusal(session, need)
-            routed = await self._reopen(session, need, circle, patient, helper_id, gone=False)
+            routed = await self._reopen(
+                session, need, circle, patient, helper_id, gone=False, pressed=message_id
+            )
             if routed is None:
                 if need.state == NeedState.OPEN and need.released_by == helper_id:
                     return Outcome(await self._view(session, need), repeat=True)
@@ -1115,6 +1130,7 @@ class NeedService:
         helper_id: int,
         *,
         gone: bool,
+        pressed: int | None = None,
     ) -> Routed | None:
         """Back to open after the owner let go (or left): a new round, without them."""
         now = self._clock.now()
@@ -1133,7 +1149,7 @@ class NeedService:
         if not won:
             return None
         how = "gone" if gone else "released"
-        await self._finish_owner_views(session, need, patient, helper_id, how)
+        await self._finish_owner_views(session, need, patient, helper_id, how, pressed=pressed)
         routed = await self._route(session, need, circle, patient, now)
         nobody = not routed.reached and not routed.later
         await self._notifier.send(
@@ -1264,9 +1280,11 @@ class NeedService:
         how: str,
         *,
         owner: User | None = None,
+        pressed: int | None = None,
     ) -> None:
         """Stop every live offer asking: "Taken by …", or why it is no longer needed. The
-        owner's own messages turn into their "Done" / "Can't make it" view instead."""
+        owner's own messages turn into their "Done" / "Can't make it" view instead (all but
+        the one they `pressed` the button on)."""
         now = self._clock.now()
         card = _card(need)
         for offer, helper in await live_offers(session, need.id):
@@ -1286,6 +1304,7 @@ class NeedService:
                             _media(need) if ref == offer.offer_key else None,
                         ),
                         kind="need.owner",
+                        skip_message_id=pressed,
                     )
                 offer.closed_at = now
                 continue
@@ -1320,9 +1339,17 @@ class NeedService:
         offer.closed_at = offer.closed_at or now
 
     async def _finish_owner_views(
-        self, session: AsyncSession, need: Need, patient: User, owner_id: int, how: str
+        self,
+        session: AsyncSession,
+        need: Need,
+        patient: User,
+        owner_id: int,
+        how: str,
+        *,
+        pressed: int | None = None,
     ) -> None:
-        """The owner's "Done" / "Can't make it" messages lose their buttons at the end."""
+        """The owner's "Done" / "Can't make it" messages lose their buttons at the end (all
+        but the one they `pressed` the button on)."""
         text = texts.need_finished_view(display_name(patient), _card(need), how)
         for offer in await owner_views(session, need.id, owner_id):
             for ref in _refs(offer):
@@ -1332,6 +1359,7 @@ class NeedService:
                     ref_key=ref,
                     message=OutMessage(text, (), _media(need) if ref == offer.offer_key else None),
                     kind="need.closed",
+                    skip_message_id=pressed,
                 )
             offer.owner_view = False
 

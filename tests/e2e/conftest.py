@@ -13,11 +13,15 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import fresh_pg_database
-from tests.fakes.fake_bot_api import FakeBotApi
+from tests.fakes.fake_bot_api import FakeBotApi, Press
 
 REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
+
+# What Telegram must never have to say to us in a journey: 400 is a request we got wrong
+# (an edit that changes nothing, a button answered twice …), 429 is a flood limit we broke.
+REFUSALS = (400, 429)
 
 
 class BotProcess:
@@ -99,6 +103,66 @@ async def no_orphan_bots() -> AsyncIterator[None]:
             process.kill()
             await process.wait()
         BotProcess.running.discard(process)
+
+
+def refusals(fake: FakeBotApi) -> list[tuple[str, int | None, str, str]]:
+    """Every request the fake Bot API refused with a 400 or a 429, in order: the method,
+    the status, the start of Telegram's reason and of the text the request carried."""
+    return [
+        (
+            c.method,
+            c.status,
+            (c.error or "")[:60],
+            str(c.params.get("text") or c.params.get("caption") or "")[:60],
+        )
+        for c in fake.calls
+        if c.status in REFUSALS
+    ]
+
+
+def assert_telegram_never_refused(fake: FakeBotApi) -> None:
+    """Telegram answered no request with a 400 or a 429, not even a harmless one."""
+    refused = refusals(fake)
+    assert refused == [], f"the Bot API refused {len(refused)} request(s): {refused[:5]}"
+
+
+async def assert_answered_first(fake: FakeBotApi, press: Press, text_contains: str) -> None:
+    """The press was answered before the message it brought went out, so the spinner never
+    waits behind that message's turn in the chat (one a second)."""
+    await press.answer()
+    calls = fake.calls
+    answered = next(
+        i
+        for i, c in enumerate(calls)
+        if c.method == "answerCallbackQuery" and str(c.params.get("callback_query_id")) == press.id
+    )
+    sent = next(
+        (
+            i
+            for i, c in enumerate(calls)
+            if c.method == "sendMessage"
+            and c.chat_id == press.chat_id
+            and text_contains in str(c.params.get("text", ""))
+        ),
+        None,
+    )
+    assert sent is not None, f"no message with {text_contains!r} after the press"
+    assert answered < sent, f"{text_contains!r} went out before the press was answered"
+
+
+@pytest.fixture(autouse=True)
+def telegram_never_refused(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each journey that uses `fake_api`: no 400 and no 429 from the Bot API.
+
+    A test that injects faults on purpose (429s, refused webhooks …) opts out with
+    `@pytest.mark.telegram_faults`.
+    """
+    if "fake_api" not in request.fixturenames or request.node.get_closest_marker("telegram_faults"):
+        yield
+        return
+    fake = request.getfixturevalue("fake_api")
+    yield
+    assert_telegram_never_refused(fake)
 
 
 @pytest.fixture

@@ -129,6 +129,7 @@ async def test_a_burst_of_tips_never_delays_a_reminder(
     assert waited < 2.0
 
 
+@pytest.mark.telegram_faults  # 429s on purpose
 async def test_faults_lose_nothing_and_double_nothing(
     fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
 ) -> None:

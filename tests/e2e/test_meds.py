@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, assert_answered_first
 from tests.e2e.test_circle_journey import LINK, onboard_patient
 from tests.fakes.fake_bot_api import JSON, FakeBotApi, FakeUser
 
@@ -204,8 +204,9 @@ async def test_adding_step_by_step_and_bad_input(fake_api: FakeBotApi, bot: BotP
     )
     await patient.send("/took para")
     logged = await patient.wait_for("Logged: Paracetamol 500 mg")
-    await patient.press(logged, "Can I take another?")
+    press = await patient.press(logged, "Can I take another?")
     answer = await patient.wait_for("what's logged here")
+    await assert_answered_first(fake_api, press, "what's logged here")
     assert "Last 24 hours: 1" in answer["text"] and "isn't advice" in answer["text"]
     await patient.send("/took aspirin")
     await patient.wait_for("I couldn't find “aspirin”")

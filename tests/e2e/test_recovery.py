@@ -12,7 +12,7 @@ from bot.db.models import PainReport, RecoveryPlan
 from bot.db.session import Database
 from bot.domain.recovery import Stage
 from bot.domain.tips import Tip, load_tips
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, assert_answered_first
 from tests.e2e.test_circle_journey import onboard_patient
 from tests.fakes.fake_bot_api import FakeBotApi
 
@@ -181,8 +181,9 @@ async def test_severe_pain_and_helper_tips(fake_api: FakeBotApi, bot: BotProcess
     await patient.send("/pain 9")
     severe = await patient.wait_for("Noted: 9/10")
     assert "contact your doctor" in severe["text"]
-    await patient.press(severe, "Let my helpers know")
+    press = await patient.press(severe, "Let my helpers know")
     await patient.wait_for("I've let Anna know")
+    await assert_answered_first(fake_api, press, "I've let")
     alert = await helper.wait_for("very bad right now")
     assert "9/10" in alert["text"]
 

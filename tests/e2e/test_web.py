@@ -206,6 +206,7 @@ async def test_a_port_in_use_is_one_clear_line(
     assert f"127.0.0.1:{taken_port}" in line and setting in line
 
 
+@pytest.mark.telegram_faults  # setWebhook refused on purpose
 async def test_a_webhook_the_bot_api_refuses_is_one_clear_line(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:

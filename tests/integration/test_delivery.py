@@ -207,6 +207,48 @@ async def test_an_edit_targets_the_message_that_was_sent(rig: Rig) -> None:
     assert params["message_id"] == 101 and params["text"] == "Taken by Ben"
 
 
+async def test_an_edit_skips_the_message_a_button_was_pressed_on(rig: Rig) -> None:
+    """The handler edits the pressed message itself; the outbox leaves it alone, also when
+    the edit was queued before the original's Telegram id was recorded."""
+    await rig.queue("a", 1, "Can you help?")
+    await rig.queue("b", 2, "Can you help?")
+    await rig.pass_once()
+    async with rig.db.transaction() as session:
+        # "b" as a send that reached Telegram and is not recorded yet: its id is unknown.
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "b")
+            .values(state=OutboxState.SENDING, message_id=None)
+        )
+    pressed_a, pressed_b = (await rig.row("a")).message_id, 102
+    async with rig.db.transaction() as session:
+        assert not await rig.notifier.edit(
+            session,
+            key="a:mine",
+            ref_key="a",
+            message=OutMessage("You're on it"),
+            kind="t",
+            skip_message_id=pressed_a,
+        )
+        assert await rig.notifier.edit(
+            session,
+            key="b:mine",
+            ref_key="b",
+            message=OutMessage("You're on it"),
+            kind="t",
+            skip_message_id=pressed_b,
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key == "b")
+            .values(state=OutboxState.SENT, message_id=pressed_b)
+        )
+    calls = len(rig.bot.calls)
+    await rig.later(1.1)
+    assert rig.bot.calls[calls:] == []
+    assert (await rig.row("b:mine")).state == OutboxState.CANCELLED
+
+
 async def test_not_modified_counts_as_done(rig: Rig) -> None:
     await rig.queue("a", 1)
     await rig.pass_once()

@@ -253,6 +253,31 @@ async def test_a_double_tap_on_ill_do_it_changes_nothing_more(world: World) -> N
     assert late.value.name == "Anna" and not late.value.done
 
 
+async def test_the_message_pressed_is_left_to_the_handler(world: World) -> None:
+    """Claim, done, release: the outbox changes the helper's other messages about the need,
+    never the one they pressed (the handler edits that one; a second, identical edit would
+    draw "message is not modified" from Telegram)."""
+    await circle_of(world, ANNA)
+    need_id = (await world.needs.post(PAT.id, "water")).need.id
+    await world.deliver()
+    [offer] = await world.outbox("need.offer")
+    await world.needs.claim(ANNA.id, need_id, message_id=offer.message_id)
+    assert [e.ref_key for e in await world.outbox("need.owner")] == []
+    await world.deliver()
+    await world.needs.complete(ANNA.id, need_id, message_id=offer.message_id)
+    assert [e.ref_key for e in await world.outbox("need.closed")] == []
+
+    # Pressed on something else (the /needs list): every message of theirs is changed.
+    second = (await world.needs.post(PAT.id, "tea")).need.id
+    await world.deliver()
+    [tea] = [o for o in await world.outbox("need.offer") if o.key.startswith(f"need:{second}:")]
+    await world.needs.claim(ANNA.id, second, message_id=999_999)
+    assert [e.ref_key for e in await world.outbox("need.owner")] == [tea.key]
+    await world.deliver()
+    await world.needs.release(ANNA.id, second, message_id=tea.message_id)
+    assert [e.ref_key for e in await world.outbox("need.closed")] == []
+
+
 async def test_a_helper_who_says_cant_now_is_not_counted_against(world: World) -> None:
     await circle_of(world, ANNA, BEN)
     need_id = (await world.needs.post(PAT.id, "water")).need.id

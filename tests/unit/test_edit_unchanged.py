@@ -39,3 +39,9 @@ def test_formatting_is_compared_as_sent() -> None:
     bold = message("Dose taken", entities=[MessageEntity(MessageEntity.BOLD, 0, 4)])
     assert _unchanged(bold, False, "<b>Dose</b> taken", ())
     assert not _unchanged(bold, False, "Dose taken", ())
+
+
+def test_quotes_are_compared_as_written() -> None:
+    # PTB rebuilds the HTML as "You&#x27;re"; our texts say "You're".
+    assert _unchanged(message('You\'re on it, "Pat"'), False, 'You\'re on it, "Pat"', ())
+    assert not _unchanged(message("You're on it"), False, "You are on it", ())
