@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Need, NeedOffer, User
+from bot.db.models import Membership, MemberStatus, Need, NeedOffer, Role, User
 from bot.domain.needs import NeedState
 
 
@@ -70,3 +71,158 @@ async def round_offers(
         .order_by(NeedOffer.id)
     )
     return [(offer, user) for offer, user in rows.all()]
+
+
+async def own_needs(
+    session: AsyncSession, circle_id: int, done_since: dt.datetime, limit: int
+) -> list[Need]:
+    """The patient's open and taken needs, and those done since `done_since`; newest first."""
+    return list(
+        await session.scalars(
+            select(Need)
+            .where(
+                Need.circle_id == circle_id,
+                or_(
+                    Need.state.in_((NeedState.OPEN, NeedState.CLAIMED)),
+                    and_(
+                        Need.state == NeedState.DONE,
+                        Need.done_at >= done_since,
+                    ),
+                ),
+            )
+            .order_by(Need.created_at.desc(), Need.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+async def open_needs_in(session: AsyncSession, circle_ids: Sequence[int], limit: int) -> list[Need]:
+    """The open needs of these circles: urgent first, then oldest first."""
+    return list(
+        await session.scalars(
+            select(Need)
+            .where(Need.circle_id.in_(circle_ids), Need.state == NeedState.OPEN)
+            .order_by(Need.urgent.desc(), Need.created_at, Need.id)
+            .limit(limit)
+        )
+    )
+
+
+async def taken_by(
+    session: AsyncSession, circle_ids: Sequence[int], user_id: int, limit: int
+) -> list[Need]:
+    """What this helper has taken in these circles and not finished, in the order taken."""
+    return list(
+        await session.scalars(
+            select(Need)
+            .where(
+                Need.circle_id.in_(circle_ids),
+                Need.owner_id == user_id,
+                Need.state == NeedState.CLAIMED,
+            )
+            .order_by(Need.claimed_at, Need.id)
+            .limit(limit)
+        )
+    )
+
+
+async def done_by(
+    session: AsyncSession, circle_ids: Sequence[int], user_id: int, since: dt.datetime
+) -> int:
+    """How many needs of these circles this helper has done since `since`."""
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Need.circle_id.in_(circle_ids),
+                Need.owner_id == user_id,
+                Need.state == NeedState.DONE,
+                Need.done_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+async def owned_in_circle(session: AsyncSession, circle_id: int, user_id: int) -> list[Need]:
+    """The circle's needs this person has taken and not finished (in no particular order)."""
+    return list(
+        await session.scalars(
+            select(Need).where(
+                Need.circle_id == circle_id,
+                Need.owner_id == user_id,
+                Need.state == NeedState.CLAIMED,
+            )
+        )
+    )
+
+
+async def live_offers_to(
+    session: AsyncSession, circle_id: int, user_id: int
+) -> list[tuple[NeedOffer, Need]]:
+    """The offers still asking this person about the circle's needs, with the need."""
+    rows = await session.execute(
+        select(NeedOffer, Need)
+        .join(Need, Need.id == NeedOffer.need_id)
+        .where(
+            Need.circle_id == circle_id,
+            NeedOffer.helper_id == user_id,
+            NeedOffer.closed_at.is_(None),
+        )
+    )
+    return [(offer, need) for offer, need in rows.all()]
+
+
+async def first_step_at(session: AsyncSession) -> dt.datetime | None:
+    """When the clock next has something to do for any need."""
+    result: dt.datetime | None = await session.scalar(
+        select(Need.next_step_at)
+        .where(Need.next_step_at.is_not(None))
+        .order_by(Need.next_step_at)
+        .limit(1)
+    )
+    return result
+
+
+async def due_ids(session: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
+    """Up to `limit` needs whose next step is due by `now`, soonest first."""
+    return list(
+        await session.scalars(
+            select(Need.id)
+            .where(Need.next_step_at <= now)
+            .order_by(Need.next_step_at, Need.id)
+            .limit(limit)
+        )
+    )
+
+
+async def helping_circles(session: AsyncSession, user_id: int) -> list[int]:
+    """The circles this person is an active helper of."""
+    return list(
+        await session.scalars(
+            select(Membership.circle_id).where(
+                Membership.user_id == user_id,
+                Membership.status == MemberStatus.ACTIVE,
+                Membership.role == Role.HELPER,
+            )
+        )
+    )
+
+
+async def memberships_of(session: AsyncSession, user_id: int) -> list[tuple[int, str]]:
+    """Each circle this person is an active member of, with their role in it."""
+    rows = await session.execute(
+        select(Membership.circle_id, Membership.role).where(
+            Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE
+        )
+    )
+    return [(circle_id, role) for circle_id, role in rows.all()]
+
+
+async def any_membership(session: AsyncSession, user_id: int) -> int | None:
+    """The id of one of this person's active memberships, if they have any."""
+    result: int | None = await session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE
+        )
+    )
+    return result
