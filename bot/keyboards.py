@@ -379,25 +379,26 @@ def dose_give(occurrence_id: int) -> list[list[Button]]:
     return [[Button(texts.BUTTON_GIVEN, cb.encode("dose", "give", occurrence_id))]]
 
 
-def dose_confirm(occurrence_id: int, at: int | None) -> Rows:
-    """Past the label's limits: log anyway (at the time given, if back-dated) or not now."""
-    args = (occurrence_id, at) if at is not None else (occurrence_id,)
+def dose_confirm(occurrence_id: int, at: int | None, shown: int) -> Rows:
+    """Past the label's limits: log anyway (at the time given, if back-dated) or not now.
+    `shown` is when the warning was made: an old "Log it anyway" asks again."""
+    args = (occurrence_id, at or 0, shown)
     return [
         [Button(texts.BUTTON_LOG_ANYWAY, cb.encode("dose", "ok", *args))],
         [Button(texts.BUTTON_NOT_NOW, cb.encode("dose", "back", occurrence_id))],
     ]
 
 
-def give_confirm(occurrence_id: int) -> Rows:
+def give_confirm(occurrence_id: int, shown: int) -> Rows:
     return [
-        [Button(texts.BUTTON_LOG_ANYWAY, cb.encode("dose", "giveok", occurrence_id))],
+        [Button(texts.BUTTON_LOG_ANYWAY, cb.encode("dose", "giveok", occurrence_id, shown))],
         [Button(texts.BUTTON_NOT_NOW, cb.encode("dose", "no"))],
     ]
 
 
-def extra_confirm(med_id: int) -> Rows:
+def extra_confirm(med_id: int, shown: int) -> Rows:
     return [
-        [Button(texts.BUTTON_LOG_ANYWAY, cb.encode("dose", "xok", med_id))],
+        [Button(texts.BUTTON_LOG_ANYWAY, cb.encode("dose", "xok", med_id, shown))],
         [Button(texts.BUTTON_NOT_NOW, cb.encode("dose", "no"))],
     ]
 

@@ -9,8 +9,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# PTB's own default for `concurrent_updates(True)`.
+# PTB's own default for `concurrent_updates(True)`: updates running at once.
 MAX_CONCURRENT_UPDATES = 256
+# Updates that may be queued behind their chat's turn. PTB's own limit is held while an
+# update waits, so it is set this high and the running ones are limited here instead: a
+# busy chat's queue must not take the places other chats need.
+MAX_WAITING_UPDATES = 100_000
 
 
 class _Turn:
@@ -37,7 +41,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(MAX_WAITING_UPDATES)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._turns: dict[int, _Turn] = {}
 
     async def initialize(self) -> None:
@@ -49,14 +54,15 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         if key is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         turn = self._turns.get(key)
         if turn is None:
             turn = self._turns[key] = _Turn()
         turn.users += 1
         try:
-            async with turn.lock:
+            async with turn.lock, self._running:
                 await coroutine
         finally:
             turn.users -= 1

@@ -155,6 +155,10 @@ ASK_TIMEZONE = (
 )
 BUTTON_OTHER_ZONE = "📍 Share location or type a city"
 BUTTON_SHARE_LOCATION = "📍 Share location"
+LOCATION_NOT_ASKED = (
+    "Thanks — I only use a location to set your time zone, and yours is already set. "
+    "To change it from where you are, send /timezone and tap 📍."
+)
 TYPE_TIMEZONE = (
     "Tap <b>📍 Share location</b> below and I'll work out your time zone from where you are "
     "(I keep only the time zone, never the place).\n\n"

@@ -64,3 +64,14 @@ def expired(user: User, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """A question left unanswered this long is no longer open: a "08:10" typed the next
     day must not back-date yesterday's dose."""
     return user.awaiting is not None and user.flow_at is not None and now - user.flow_at > ttl
+
+
+async def end_if(
+    session: AsyncSession, user_id: int, what: str, key: str, value: Any, now: dt.datetime
+) -> None:
+    """End the flow if it is `what` about this thing (its draft's `key` is `value`): the
+    question was answered some other way (a button on the message it was about)."""
+    user = await session.get(User, user_id, populate_existing=True)
+    if user is None or user.awaiting != what or (user.draft or {}).get(key) != value:
+        return
+    await advance(session, user_id, user.flow_rev, None, None, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -24,6 +25,9 @@ AFTER_COMMIT = "after_commit"
 # asyncpg checks each parameter against its column's type itself and quotes the value it
 # refused: "invalid input for query argument $1: 'Oxycodone 10mg' (…)".
 _REFUSED_VALUE = re.compile(r"(invalid input for query argument \$\d+[^:]*):.*", re.DOTALL)
+# PostgreSQL's own detail of a refused row or key ("Failing row contains (…, Medicine A, …)",
+# "Key (name_key)=(medicine a) already exists"): everything from DETAIL on.
+_ROW_DETAIL = re.compile(r"(DETAIL:).*", re.DOTALL)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -74,11 +78,19 @@ def _hide_refused_values(context: ExceptionContext) -> None:
         if error is None or id(error) in seen:
             continue
         seen.add(id(error))
-        error.args = tuple(
-            _REFUSED_VALUE.sub(r"\1 (the value is not shown)", arg) if isinstance(arg, str) else arg
-            for arg in error.args
-        )
+        error.args = tuple(_hidden(arg) if isinstance(arg, str) else arg for arg in error.args)
+        for name in ("detail", "message"):
+            # asyncpg keeps the row's detail as an attribute too (printed by some loggers).
+            value = getattr(error, name, None)
+            if isinstance(value, str):
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(error, name, _hidden(value) if name == "message" else None)
         pending += [error.__cause__, error.__context__]
+
+
+def _hidden(text: str) -> str:
+    text = _REFUSED_VALUE.sub(r"\1 (the value is not shown)", text)
+    return _ROW_DETAIL.sub(r"\1 (the row's values are not shown)", text)
 
 
 class Database:

@@ -48,7 +48,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(TypeHandler(Update, remember_person), group=-2)
     # A command (other than /cancel, which says what it dropped) or a menu button ends any
     # question still open, before its own handler may start a new one.
-    moves_on = (PRIVATE & filters.COMMAND & ~filters.Regex(r"^/cancel(@\w+)?(\s|$)")) | (
+    moves_on = (PRIVATE & filters.COMMAND & ~filters.Regex(r"(?i)^/cancel(@\w+)?(\s|$)")) | (
         PRIVATE & filters.Text(MENU_LABELS)
     )
     app.add_handler(MessageHandler(moves_on, conversation.end_flow_quietly), group=-1)

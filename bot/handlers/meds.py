@@ -6,7 +6,7 @@ import datetime as dt
 
 from telegram import Update
 
-from bot import keyboards, texts
+from bot import callbacks, keyboards, texts
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -27,6 +27,12 @@ def _text(update: Update) -> str:
     message = update.effective_message
     assert message is not None and message.text is not None
     return message.text
+
+
+def _shown(data: callbacks.Callback, index: int) -> dt.datetime:
+    """When the warning a "Log it anyway" answers was shown; an old button without it reads
+    as long ago, so it asks again."""
+    return dt.datetime.fromtimestamp(data.int_arg(index) or 0, dt.UTC)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -83,13 +89,14 @@ async def _show_outcome(
     """A dose's result: the label warning with its confirm step, or what was recorded."""
     if outcome.warning is not None:
         warning = outcome.warning
+        shown = int(warning.shown_at.timestamp()) if warning.shown_at else 0
         if by_helper and warning.occurrence_id is not None:
-            rows = keyboards.give_confirm(warning.occurrence_id)
+            rows = keyboards.give_confirm(warning.occurrence_id, shown)
         elif warning.occurrence_id is not None:
             epoch = int(at.timestamp()) if at is not None else None
-            rows = keyboards.dose_confirm(warning.occurrence_id, epoch)
+            rows = keyboards.dose_confirm(warning.occurrence_id, epoch, shown)
         else:
-            rows = keyboards.extra_confirm(warning.medication_id)
+            rows = keyboards.extra_confirm(warning.medication_id, shown)
         text = texts.dose_warning(warning)
     else:
         dose = outcome.dose
@@ -300,10 +307,12 @@ async def dose_button(update: Update, context: CareContext) -> None:
     elif verb == "ok" and target:
         epoch = data.int_arg(1)
         at = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
-        outcome = await meds.take(me, target, at=at, confirmed=True, message_id=pressed)
-        await _show_outcome(update, outcome, edit=True)
+        outcome = await meds.take(
+            me, target, at=at, confirmed=True, warned_at=_shown(data, 2), message_id=pressed
+        )
+        await _show_outcome(update, outcome, edit=True, at=at)
     elif verb == "back" and target:
-        view = await meds.reminder(me, target)
+        view = await meds.not_now(me, target)
         if view.state == "snoozed":
             await edit_or_reply(update, texts.dose_done(view), keyboards.dose_snoozed(target))
         else:
@@ -319,7 +328,11 @@ async def dose_button(update: Update, context: CareContext) -> None:
         await answer(query)
         await reply(update, texts.ASK_TOOK_AT)
     elif verb in ("give", "giveok") and target:
-        outcome = await meds.give(me, target, confirmed=verb == "giveok", message_id=pressed)
+        confirmed = verb == "giveok"
+        warned_at = _shown(data, 1) if confirmed else None
+        outcome = await meds.give(
+            me, target, confirmed=confirmed, warned_at=warned_at, message_id=pressed
+        )
         await _show_outcome(update, outcome, edit=True, by_helper=True)
     elif verb == "chk" and target:
         result = await meds.check_on(me, target, message_id=pressed)
@@ -336,7 +349,11 @@ async def dose_button(update: Update, context: CareContext) -> None:
         await _show_outcome(update, outcome, edit=True)
     elif verb == "xok" and target:
         outcome = await meds.took(
-            me, med_id=target, request_key=f"xok:{me}:{pressed}", confirmed=True
+            me,
+            med_id=target,
+            request_key=f"xok:{me}:{pressed}",
+            confirmed=True,
+            warned_at=_shown(data, 1),
         )
         await _show_outcome(update, outcome, edit=True)
     elif verb == "ask" and target:

@@ -116,6 +116,12 @@ async def location_shared(update: Update, context: CareContext) -> None:
     assert message is not None and message.location is not None
     svc = services(context)
     standing_before = await svc.circles.standing(user_id(update))
+    if standing_before.awaiting != "timezone" and standing_before.timezone is not None:
+        # Not asked for: a place shared for another reason (where to meet for a ride) must
+        # not move every reminder to another zone.
+        menu = keyboards.patient_menu() if standing_before.is_patient else keyboards.NO_MENU
+        await reply(update, texts.LOCATION_NOT_ASKED, menu=menu)
+        return
     where = message.location
     name = await svc.circles.set_timezone_at(user_id(update), where.latitude, where.longitude)
     await _timezone_confirmed(update, context, standing_before, name)

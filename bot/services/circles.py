@@ -262,6 +262,12 @@ class CircleService:
             if not await flows.advance(session, user_id, rev, what, draft, self._clock.now()):
                 raise FlowMoved()
 
+    async def end_flow_about(
+        self, session: AsyncSession, user_id: int, what: str, key: str, value: Any
+    ) -> None:
+        """In the caller's transaction: end the flow `what` if it is about this thing."""
+        await flows.end_if(session, user_id, what, key, value, self._clock.now())
+
     async def end_flow(self, user_id: int, keep: frozenset[str] = frozenset()) -> Standing | None:
         """Stop whatever question is open (/cancel, or another command in its middle) unless
         it is one of `keep`; returns where it stood, or None if nothing was ended."""

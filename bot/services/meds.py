@@ -84,6 +84,12 @@ ADHERENCE_DAYS = 7
 # An as-needed medication has no scheduled times to tell two doses apart: one logged this
 # close to another is questioned even when the label's minimum gap isn't saved.
 AS_NEEDED_CLOSE = dt.timedelta(hours=1)
+# A typed "I took it at …" time is read no earlier than this before the dose was due.
+TYPED_EARLIEST = dt.timedelta(hours=12)
+# "Log it anyway" counts this long after its warning was shown; later, it asks again.
+CONFIRM_FRESH = dt.timedelta(minutes=10)
+# Yes/no, and when the warning being answered was shown (None: not from a button).
+Confirmation = tuple[bool, dt.datetime | None]
 # How far either side of a moment the label's checks look for logged doses.
 LABEL_REACH = dt.timedelta(hours=48)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
@@ -240,6 +246,10 @@ class DoseWarning:
     at: dt.datetime
     timezone: str
     other: OtherDose | None = None
+    # When the warning was made, and the newest recording in the log it looked at: a
+    # "Log it anyway" is for this log only (see MedicationService._confirms).
+    shown_at: dt.datetime | None = None
+    last_recorded: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -1169,12 +1179,27 @@ class MedicationService:
                     if paused
                     else await self._next_free_slot(session, med, ctx.zone, self._clock.now())
                 )
+                if paused:
+                    await self._stop_chasing(session, med.id)
                 if not for_patient:
                     change = "paused" if paused else "resumed"
                     await self._tell_patient(session, ctx, user_id, change)
                 after_commit(session, self._wake)
                 log_event(log, "med.paused" if paused else "med.resumed", medication_id=med.id)
             return await self._detail(session, user_id, ctx)
+
+    async def _stop_chasing(self, session: AsyncSession, med_id: int) -> None:
+        """Paused, or its times changed: a reminder still waiting gets no nudge and raises
+        no family alert (the doctor may have said stop). It can still be answered."""
+        await session.execute(
+            update(DoseOccurrence)
+            .where(
+                DoseOccurrence.medication_id == med_id,
+                DoseOccurrence.state.in_([s.value for s in rules.WAITING]),
+            )
+            .values(next_action_at=None, version=DoseOccurrence.version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
     async def set_alert_minutes(self, user_id: int, med_id: int, minutes: int | None) -> MedDetail:
         """How long before close family hears about an unconfirmed dose (None: the default)."""
@@ -1248,6 +1273,7 @@ class MedicationService:
                 med.times = schedule.time_strings()
                 med.every_hours = schedule.every_hours
                 med.next_due_at = await self._next_free_slot(session, med, ctx.zone, now)
+                await self._stop_chasing(session, med.id)
                 after_commit(session, self._wake)
             elif field == "supply":
                 assert text is not None
@@ -1305,16 +1331,30 @@ class MedicationService:
         *,
         at: dt.datetime | None = None,
         confirmed: bool = False,
+        warned_at: dt.datetime | None = None,
         message_id: int | None = None,
     ) -> DoseOutcome:
-        """The patient's "Taken" (optionally back-dated to `at`)."""
+        """The patient's "Taken" (optionally back-dated to `at`). `confirmed` with the time
+        the warning was shown (`warned_at`) is "Log it anyway" (see `_confirms`)."""
         now = self._clock.now()
         if at is not None and at > now:
             raise MedInputError("time_future")
         async with self._db.transaction() as session:
-            return await self._take(
-                session, user_id, occurrence_id, at or now, confirmed, message_id, by_patient=True
+            outcome = await self._take(
+                session,
+                user_id,
+                occurrence_id,
+                at or now,
+                (confirmed, warned_at),
+                message_id,
+                by_patient=True,
             )
+            if outcome.dose is not None:
+                # A typed time that ended in "Log it anyway" is answered too.
+                await self._circles.end_flow_about(
+                    session, user_id, AWAIT_DOSE_TIME, "o", occurrence_id
+                )
+            return outcome
 
     async def give(
         self,
@@ -1322,6 +1362,7 @@ class MedicationService:
         occurrence_id: int,
         *,
         confirmed: bool = False,
+        warned_at: dt.datetime | None = None,
         message_id: int | None = None,
     ) -> DoseOutcome:
         """A close-family helper at the bedside marks the dose as given."""
@@ -1331,7 +1372,7 @@ class MedicationService:
                 helper_id,
                 occurrence_id,
                 self._clock.now(),
-                confirmed,
+                (confirmed, warned_at),
                 message_id,
                 by_patient=False,
             )
@@ -1342,7 +1383,7 @@ class MedicationService:
         user_id: int,
         occurrence_id: int,
         taken_at: dt.datetime,
-        confirmed: bool,
+        confirmed: Confirmation,
         message_id: int | None,
         *,
         by_patient: bool,
@@ -1360,7 +1401,7 @@ class MedicationService:
             await self._lock_medication(session, ctx.med.id)
             await self._require_answerable(session, user_id, ctx, occ)
             warning = await self._dose_warning(session, ctx, user_id, taken_at, occ)
-            if warning is not None and not confirmed:
+            if warning is not None and not self._confirms(confirmed, warning):
                 return DoseOutcome(warning=warning)
             was_alerted = occ.alerted_at is not None
             late = occ.late or (occ.alert_at is not None and taken_at > occ.alert_at)
@@ -1470,6 +1511,16 @@ class MedicationService:
             await self._require_answerable(session, user_id, ctx, occ)
             return await self._dose_view(session, ctx, occ)
 
+    async def not_now(self, user_id: int, occurrence_id: int) -> DoseView:
+        """ "Not now" to a warning: nothing logged; a typed-time question about this dose
+        is closed too (the next words typed are not a time for it)."""
+        view = await self.reminder(user_id, occurrence_id)
+        async with self._db.transaction() as session:
+            await self._circles.end_flow_about(
+                session, user_id, AWAIT_DOSE_TIME, "o", occurrence_id
+            )
+        return view
+
     async def begin_take_at(self, user_id: int, occurrence_id: int) -> DoseView:
         """ "I took it at …": wait for the time to be typed."""
         view = await self.reminder(user_id, occurrence_id)
@@ -1505,11 +1556,17 @@ class MedicationService:
         candidates = [
             local_instant(day + dt.timedelta(days=d), value, ctx.zone) for d in (-1, 0, 1)
         ]
-        # The reading nearest the dose's own time: "00:30" for a 23:00 dose is the next day.
-        at = min(candidates, key=lambda c: abs(c - occ.due_at))
-        if at > now:
+        # A time that has happened, and not before the dose was due (an hour early at most):
+        # "00:30" for a 23:00 dose is the next day, "21:00" for a missed 08:00 one is tonight,
+        # not the evening before it was due. Only a time earlier than that reads as taken
+        # early, the nearest such one.
+        # Half a day early is as far back as a reading goes ("06:00" for an 08:00 dose is
+        # that morning; "13:00" typed at noon for an 11:00 dose is not yesterday's).
+        past = [c for c in candidates if occ.due_at - TYPED_EARLIEST <= c <= now]
+        if not past:
             raise MedInputError("time_future")
-        return at
+        after_due = [c for c in past if c >= occ.due_at - parse.EARLY]
+        return min(after_due) if after_due else max(past)
 
     # --- doses: helpers ---------------------------------------------------------------------
 
@@ -1573,6 +1630,7 @@ class MedicationService:
         med_id: int | None = None,
         request_key: str,
         confirmed: bool = False,
+        warned_at: dt.datetime | None = None,
     ) -> DoseOutcome:
         """/took <name>: the dose of the scheduled time it stands for (see
         `bot.domain.meds.slot_for`) — answered late if it was waiting or missed, early if it
@@ -1599,13 +1657,13 @@ class MedicationService:
                         user_id,
                         occ.id,
                         now,
-                        confirmed,
+                        (confirmed, warned_at),
                         None,
                         by_patient=True,
                         request_key=request_key,
                     )
                 warning = await self._dose_warning(session, ctx, user_id, now, None)
-                if warning is not None and not confirmed:
+                if warning is not None and not self._confirms((confirmed, warned_at), warning):
                     return DoseOutcome(warning=warning)
                 early = slot if occ is None and self._not_yet_reminded(ctx.med, slot) else None
                 new_id = await self._insert_taken(
@@ -1646,6 +1704,13 @@ class MedicationService:
             return dose.slot
         mapped = self._slot_for(ctx, dose.taken_at)
         return mapped.key if mapped is not None else dose.slot
+
+    def _times_of(self, ctx: _Ctx, dose: DoseOccurrence) -> set[str]:
+        """Every scheduled time a taken dose stands for: the one it was recorded for, and
+        the one whose window it was taken in."""
+        assert dose.taken_at is not None
+        window = self._slot_for(ctx, dose.taken_at)
+        return {k for k in (self._owner(ctx, dose), window and window.key) if k}
 
     async def _slot_dose(
         self, session: AsyncSession, med_id: int, slot: Slot | None
@@ -2247,12 +2312,12 @@ class MedicationService:
         """What to ask before logging a dose taken at `at` (for `occ`, or a new one): the
         label's limits on both sides of `at`, and any dose already logged for the same
         scheduled time — limits or not (as needed: within `AS_NEEDED_CLOSE` of `at`)."""
-        if occ is not None and occ.slot:
-            key: str | None = occ.slot
-            centre = occ.due_at
-        else:
-            slot = self._slot_for(ctx, at)
-            key, centre = (slot.key, slot.at) if slot else (None, at)
+        slot = self._slot_for(ctx, at)
+        # The times this dose stands for: its own scheduled time, and the one whose window
+        # `at` falls in (Taken on an old reminder, minutes after today's dose, is a second
+        # dose for today's time too).
+        keys = {k for k in (occ.slot if occ is not None else None, slot and slot.key) if k}
+        centre = occ.due_at if occ is not None and occ.slot else (slot.at if slot else at)
         exclude = occ.id if occ is not None else None
         doses = await self._taken_near(
             session, ctx.med, min(at, centre), max(at, centre), exclude, same_name=True
@@ -2261,9 +2326,9 @@ class MedicationService:
 
         def same_time(dose: DoseOccurrence) -> bool:
             assert dose.taken_at is not None
-            if key is None:
+            if not keys:
                 return abs(dose.taken_at - at) < AS_NEEDED_CLOSE
-            return self._owner(ctx, dose) == key
+            return bool(keys & self._times_of(ctx, dose))
 
         same = [d for d in doses if same_time(d)]
         if not same and not check.needs_confirm(at):
@@ -2278,9 +2343,30 @@ class MedicationService:
                 by_patient=nearest.recorded_by in (None, ctx.circle.patient_id),
                 by_self=nearest.recorded_by == user_id,
             )
+        recorded = [d.recorded_at for d in doses if d.recorded_at is not None]
         return DoseWarning(
-            ctx.med.id, exclude, ctx.med.name, ctx.med.dose, check, at, ctx.zone, other
+            ctx.med.id,
+            exclude,
+            ctx.med.name,
+            ctx.med.dose,
+            check,
+            at,
+            ctx.zone,
+            other,
+            shown_at=self._clock.now(),
+            last_recorded=max(recorded, default=None),
         )
+
+    def _confirms(self, confirmed: Confirmation, warning: DoseWarning) -> bool:
+        """ "Log it anyway" counts only for the log it was shown against: pressed within
+        `CONFIRM_FRESH` of the warning, and with no dose recorded since. An old button (a
+        warning left on screen while another dose was logged) asks again instead."""
+        yes, warned_at = confirmed
+        if not yes or warned_at is None:
+            return yes
+        if self._clock.now() - warned_at > CONFIRM_FRESH:
+            return False
+        return warning.last_recorded is None or warning.last_recorded <= warned_at
 
     async def _lock_medication(self, session: AsyncSession, med_id: int) -> None:
         """Doses of one medication are logged one at a time (PostgreSQL: a row lock; SQLite

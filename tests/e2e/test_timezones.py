@@ -73,9 +73,12 @@ async def test_sharing_a_location_sets_the_zone_and_shows_time_and_offset(
     assert shows_local_time(moved["text"], "Europe/Berlin")
     assert keyboard_labels(patient) == menu and not asks_location(patient)
 
-    # A location sent from the attachment menu works the same.
+    # A place shared unasked (say, where to meet for a ride) moves nothing.
     await patient.send_location(*SAO_PAULO)
-    assert "America/Sao_Paulo" in (await patient.wait_for("Time zone set"))["text"]
+    await patient.wait_for("I only use a location to set your time zone")
+    assert keyboard_labels(patient) == menu
+    await patient.send("/timezone")
+    assert "Europe/Berlin" in (await patient.wait_for("Your time zone is"))["text"]
 
     assert not [c for c in fake_api.calls if c.status == 400], "the fake answered 400"
 

@@ -99,3 +99,20 @@ def test_sql_is_not_echoed_even_at_debug(debug_log: pytest.LogCaptureFixture) ->
     stay out of the log at LOG_LEVEL=DEBUG too: SQLAlchemy's loggers stay at WARNING."""
     assert logging.getLogger().isEnabledFor(logging.DEBUG)
     assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
+
+
+async def test_a_refused_row_is_not_quoted_back(
+    db: Database, debug_log: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL details a CHECK or unique violation with the row's own values ("Failing row
+    contains (…, Medicine-Secret-123, …)", "Key (key)=(…) already exists")."""
+    async with db.transaction() as session:
+        await session.execute(insert(OutboxMessage).values(**row(SECRET, "nothing private")))
+    with pytest.raises(IntegrityError) as failed:  # the key is taken, and it names the secret
+        async with db.transaction() as session:
+            await session.execute(insert(OutboxMessage).values(**row(SECRET, "again")))
+    try:
+        raise failed.value
+    except IntegrityError as error:
+        said = everything_said(error, debug_log)
+    assert SECRET not in said

@@ -177,15 +177,14 @@ async def check_log(world: World, med_id: int) -> None:
         assert a.taken_at is not None and b.taken_at is not None
         if plan.as_needed:
             return abs(a.taken_at - b.taken_at) < AS_NEEDED_CLOSE
-        return owner(a) == owner(b)
+        return bool(times_of(a) & times_of(b))
 
-    def owner(d: DoseOccurrence) -> str:
-        if d.slot:
-            return d.slot
+    def times_of(d: DoseOccurrence) -> set[str]:
+        """The scheduled time a dose was recorded for, and the one it was taken in."""
         assert d.taken_at is not None
-        slot = slot_for(plan.times, ZONE, d.taken_at)
-        assert slot is not None
-        return slot.key
+        window = slot_for(plan.times, ZONE, d.taken_at)
+        assert window is not None
+        return {d.slot or window.key, window.key}
 
     for index, dose in enumerate(doses):
         assert dose.taken_at is not None and dose.recorded_at is not None

@@ -278,3 +278,114 @@ async def test_deleting_and_adding_a_medication_again_keeps_its_doses_in_the_che
     asked = await rig.meds.take(PAT.id, new_dose)
     assert asked.warning is not None and asked.warning.other is not None
     assert "You already logged this at 11:05" in texts.dose_warning(asked.warning)
+
+
+# --- found by review ---------------------------------------------------------------------------
+
+
+async def test_a_typed_time_after_the_due_time_is_that_day_not_the_day_before(rig: Rig) -> None:
+    med_id = await rig.add("Medicine A | 1 tablet | 08:00, 20:00")
+    await set_limits(rig, med_id, None, 6)
+    await rig.run_at(rig.utc(19, 0))  # Monday evening's, answered or not
+    morning = await rig.reminded(rig.utc(7, 0, day=3))
+    await rig.run_at(rig.utc(7, 45, day=3))
+    evening = await rig.reminded(rig.utc(19, 0, day=3))
+    rig.clock.set(rig.utc(20, 5, day=3))
+    await rig.meds.begin_take_at(PAT.id, morning)
+    outcome, _ = await rig.meds.take_typed_time(PAT.id, "21:00")  # tonight, 21:00 Berlin
+    assert outcome.dose is not None and outcome.dose.taken_at == rig.utc(20, 0, day=3)
+    rig.clock.set(rig.utc(20, 10, day=3))
+    asked = await rig.meds.take(PAT.id, evening)
+    assert asked.warning is not None, "ten minutes after the other dose: asked first"
+
+
+async def test_taken_on_an_old_reminder_minutes_after_todays_dose_is_asked_about(
+    rig: Rig,
+) -> None:
+    await rig.add("Medicine A | 1 tablet | 11:00")
+    old = await rig.reminded(rig.utc(10, 0))
+    await rig.run_at(rig.utc(10, 45))  # Monday's is missed
+    today = await rig.reminded(rig.utc(10, 0, day=3))
+    rig.clock.set(rig.utc(10, 1, day=3))
+    await rig.meds.take(PAT.id, today)
+    rig.clock.set(rig.utc(10, 5, day=3))
+    asked = await rig.meds.take(PAT.id, old)
+    assert asked.warning is not None and asked.warning.other is not None
+    assert len(await taken(rig)) == 1
+
+
+async def test_an_old_log_it_anyway_asks_again_when_the_log_has_changed(rig: Rig) -> None:
+    med_id = await rig.add("Medicine B | 1 tablet | as needed")
+    await set_limits(rig, med_id, 2, None)
+    await rig.meds.took(PAT.id, med_id=med_id, request_key="a")
+    rig.clock.advance(minutes=30)
+    warned = await rig.meds.took(PAT.id, med_id=med_id, request_key="b")
+    assert warned.warning is not None and warned.warning.shown_at is not None
+    shown = warned.warning.shown_at
+    rig.clock.advance(minutes=2)
+    await rig.meds.took(PAT.id, med_id=med_id, request_key="c", confirmed=True)  # another log
+    rig.clock.advance(minutes=3)
+    again = await rig.meds.took(
+        PAT.id, med_id=med_id, request_key="xok", confirmed=True, warned_at=shown
+    )
+    assert again.dose is None and again.warning is not None, "the log changed since"
+    assert len(await taken(rig)) == 2
+    rig.clock.advance(minutes=1)
+    fresh = again.warning.shown_at
+    logged = await rig.meds.took(
+        PAT.id, med_id=med_id, request_key="xok2", confirmed=True, warned_at=fresh
+    )
+    assert logged.dose is not None, "a warning answered as shown is logged"
+
+
+async def test_a_log_it_anyway_left_for_long_asks_again(rig: Rig) -> None:
+    med_id = await rig.add("Medicine B | 1 tablet | as needed")
+    await rig.meds.took(PAT.id, med_id=med_id, request_key="a")
+    rig.clock.advance(minutes=10)
+    warned = await rig.meds.took(PAT.id, med_id=med_id, request_key="b")
+    assert warned.warning is not None
+    rig.clock.advance(minutes=11)
+    stale = await rig.meds.took(
+        PAT.id,
+        med_id=med_id,
+        request_key="xok",
+        confirmed=True,
+        warned_at=warned.warning.shown_at,
+    )
+    assert stale.dose is None and stale.warning is not None
+
+
+async def test_pausing_stops_the_nudge_and_the_family_alert(rig: Rig) -> None:
+    med_id = await rig.add("Medicine A | 1 tablet | 11:00")
+    dose_id = await rig.reminded(rig.utc(10, 0))
+    rig.clock.set(rig.utc(10, 5))
+    await rig.meds.set_paused(PAT.id, med_id, True)
+    await rig.run_at(rig.utc(10, 15))
+    await rig.run_at(rig.utc(10, 45))
+    assert len(await rig.texts(PAT.id)) == 1, "no nudge"
+    assert await rig.texts(ANNA.id) == [], "no alert"
+    rig.clock.set(rig.utc(10, 50))
+    assert (await rig.meds.take(PAT.id, dose_id)).dose is not None, "still answerable"
+
+
+async def test_log_it_anyway_after_a_typed_time_closes_the_question(rig: Rig) -> None:
+    med_id = await rig.add("Medicine A | 1 tablet | 11:00, 16:00")
+    await set_limits(rig, med_id, None, 4)
+    morning = await rig.reminded(rig.utc(10, 0))
+    await rig.run_at(rig.utc(10, 45))
+    afternoon = await rig.reminded(rig.utc(15, 0))
+    rig.clock.set(rig.utc(15, 1))
+    await rig.meds.take(PAT.id, afternoon)
+    rig.clock.set(rig.utc(15, 30))
+    await rig.meds.begin_take_at(PAT.id, morning)
+    asked, _ = await rig.meds.take_typed_time(PAT.id, "14:00")
+    assert asked.warning is not None
+    done = await rig.meds.take(
+        PAT.id,
+        morning,
+        at=asked.warning.at,
+        confirmed=True,
+        warned_at=asked.warning.shown_at,
+    )
+    assert done.dose is not None
+    assert (await rig.circles.standing(PAT.id)).awaiting is None

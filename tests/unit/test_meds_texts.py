@@ -166,10 +166,10 @@ def test_every_button_fits_telegrams_64_bytes() -> None:
     big = 2**62
     rows = [
         *keyboards.dose_reminder(big),
-        *keyboards.dose_confirm(big, 4_102_444_800),
+        *keyboards.dose_confirm(big, 4_102_444_800, 4_102_444_800),
         *keyboards.dose_alert(big, True),
-        *keyboards.give_confirm(big),
-        *keyboards.extra_confirm(big),
+        *keyboards.give_confirm(big, 4_102_444_800),
+        *keyboards.extra_confirm(big, 4_102_444_800),
         *keyboards.refill_offer(big, True),
         *keyboards.alert_choices(big, 45, False, 45),
         *keyboards.med_list(big, [(big, "x" * 60)], [(big, "x" * 60, "08:00")], True),

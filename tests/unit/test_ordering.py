@@ -44,6 +44,14 @@ async def test_other_chats_do_not_wait_behind_a_slow_one() -> None:
     assert await run(processor, [(slow, 0.05), (other, 0)]) == [2, 1]
 
 
+async def test_a_busy_chats_queue_does_not_hold_up_other_chats() -> None:
+    """Two may run at once; five of Pat's wait their turn, Anna's comes straight through."""
+    processor = ChatOrderedProcessor(max_concurrent_updates=2)
+    busy = [(text_update(n, 100), 0.03) for n in range(5)]
+    finished = await run(processor, [*busy, (text_update(9, 200), 0)])
+    assert finished.index(9) <= 1, finished
+
+
 def test_updates_without_a_chat_have_no_key() -> None:
     assert chat_key(object()) is None
     assert chat_key(Update(5)) is None
