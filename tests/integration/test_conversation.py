@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clock import FrozenClock
-from bot.db.session import Database
-from bot.notify import Notifier
-from bot.services.circles import CircleService
 from bot.services.errors import FlowMoved, MedInputError, StaleAction
-from bot.services.meds import ADD_STEPS, MedicationService
-from tests.conftest import empty_tables, sqlite_copy
-from tests.integration.test_meds import PAT, TIMING, Rig, rig
+from bot.services.meds import ADD_STEPS
+from tests.people import PAT
+from tests.rig import START, Rig, example_url, open_rig
 
-__all__ = ["rig"]
+# Pat in Berlin, Anna, Ben and Erri, for the tests that take a rig.
+in_the_family = pytest.mark.usefixtures("family")
 
 
+@in_the_family
 async def test_a_step_written_from_an_old_revision_is_refused(rig: Rig) -> None:
     """Two replicas read the same step; the one that writes second finds it moved on."""
     await rig.meds.start_add(PAT.id)
@@ -39,6 +36,7 @@ async def test_a_step_written_from_an_old_revision_is_refused(rig: Rig) -> None:
     assert standing.draft is not None and standing.draft["name"] == "Medicine A"
 
 
+@in_the_family
 async def test_two_answers_at_once_never_both_land_in_one_step(rig: Rig) -> None:
     await rig.meds.start_add(PAT.id)
     results = await asyncio.gather(
@@ -58,6 +56,7 @@ async def test_two_answers_at_once_never_both_land_in_one_step(rig: Rig) -> None
         assert {standing.draft["name"], standing.draft["dose"]} == {"Medicine A", "1 tablet"}
 
 
+@in_the_family
 async def test_an_answer_after_the_question_expired_is_not_taken(rig: Rig) -> None:
     await rig.meds.start_add(PAT.id)
     await rig.meds.add_answer(PAT.id, "Medicine A")
@@ -70,6 +69,7 @@ async def test_an_answer_after_the_question_expired_is_not_taken(rig: Rig) -> No
     assert (await rig.circles.standing(PAT.id)).expired is None
 
 
+@in_the_family
 async def test_end_flow_reports_what_was_open_once(rig: Rig) -> None:
     await rig.meds.start_add(PAT.id)
     await rig.meds.add_answer(PAT.id, "Medicine A")
@@ -96,23 +96,15 @@ MOVE = st.sampled_from(["good", "bad", "skip", "restart", "expire"])
 
 
 async def walk(url: str, moves: list[str]) -> None:
-    db = Database(url)
-    if db.backend == "postgresql":
-        await empty_tables(db)
-    clock = FrozenClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
-    try:
-        circles = CircleService(db, clock, Notifier(clock), invite_ttl=dt.timedelta(days=7))
-        meds = MedicationService(db, clock, Notifier(clock), circles, TIMING)
-        await circles.touch(PAT)
-        await circles.become_patient(PAT.id)
-        await circles.set_timezone(PAT.id, "Europe/Berlin")
-        await meds.start_add(PAT.id)
+    clock = FrozenClock(START)
+    async with open_rig(url, clock, empty=True) as rig:
+        await rig.patient()
+        await rig.meds.start_add(PAT.id)
         expected = "name"
         for move in moves:
             clock.advance(seconds=5)
             if move == "restart":  # a new process: nothing of the flow is in memory
-                circles = CircleService(db, clock, Notifier(clock), dt.timedelta(days=7))
-                meds = MedicationService(db, clock, Notifier(clock), circles, TIMING)
+                rig.restart()
                 continue
             if move == "expire":
                 clock.advance(minutes=61)
@@ -120,19 +112,19 @@ async def walk(url: str, moves: list[str]) -> None:
                 continue
             if expected in ("gone", "confirm"):
                 with contextlib.suppress(StaleAction, MedInputError):
-                    await meds.add_answer(PAT.id, "anything")
+                    await rig.meds.add_answer(PAT.id, "anything")
                 continue
             before = expected
             try:
                 if move == "good":
-                    expected = (await meds.add_answer(PAT.id, GOOD[before])).step
+                    expected = (await rig.meds.add_answer(PAT.id, GOOD[before])).step
                 elif move == "skip":
-                    expected = (await meds.add_skip(PAT.id)).step
+                    expected = (await rig.meds.add_skip(PAT.id)).step
                 else:
-                    await meds.add_answer(PAT.id, BAD[before])
+                    await rig.meds.add_answer(PAT.id, BAD[before])
             except (MedInputError, StaleAction):
                 pass
-            standing = await circles.standing(PAT.id)
+            standing = await rig.circles.standing(PAT.id)
             assert standing.draft is not None
             step = standing.draft["step"]
             # One answer moves one step forward (or none when refused), never two.
@@ -141,8 +133,6 @@ async def walk(url: str, moves: list[str]) -> None:
             for done in ADD_STEPS[: ADD_STEPS.index(step)]:
                 if done in ("name", "dose", "times"):
                     assert done.replace("times", "kind") in standing.draft, (done, standing)
-    finally:
-        await db.dispose()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -155,10 +145,4 @@ async def walk(url: str, moves: list[str]) -> None:
 def test_the_walkthrough_moves_one_step_per_accepted_answer(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path, moves: list[Any]
 ) -> None:
-    if backend == "sqlite":
-        directory = tmp_path / uuid.uuid4().hex
-        directory.mkdir()
-        url = sqlite_copy(request.getfixturevalue("sqlite_template"), directory)
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
-    asyncio.run(walk(url, moves))
+    asyncio.run(walk(example_url(backend, request, tmp_path), moves))

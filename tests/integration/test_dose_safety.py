@@ -15,9 +15,10 @@ from bot import texts
 from bot.db.models import Medication
 from bot.services.errors import DoseAlreadyRecorded, StaleAction
 from bot.services.meds import DoseOutcome
-from tests.integration.test_meds import ANNA, BEN, PAT, Rig, rig
+from tests.people import ANNA, BEN, PAT
+from tests.rig import Rig
 
-__all__ = ["rig"]  # the fixture, shared with the other medication tests
+pytestmark = pytest.mark.usefixtures("family")  # Pat in Berlin, Anna, Ben and Erri
 
 
 async def set_limits(r: Rig, med_id: int, max_per_24h: int | None, gap: float | None) -> None:

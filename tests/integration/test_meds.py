@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from bot import texts
-from bot.clock import FrozenClock
-from bot.db.models import Circle, DoseOccurrence, Medication, OutboxMessage
-from bot.db.session import Database
-from bot.notify import Notifier
-from bot.services.circles import CircleService, Person
+from bot.db.models import DoseOccurrence, Medication, Need
 from bot.services.errors import (
     DoseAlreadyRecorded,
     DuplicateMedication,
@@ -31,134 +25,26 @@ from bot.services.errors import (
     StaleAction,
 )
 from bot.services.meds import MedicationService, MedTiming
+from tests.people import ANNA, BEN, ERRI, PAT
+from tests.rig import Rig
 
-PAT = Person(100, "Pat")
-ANNA = Person(201, "Anna")  # close family
-BEN = Person(202, "Ben")  # close family
-ERRI = Person(301, "Erri")  # errand helper
+pytestmark = pytest.mark.usefixtures("family")  # Pat in Berlin, Anna, Ben and Erri
 UTC = dt.UTC
 MIN = dt.timedelta(minutes=1)
-TIMING = MedTiming(
-    nudge=dt.timedelta(minutes=15),
-    alert=dt.timedelta(minutes=45),
-    grace=dt.timedelta(minutes=120),
-    refill_lead_days=3,
-)
 
 
-@dataclass
-class FakeNeeds:
-    """Stands in for the needs feature's NeedService.post_need."""
-
-    posted: list[dict[str, Any]] = field(default_factory=list)
-
-    async def post_need(
-        self,
-        patient_id: int,
-        text: str,
-        *,
-        category: str = "other",
-        urgent: bool = False,
-        deadline: dt.datetime | None = None,
-    ) -> int:
-        self.posted.append(
-            {"patient_id": patient_id, "text": text, "category": category, "deadline": deadline}
-        )
-        return len(self.posted)
-
-
-@dataclass
-class Rig:
-    db: Database
-    clock: FrozenClock
-    circles: CircleService
-    meds: MedicationService
-    needs: FakeNeeds
-    woken: list[int]
-
-    def utc(self, hour: int, minute: int = 0, second: int = 0, day: int = 2) -> dt.datetime:
-        return dt.datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
-
-    async def run_at(self, when: dt.datetime, *, deliver: bool = True) -> int:
-        """The scheduler wakes at `when`; what it queues is then delivered (as the sender
-        would), so later changes to those messages show up as edits."""
-        self.clock.set(when)
-        handled = await self.meds.run_due(when)
-        if deliver:
-            await self.deliver()
-        return handled
-
-    async def deliver(self) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.state == "pending")
-                .values(state="sent", message_id=OutboxMessage.id + 1000)
-            )
-
-    async def outbox(self, chat_id: int | None = None) -> list[OutboxMessage]:
-        async with self.db.transaction() as session:
-            query = select(OutboxMessage).order_by(OutboxMessage.id)
-            if chat_id is not None:
-                query = query.where(OutboxMessage.chat_id == chat_id)
-            return list(await session.scalars(query))
-
-    async def texts(self, chat_id: int, op: str = "send") -> list[str]:
-        return [str(m.payload["text"]) for m in await self.outbox(chat_id) if m.op == op]
-
-    async def doses(self) -> list[DoseOccurrence]:
-        async with self.db.transaction() as session:
-            query = select(DoseOccurrence).order_by(DoseOccurrence.id)
-            return list(await session.scalars(query))
-
-    async def dose(self, occurrence_id: int) -> DoseOccurrence:
-        return next(d for d in await self.doses() if d.id == occurrence_id)
-
-    async def setting(self, name: str, value: bool) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(update(Circle).values({name: value}))
-
-    async def add(self, line: str, who: Person = PAT) -> int:
-        return (await self.meds.add_line(who.id, line)).med.id
-
-    async def reminded(self, at: dt.datetime, *, deliver: bool = True) -> int:
-        """Run the scheduler at `at` and return the one dose it reminded about."""
-        before = {d.id for d in await self.doses()}
-        await self.run_at(at, deliver=deliver)
-        new = [d for d in await self.doses() if d.id not in before]
-        assert len(new) == 1, new
-        return new[0].id
-
-
-def service(rig_db: Database, clock: FrozenClock, circles: CircleService, **kw: Any) -> Any:
-    return MedicationService(rig_db, clock, Notifier(clock), circles, TIMING, **kw)
-
-
-@pytest.fixture
-async def rig(db: Database, clock: FrozenClock) -> Rig:
-    circles = CircleService(db, clock, Notifier(clock), invite_ttl=dt.timedelta(days=7))
-    needs = FakeNeeds()
-    woken: list[int] = []
-    meds = service(db, clock, circles, wake=lambda: woken.append(1), refills=needs)
-    circles.on_timezone_changed(meds.timezone_changed)
-    await circles.touch(PAT)
-    await circles.become_patient(PAT.id)
-    await circles.set_timezone(PAT.id, "Europe/Berlin")
-    for helper, access in ((ANNA, "close"), (BEN, "close"), (ERRI, "errand")):
-        await circles.touch(helper)
-        invite = await circles.invite(PAT.id, access, replace=True)
-        await circles.join(helper.id, invite.code)
-    async with db.transaction() as session:
-        await session.execute(delete(OutboxMessage))  # the "joined" notices
-    return Rig(db, clock, circles, meds, needs, woken)
+async def needs_posted(rig: Rig) -> list[Need]:
+    async with rig.db.transaction() as session:
+        return list(await session.scalars(select(Need).order_by(Need.id)))
 
 
 # --- on the minute, once ------------------------------------------------------------------------
 
 
 async def test_a_reminder_is_queued_on_its_minute_exactly_once(rig: Rig) -> None:
+    pokes = rig.pokes
     await rig.add("Ibuprofen | 400 mg | 11:00 | with food")
-    assert rig.woken, "adding a schedule re-arms the scheduler"
+    assert rig.pokes > pokes, "adding a schedule re-arms the scheduler"
     assert await rig.meds.next_due() == rig.utc(10, 0)  # 11:00 Berlin
 
     assert await rig.run_at(rig.utc(9, 59, 59)) == 0
@@ -179,7 +65,7 @@ async def test_a_reminder_is_queued_on_its_minute_exactly_once(rig: Rig) -> None
 async def test_a_restart_or_a_second_replica_never_sends_twice(rig: Rig) -> None:
     await rig.add("Ibuprofen | 400 mg | 11:00")
     # Two processes (or the one before and after a restart) wake at the same minute.
-    other = service(rig.db, rig.clock, rig.circles)
+    other = rig.new_process().meds
     rig.clock.set(rig.utc(10, 0))
     results = await asyncio.gather(
         *(m.run_due(rig.clock.now()) for m in (rig.meds, other, rig.meds, other))
@@ -416,9 +302,12 @@ async def test_an_errand_helper_never_receives_a_medication_name(rig: Rig) -> No
 
     assert len(await rig.texts(ANNA.id)) >= 2  # close family did hear
     assert any("Ibuprofen" in t for t in await rig.texts(BEN.id))
-    assert [m for m in await rig.outbox(ERRI.id)] == []
-    [need] = rig.needs.posted
-    assert "Ibuprofen" not in need["text"] and "400 mg" not in need["text"]
+    # Errand helpers hear of the refill request (a need), and of nothing else.
+    [request] = await rig.outbox(ERRI.id)
+    assert request.kind == "need.offer"
+    [need] = await needs_posted(rig)
+    for text in (need.text, request.payload["text"]):
+        assert "Ibuprofen" not in text and "400 mg" not in text
     with pytest.raises(MedsPrivate):
         await rig.meds.overview(ERRI.id)
     with pytest.raises(MedsPrivate):
@@ -735,16 +624,19 @@ async def test_the_refill_forecast_offers_a_pharmacy_need(rig: Rig) -> None:
     assert len(await rig.outbox(PAT.id)) == 1, "offered once"
 
     posted = await rig.meds.request_refill(PAT.id, med_id)
-    [need] = rig.needs.posted
-    assert need["patient_id"] == PAT.id and need["category"] == "pharmacy"
-    assert need["deadline"] is not None and posted.need_id == 1
+    [need] = await needs_posted(rig)
+    assert need.posted_by == PAT.id and need.category == "pharmacy"
+    assert need.deadline_at is not None and posted.need_id == need.id == 1
     with pytest.raises(StaleAction):
         await rig.meds.request_refill(PAT.id, med_id)  # a double tap posts one need
-    assert len(rig.needs.posted) == 1
+    assert len(await needs_posted(rig)) == 1
 
 
 async def test_without_the_needs_feature_the_refill_button_explains(rig: Rig) -> None:
-    meds = service(rig.db, rig.clock, rig.circles)
+    # The app always wires the needs feature in; a service built without it:
+    meds = MedicationService(
+        rig.db, rig.clock, rig.notifier, rig.circles, MedTiming.from_settings(rig.settings)
+    )
     med_id = await rig.add("Ibuprofen | 400 mg | 08:00")
     with pytest.raises(RefillUnavailable):
         await meds.request_refill(PAT.id, med_id)
