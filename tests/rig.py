@@ -243,11 +243,15 @@ class Rig:
         return [str(m.payload["text"]) for m in await self.outbox(chat_id, op=op)]
 
     async def deliver(self) -> None:
-        """As the sender would: every pending message goes out and gets a message id."""
+        """As the sender would: every pending message that is due goes out and gets a message
+        id (one held for later, for quiet hours say, waits)."""
         async with self.db.transaction() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.PENDING)
+                .where(
+                    OutboxMessage.state == OutboxState.PENDING,
+                    OutboxMessage.not_before <= self.clock.now(),
+                )
                 .values(state=OutboxState.SENT, message_id=OutboxMessage.id + 1000)
             )
 

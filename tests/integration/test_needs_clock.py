@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import text
 
+from bot.app import need_timings
 from bot.clock import FrozenClock
 from bot.db.models import Need, OutboxMessage, OutboxState
 from bot.db.session import Database
@@ -16,131 +16,112 @@ from bot.domain.needs import NeedState
 from bot.ratelimit import FloodControl
 from tests.fakes.timer import Ticks
 from tests.integration.test_delivery import ScriptedBot
-from tests.integration.test_needs import (
-    ANNA,
-    BEN,
-    CARA,
-    DAN,
-    PAT,
-    TIMINGS,
-    World,
-    circle_of,
-    make_world,
-)
+from tests.integration.test_needs import circle_of
+from tests.people import ANNA, BEN, CARA, DAN, PAT
+from tests.rig import Rig
 
 BERLIN_NIGHT = dt.datetime(2026, 3, 2, 22, 0, tzinfo=dt.UTC)  # 23:00 in Berlin
-
-
-@pytest.fixture
-def world(db: Database, clock: FrozenClock) -> World:
-    return make_world(db, clock)
-
-
-async def later(world: World, **delta: float) -> int:
-    """Move the clock and run what is due, as the scheduler would."""
-    world.clock.advance(**delta)
-    return await world.needs.run_due(world.clock.now())
 
 
 def chats(rows: list[OutboxMessage]) -> list[int]:
     return sorted(r.chat_id for r in rows)
 
 
-async def test_unclaimed_need_reminds_helpers_once_after_the_window(world: World) -> None:
-    await circle_of(world, ANNA, BEN, CARA)
-    need_id = (await world.needs.post(PAT.id, "water")).need.id
-    await world.needs.decline(CARA.id, need_id)  # who said no is not nagged
-    assert await later(world, minutes=19) == 0
-    assert await world.outbox("need.remind") == []
-    assert await later(world, minutes=1) == 1
-    reminders = await world.outbox("need.remind")
+async def test_unclaimed_need_reminds_helpers_once_after_the_window(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN, CARA)
+    need_id = (await rig.needs.post(PAT.id, "water")).need.id
+    await rig.needs.decline(CARA.id, need_id)  # who said no is not nagged
+    assert await rig.later(minutes=19) == 0
+    assert await rig.outbox("need.remind") == []
+    assert await rig.later(minutes=1) == 1
+    reminders = await rig.outbox("need.remind")
     assert chats(reminders) == [ANNA.id, BEN.id]
     assert all("Still needed" in r.payload["text"] for r in reminders)
     assert all(r.payload["buttons"][0][0]["data"] == f"1:need:claim:{need_id}" for r in reminders)
-    await later(world, minutes=5)
-    assert len(await world.outbox("need.remind")) == 2  # once
+    await rig.later(minutes=5)
+    assert len(await rig.outbox("need.remind")) == 2  # once
 
 
 async def test_still_unclaimed_after_a_second_window_the_patient_is_told_honestly(
-    world: World,
+    rig: Rig,
 ) -> None:
-    await circle_of(world, ANNA, BEN)
-    need_id = (await world.needs.post(PAT.id, "a meal")).need.id
-    await later(world, minutes=20)
-    assert await world.outbox("need.honest") == []
-    await later(world, minutes=20)
-    [note] = await world.outbox("need.honest")
+    await circle_of(rig, ANNA, BEN)
+    need_id = (await rig.needs.post(PAT.id, "a meal")).need.id
+    await rig.later(minutes=20)
+    assert await rig.outbox("need.honest") == []
+    await rig.later(minutes=20)
+    [note] = await rig.outbox("need.honest")
     assert note.chat_id == PAT.id and "No one has taken" in note.payload["text"]
     assert "Anna" in note.payload["text"] and "Ben" in note.payload["text"]
     assert [b["data"] for b in note.payload["buttons"][0]] == [
         f"1:need:again:{need_id}:1",
         f"1:need:cx:{need_id}",
     ]
-    await later(world, hours=5)
-    assert len(await world.outbox("need.honest")) == 1
-    need = await world.need(need_id)
+    await rig.later(hours=5)
+    assert len(await rig.outbox("need.honest")) == 1
+    need = await rig.need(need_id)
     assert need.state == NeedState.OPEN and need.next_step_at is None  # nothing more to do
 
     # "Send again" starts a fresh round to everyone, once however often it is pressed.
-    again = await world.needs.send_again(PAT.id, need_id, 1)
-    assert (await world.needs.send_again(PAT.id, need_id, 1)).repeat
+    again = await rig.needs.send_again(PAT.id, need_id, 1)
+    assert (await rig.needs.send_again(PAT.id, need_id, 1)).repeat
     assert again.routed is not None and again.routed.asked == ("Anna", "Ben")
-    assert len([o for o in await world.outbox("need.offer") if ":r2:" in o.key]) == 2
+    assert len([o for o in await rig.outbox("need.offer") if ":r2:" in o.key]) == 2
 
 
-async def test_urgent_needs_are_nudged_sooner(world: World) -> None:
-    await circle_of(world, ANNA)
-    await world.needs.post(PAT.id, "help to the bathroom", urgent=True)
-    await later(world, minutes=5)
-    assert len(await world.outbox("need.remind")) == 1
-    await later(world, minutes=5)
-    assert len(await world.outbox("need.honest")) == 1
+async def test_urgent_needs_are_nudged_sooner(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    await rig.needs.post(PAT.id, "help to the bathroom", urgent=True)
+    await rig.later(minutes=5)
+    assert len(await rig.outbox("need.remind")) == 1
+    await rig.later(minutes=5)
+    assert len(await rig.outbox("need.honest")) == 1
 
 
 async def test_a_need_whose_deadline_passes_unclaimed_expires_and_the_patient_is_told(
-    world: World,
+    rig: Rig,
 ) -> None:
-    await circle_of(world, ANNA, BEN)
-    deadline = world.clock.now() + dt.timedelta(minutes=15)
-    need_id = (await world.needs.post(PAT.id, "pharmacy", deadline=deadline)).need.id
-    await world.deliver()
-    assert await later(world, minutes=14) == 0
-    assert await later(world, minutes=1) == 1
-    need = await world.need(need_id)
+    await circle_of(rig, ANNA, BEN)
+    deadline = rig.clock.now() + dt.timedelta(minutes=15)
+    need_id = (await rig.needs.post(PAT.id, "pharmacy", deadline=deadline)).need.id
+    await rig.deliver()
+    assert await rig.later(minutes=14) == 0
+    assert await rig.later(minutes=1) == 1
+    need = await rig.need(need_id)
     assert need.state == NeedState.EXPIRED and need.expired_at == deadline
     assert need.next_step_at is None
-    [told] = await world.outbox("need.expired")
+    [told] = await rig.outbox("need.expired")
     assert told.chat_id == PAT.id and "by 10:15" in told.payload["text"]  # Berlin time
     assert told.payload["buttons"][0][0]["data"] == f"1:need:again:{need_id}:1"
-    closed = await world.outbox("need.closed")
+    closed = await rig.outbox("need.closed")
     assert chats(closed) == [ANNA.id, BEN.id]
     assert all("time for it has passed" in c.payload["text"] for c in closed)
     # "Post it again" makes a fresh need with the same words, once.
-    again = await world.needs.send_again(PAT.id, need_id, 1)
+    again = await rig.needs.send_again(PAT.id, need_id, 1)
     assert again.need.id != need_id and again.need.card.text == "pharmacy"
-    assert (await world.needs.send_again(PAT.id, need_id, 1)).need.id == again.need.id
+    assert (await rig.needs.send_again(PAT.id, need_id, 1)).need.id == again.need.id
 
 
-async def test_a_claimed_need_does_not_expire(world: World) -> None:
-    await circle_of(world, ANNA)
-    deadline = world.clock.now() + dt.timedelta(minutes=15)
-    need_id = (await world.needs.post(PAT.id, "pharmacy", deadline=deadline)).need.id
-    await world.needs.claim(ANNA.id, need_id)
-    await later(world, hours=1)
-    assert (await world.need(need_id)).state == NeedState.CLAIMED
+async def test_a_claimed_need_does_not_expire(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    deadline = rig.clock.now() + dt.timedelta(minutes=15)
+    need_id = (await rig.needs.post(PAT.id, "pharmacy", deadline=deadline)).need.id
+    await rig.needs.claim(ANNA.id, need_id)
+    await rig.later(hours=1)
+    assert (await rig.need(need_id)).state == NeedState.CLAIMED
 
 
 async def test_quiet_hours_hold_a_need_until_they_end_then_it_is_sent(
-    db: Database, clock: FrozenClock, world: World
+    db: Database, clock: FrozenClock, rig: Rig
 ) -> None:
     clock.set(BERLIN_NIGHT)
-    await circle_of(world, ANNA, BEN)
-    await world.availability.set_quiet(BEN.id, "22:00-07:00")
-    posted = await world.needs.post(PAT.id, "a glass of water")
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.set_quiet(BEN.id, "22:00-07:00")
+    posted = await rig.needs.post(PAT.id, "a glass of water")
     assert posted.routed is not None and posted.routed.asked == ("Anna",)
     morning = dt.datetime(2026, 3, 3, 6, 0, tzinfo=dt.UTC)  # 07:00 in Berlin
     assert posted.routed.held == (("Ben", morning),)
-    offers = {o.chat_id: o for o in await world.outbox("need.offer")}
+    offers = {o.chat_id: o for o in await rig.outbox("need.offer")}
     assert offers[BEN.id].not_before == morning and offers[ANNA.id].not_before == clock.now()
 
     bot = ScriptedBot()
@@ -170,134 +151,134 @@ async def test_quiet_hours_hold_a_need_until_they_end_then_it_is_sent(
     assert helpers() == [ANNA.id, BEN.id]
 
 
-async def test_quiet_hours_let_an_urgent_need_straight_through(world: World) -> None:
-    world.clock.set(BERLIN_NIGHT)
-    await circle_of(world, ANNA, BEN)
-    await world.availability.set_quiet(BEN.id, "22:00-07:00")
-    posted = await world.needs.post(PAT.id, "help, I fell", urgent=True)
+async def test_quiet_hours_let_an_urgent_need_straight_through(rig: Rig) -> None:
+    rig.clock.set(BERLIN_NIGHT)
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.set_quiet(BEN.id, "22:00-07:00")
+    posted = await rig.needs.post(PAT.id, "help, I fell", urgent=True)
     assert posted.routed is not None and posted.routed.asked == ("Anna", "Ben")
-    assert all(o.not_before == world.clock.now() for o in await world.outbox("need.offer"))
+    assert all(o.not_before == rig.clock.now() for o in await rig.outbox("need.offer"))
 
 
-async def test_making_a_held_need_urgent_sends_it_now(world: World) -> None:
-    world.clock.set(BERLIN_NIGHT)
-    await circle_of(world, ANNA, BEN)
-    await world.availability.set_quiet(BEN.id, "22:00-07:00")
-    need_id = (await world.needs.post(PAT.id, "water")).need.id
-    await world.needs.make_urgent(PAT.id, need_id)
-    offers = await world.outbox("need.offer")
+async def test_making_a_held_need_urgent_sends_it_now(rig: Rig) -> None:
+    rig.clock.set(BERLIN_NIGHT)
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.set_quiet(BEN.id, "22:00-07:00")
+    need_id = (await rig.needs.post(PAT.id, "water")).need.id
+    await rig.needs.make_urgent(PAT.id, need_id)
+    offers = await rig.outbox("need.offer")
     held = [o for o in offers if o.chat_id == BEN.id]
     assert [o.state for o in held] == [OutboxState.CANCELLED, OutboxState.PENDING]
-    assert held[1].not_before == world.clock.now() and held[1].priority == 0
+    assert held[1].not_before == rig.clock.now() and held[1].priority == 0
     # Ben takes it from the new message; the old one was never sent.
-    await world.deliver()
-    await world.needs.claim(BEN.id, need_id)
-    assert chats(await world.outbox("need.closed")) == [ANNA.id]
+    await rig.deliver()
+    await rig.needs.claim(BEN.id, need_id)
+    assert chats(await rig.outbox("need.closed")) == [ANNA.id]
 
 
-async def test_quiet_helpers_are_not_woken_by_a_reminder(world: World) -> None:
-    world.clock.set(dt.datetime(2026, 3, 2, 20, 45, tzinfo=dt.UTC))  # 21:45 in Berlin
-    await circle_of(world, ANNA, BEN)
-    await world.availability.set_quiet(BEN.id, "22:00-07:00")
-    await world.needs.post(PAT.id, "water")  # both asked: 21:45 is before Ben's quiet hours
-    await later(world, minutes=20)  # 22:05: Ben is quiet now
-    assert chats(await world.outbox("need.remind")) == [ANNA.id]
+async def test_quiet_helpers_are_not_woken_by_a_reminder(rig: Rig) -> None:
+    rig.clock.set(dt.datetime(2026, 3, 2, 20, 45, tzinfo=dt.UTC))  # 21:45 in Berlin
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.set_quiet(BEN.id, "22:00-07:00")
+    await rig.needs.post(PAT.id, "water")  # both asked: 21:45 is before Ben's quiet hours
+    await rig.later(minutes=20)  # 22:05: Ben is quiet now
+    assert chats(await rig.outbox("need.remind")) == [ANNA.id]
 
 
-async def test_one_at_a_time_asks_the_least_busy_first_then_widens(world: World) -> None:
-    await circle_of(world, ANNA, BEN, CARA, DAN)
+async def test_one_at_a_time_asks_the_least_busy_first_then_widens(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN, CARA, DAN)
     # Anna did two things this week, Ben one; Cara and Dan none (Cara joined first).
     for helper, times in ((ANNA, 2), (BEN, 1)):
         for _ in range(times):
-            need_id = (await world.needs.post(PAT.id, "tea")).need.id
-            await world.needs.claim(helper.id, need_id)
-            await world.needs.complete(helper.id, need_id)
-    await world.circles.toggle_setting(PAT.id, "one_at_a_time")
-    start = len(await world.outbox("need.offer"))
+            need_id = (await rig.needs.post(PAT.id, "tea")).need.id
+            await rig.needs.claim(helper.id, need_id)
+            await rig.needs.complete(helper.id, need_id)
+    await rig.circles.toggle_setting(PAT.id, "one_at_a_time")
+    start = len(await rig.outbox("need.offer"))
 
-    posted = await world.needs.post(PAT.id, "groceries")
+    posted = await rig.needs.post(PAT.id, "groceries")
     assert posted.routed is not None
     assert posted.routed.asked == ("Cara",) and posted.routed.later == 3
     asked = lambda rows: [r.chat_id for r in rows[start:]]  # noqa: E731
-    assert asked(await world.outbox("need.offer")) == [CARA.id]
-    await later(world, minutes=9)
-    assert asked(await world.outbox("need.offer")) == [CARA.id]
-    await later(world, minutes=1)
-    assert asked(await world.outbox("need.offer")) == [CARA.id, DAN.id]
-    await later(world, minutes=10)
-    everyone = asked(await world.outbox("need.offer"))
+    assert asked(await rig.outbox("need.offer")) == [CARA.id]
+    await rig.later(minutes=9)
+    assert asked(await rig.outbox("need.offer")) == [CARA.id]
+    await rig.later(minutes=1)
+    assert asked(await rig.outbox("need.offer")) == [CARA.id, DAN.id]
+    await rig.later(minutes=10)
+    everyone = asked(await rig.outbox("need.offer"))
     assert everyone[:2] == [CARA.id, DAN.id] and sorted(everyone[2:]) == [ANNA.id, BEN.id]
-    assert (await world.need(posted.need.id)).ask_level == 3
+    assert (await rig.need(posted.need.id)).ask_level == 3
 
 
-async def test_one_at_a_time_moves_on_at_once_when_someone_cant(world: World) -> None:
-    await circle_of(world, ANNA, BEN)
-    await world.circles.toggle_setting(PAT.id, "one_at_a_time")
-    need_id = (await world.needs.post(PAT.id, "a ride")).need.id
-    assert [o.chat_id for o in await world.outbox("need.offer")] == [ANNA.id]
-    declined = await world.needs.decline(ANNA.id, need_id)
+async def test_one_at_a_time_moves_on_at_once_when_someone_cant(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN)
+    await rig.circles.toggle_setting(PAT.id, "one_at_a_time")
+    need_id = (await rig.needs.post(PAT.id, "a ride")).need.id
+    assert [o.chat_id for o in await rig.outbox("need.offer")] == [ANNA.id]
+    declined = await rig.needs.decline(ANNA.id, need_id)
     assert declined.routed is not None and declined.routed.asked == ("Ben",)
-    assert await world.outbox("need.honest") == []
-    await world.needs.decline(BEN.id, need_id)
-    [note] = await world.outbox("need.honest")  # nobody left: said now, not in 40 minutes
+    assert await rig.outbox("need.honest") == []
+    await rig.needs.decline(BEN.id, need_id)
+    [note] = await rig.outbox("need.honest")  # nobody left: said now, not in 40 minutes
     assert "Nobody can do" in note.payload["text"]
 
 
-async def test_everyone_saying_cant_now_tells_the_patient_at_once(world: World) -> None:
-    await circle_of(world, ANNA, BEN)
-    need_id = (await world.needs.post(PAT.id, "a ride")).need.id
-    await world.needs.decline(ANNA.id, need_id)
-    assert await world.outbox("need.honest") == []
-    await world.needs.decline(BEN.id, need_id)
-    assert len(await world.outbox("need.honest")) == 1
-    await later(world, hours=1)
-    assert len(await world.outbox("need.honest")) == 1
+async def test_everyone_saying_cant_now_tells_the_patient_at_once(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN)
+    need_id = (await rig.needs.post(PAT.id, "a ride")).need.id
+    await rig.needs.decline(ANNA.id, need_id)
+    assert await rig.outbox("need.honest") == []
+    await rig.needs.decline(BEN.id, need_id)
+    assert len(await rig.outbox("need.honest")) == 1
+    await rig.later(hours=1)
+    assert len(await rig.outbox("need.honest")) == 1
 
 
-async def test_away_helpers_are_skipped_until_they_are_back(world: World) -> None:
-    await circle_of(world, ANNA, BEN)
-    await world.availability.away(BEN.id, 3)
-    posted = await world.needs.post(PAT.id, "water")
+async def test_away_helpers_are_skipped_until_they_are_back(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.away(BEN.id, 3)
+    posted = await rig.needs.post(PAT.id, "water")
     assert posted.routed is not None
     assert posted.routed.asked == ("Anna",) and posted.routed.away == ("Ben",)
-    assert [o.chat_id for o in await world.outbox("need.offer")] == [ANNA.id]
-    await later(world, minutes=40)
-    assert [r.chat_id for r in await world.outbox("need.remind")] == [ANNA.id]
-    assert await world.availability.back(BEN.id) == 1
-    second = await world.needs.post(PAT.id, "tea")
+    assert [o.chat_id for o in await rig.outbox("need.offer")] == [ANNA.id]
+    await rig.later(minutes=40)
+    assert [r.chat_id for r in await rig.outbox("need.remind")] == [ANNA.id]
+    assert await rig.availability.back(BEN.id) == 1
+    second = await rig.needs.post(PAT.id, "tea")
     assert second.routed is not None and second.routed.asked == ("Anna", "Ben")
 
 
-async def test_away_runs_out_by_itself(world: World) -> None:
-    await circle_of(world, ANNA, BEN)
-    await world.availability.away(BEN.id, 1)
-    world.clock.advance(days=1, seconds=1)
-    posted = await world.needs.post(PAT.id, "water")
+async def test_away_runs_out_by_itself(rig: Rig) -> None:
+    await circle_of(rig, ANNA, BEN)
+    await rig.availability.away(BEN.id, 1)
+    rig.clock.advance(days=1, seconds=1)
+    posted = await rig.needs.post(PAT.id, "water")
     assert posted.routed is not None and posted.routed.asked == ("Anna", "Ben")
 
 
-async def test_everyone_away_leaves_the_need_open_and_says_so(world: World) -> None:
-    await circle_of(world, ANNA)
-    await world.availability.away(ANNA.id, None)
-    posted = await world.needs.post(PAT.id, "water")
+async def test_everyone_away_leaves_the_need_open_and_says_so(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    await rig.availability.away(ANNA.id, None)
+    posted = await rig.needs.post(PAT.id, "water")
     assert posted.routed is not None and not posted.routed.reached
-    assert await world.outbox("need.offer") == []
-    assert (await world.need(posted.need.id)).patient_told  # the reply said so
+    assert await rig.outbox("need.offer") == []
+    assert (await rig.need(posted.need.id)).patient_told  # the reply said so
 
 
-async def test_the_clock_picks_up_after_a_restart(db: Database, clock: FrozenClock) -> None:
-    before = make_world(db, clock)
-    await circle_of(before, ANNA)
-    need_id = (await before.needs.post(PAT.id, "water")).need.id
+async def test_the_clock_picks_up_after_a_restart(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    need_id = (await rig.needs.post(PAT.id, "water")).need.id
     # A new process: nothing in memory, only the rows.
-    after = make_world(db, clock)
-    assert await after.needs.next_due() == clock.now() + TIMINGS.remind
+    after = rig.new_process()
+    clock = rig.clock
+    assert await after.needs.next_due() == clock.now() + need_timings(after.settings).remind
     clock.advance(hours=2)  # it was down for a while: everything due runs now, once
     assert await after.needs.run_due(clock.now()) == 1
     assert await after.needs.run_due(clock.now()) == 0
-    assert len(await after.outbox("need.remind")) == 1
-    assert len(await after.outbox("need.honest")) == 1
-    async with db.transaction() as session:
+    assert len(await rig.outbox("need.remind")) == 1
+    assert len(await rig.outbox("need.honest")) == 1
+    async with rig.db.transaction() as session:
         need = await session.get(Need, need_id)
         assert need is not None and need.next_step_at is None
 
