@@ -10,7 +10,7 @@ import pytest
 from bot.clock import FrozenClock
 from bot.db.session import Database
 from tests.people import ANNA, BEN, ERRI
-from tests.rig import Rig, open_rig
+from tests.rig import Rig, berlin, open_rig
 
 
 @pytest.fixture
@@ -31,3 +31,9 @@ async def family(rig: Rig) -> Rig:
     await rig.join(ERRI, access="errand")
     await rig.clear_outbox()
     return rig
+
+
+@pytest.fixture
+def morning(clock: FrozenClock) -> None:
+    """The clock at Monday 2 March 2026, 08:00 in Berlin: before the day's tip and check-in."""
+    clock.set(berlin(2, 8))

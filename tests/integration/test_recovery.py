@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Mapping, Sequence
 
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.clock import FrozenClock
 from bot.db.models import PainReport, StageChange, User
-from bot.db.session import Database
 from bot.domain.recovery import Reason, Stage
 from bot.services.errors import (
     NotAPainScore,
@@ -19,12 +18,11 @@ from bot.services.errors import (
     NotRegistered,
     StaleAction,
 )
-from tests.integration.recovery_rig import ANNA, BEN, PAT, SAM, FakeDoses, Rig, berlin, make_rig
+from bot.services.recovery import DoseCounter, RecoveryConfig, RecoveryService
+from tests.people import ANNA, BEN, PAT, SAM
+from tests.rig import Rig, berlin
 
-
-@pytest.fixture
-def rig(db: Database, clock: FrozenClock) -> Rig:
-    return make_rig(db, clock)
+pytestmark = pytest.mark.usefixtures("morning")  # Monday, 08:00 in Berlin
 
 
 async def pain(rig: Rig, score: int, key: str, who: int = PAT.id):  # type: ignore[no-untyped-def]
@@ -51,8 +49,8 @@ async def test_onboarding_stage_answer_finishes_onboarding_once(rig: Rig) -> Non
 
 
 async def test_only_the_patient_has_a_stage(rig: Rig) -> None:
-    await rig.patient()
-    await rig.helper(ANNA)
+    await rig.patient(stage=Stage.ACUTE)
+    await rig.join(ANNA)
     with pytest.raises(NotPatient):
         await rig.recovery.choose_stage(ANNA.id, Stage.EASING)
     await rig.circles.touch(BEN)
@@ -61,7 +59,7 @@ async def test_only_the_patient_has_a_stage(rig: Rig) -> None:
 
 
 async def test_stage_changes_are_kept_for_the_chart(rig: Rig) -> None:
-    circle_id = await rig.patient()
+    circle_id = await rig.patient(stage=Stage.ACUTE)
     rig.clock.advance(days=2)
     changed = await rig.recovery.choose_stage(PAT.id, Stage.EASING)
     same = await rig.recovery.choose_stage(PAT.id, Stage.EASING)
@@ -81,7 +79,7 @@ async def test_stage_changes_are_kept_for_the_chart(rig: Rig) -> None:
 
 
 async def test_two_low_scores_in_acute_suggest_easing_but_change_nothing(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     first = await pain(rig, 3, "m1")
     assert first.suggestion is None
     rig.clock.advance(days=1)
@@ -98,7 +96,7 @@ async def test_two_low_scores_in_acute_suggest_easing_but_change_nothing(rig: Ri
 
 
 async def test_reports_from_before_the_stage_do_not_count(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await pain(rig, 3, "m1")
     rig.clock.advance(minutes=1)
     await rig.recovery.choose_stage(PAT.id, Stage.NOT_IMPROVING)
@@ -108,7 +106,7 @@ async def test_reports_from_before_the_stage_do_not_count(rig: Rig) -> None:
 
 
 async def test_a_stale_suggestion_cannot_be_accepted(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await rig.recovery.choose_stage(PAT.id, Stage.STRENGTHENING)
     with pytest.raises(StaleAction):
         await rig.recovery.accept_suggestion(PAT.id, Stage.EASING, Stage.ACUTE)
@@ -116,7 +114,7 @@ async def test_a_stale_suggestion_cannot_be_accepted(rig: Rig) -> None:
 
 
 async def test_accepting_twice_is_harmless(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     results = await asyncio.gather(
         *(rig.recovery.accept_suggestion(PAT.id, Stage.EASING, Stage.ACUTE) for _ in range(4))
     )
@@ -127,7 +125,7 @@ async def test_accepting_twice_is_harmless(rig: Rig) -> None:
 
 
 async def test_two_low_scores_minutes_apart_do_not_suggest_easing(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await pain(rig, 3, "m1")
     rig.clock.advance(minutes=2)
     assert (await pain(rig, 3, "m2")).suggestion is None
@@ -140,7 +138,7 @@ async def test_two_low_scores_minutes_apart_do_not_suggest_easing(rig: Rig) -> N
 
 
 async def test_not_now_pauses_that_suggestion_for_a_few_days(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await pain(rig, 3, "m1")
     rig.clock.advance(days=1)
     assert (await pain(rig, 3, "m2")).suggestion is not None
@@ -173,7 +171,7 @@ async def test_rising_pain_points_to_the_not_getting_better_tips(rig: Rig) -> No
 
 
 async def test_a_week_in_acute_without_improvement(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     for day in range(7):
         assert (await pain(rig, 6, f"d{day}")).suggestion is None
         rig.clock.advance(days=1)
@@ -197,7 +195,7 @@ async def test_severe_pain_in_easing_asks_back_to_acute_and_pauses_exercise_tips
     rig: Rig,
 ) -> None:
     circle_id = await rig.patient(stage=Stage.EASING)
-    await rig.helper(ANNA)
+    await rig.join(ANNA)
     result = await pain(rig, 8, "m1")
     assert result.suggestion is not None
     assert (result.suggestion.target, result.suggestion.reason) == (Stage.ACUTE, Reason.FLARE)
@@ -212,7 +210,7 @@ async def test_severe_pain_in_easing_asks_back_to_acute_and_pauses_exercise_tips
     assert exercise(rig, helper) == []
 
     # The pause is in the database: a restart keeps it.
-    restarted = rig.restarted()
+    restarted = rig.new_process().recovery
     assert exercise(rig, [(await restarted.tip_now(PAT.id)).tip_id for _ in range(count)]) == []
 
     # "Not now": we stay in easing and the exercise tips come back.
@@ -265,7 +263,7 @@ async def test_high_pain_again_asks_once_but_a_severe_flare_asks_even_after_not_
 
 
 async def test_a_severe_score_in_acute_asks_nothing_and_pauses_nothing(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     result = await pain(rig, 10, "m1")
     assert result.severe and result.suggestion is None
     assert not (await rig.recovery.tip_now(PAT.id)).exercise_paused
@@ -275,7 +273,7 @@ async def test_a_severe_score_in_acute_asks_nothing_and_pauses_nothing(rig: Rig)
 
 
 async def test_the_same_prompt_twice_is_one_report_corrected(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await asyncio.gather(*(pain(rig, 5, "btn:1") for _ in range(3)))
     await pain(rig, 4, "btn:1")
     async with rig.db.transaction() as session:
@@ -284,16 +282,16 @@ async def test_the_same_prompt_twice_is_one_report_corrected(rig: Rig) -> None:
 
 
 async def test_scores_outside_zero_to_ten_are_refused(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     for score in (-1, 11):
         with pytest.raises(NotAPainScore):
             await pain(rig, score, f"bad{score}")
 
 
 async def test_severe_pain_lets_close_family_know_once(rig: Rig) -> None:
-    await rig.patient()
-    await rig.helper(ANNA)
-    await rig.helper(BEN, access="errand")
+    await rig.patient(stage=Stage.ACUTE)
+    await rig.join(ANNA)
+    await rig.join(BEN, access="errand")
     result = await pain(rig, 9, "m1")
     assert result.severe
     names = await asyncio.gather(
@@ -307,8 +305,8 @@ async def test_severe_pain_lets_close_family_know_once(rig: Rig) -> None:
 
 
 async def test_telling_helpers_needs_a_recent_severe_report_of_ones_own(rig: Rig) -> None:
-    await rig.patient()
-    await rig.patient(SAM)
+    await rig.patient(stage=Stage.ACUTE)
+    await rig.patient(SAM, stage=Stage.ACUTE)
     mild = await pain(rig, 4, "m1")
     with pytest.raises(StaleAction):
         await rig.recovery.tell_helpers(PAT.id, mild.report_id)
@@ -324,7 +322,7 @@ async def test_telling_helpers_needs_a_recent_severe_report_of_ones_own(rig: Rig
 
 
 async def test_tips_are_not_repeated_until_the_stage_is_used_up(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     acute = [t.id for t in rig.tips.for_stage(Stage.ACUTE, "patient")]
     shown = [(await rig.recovery.tip_now(PAT.id)).tip_id for _ in acute]
     assert sorted(shown) == sorted(acute)
@@ -334,7 +332,7 @@ async def test_tips_are_not_repeated_until_the_stage_is_used_up(rig: Rig) -> Non
 
 
 async def test_a_new_stage_brings_its_own_tips(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     tip = await rig.recovery.tip_now(PAT.id)
     assert Stage.ACUTE in rig.tips.get(tip.tip_id).stages  # type: ignore[union-attr]
     await rig.recovery.choose_stage(PAT.id, Stage.STRENGTHENING)
@@ -345,22 +343,22 @@ async def test_a_new_stage_brings_its_own_tips(rig: Rig) -> None:
 
 
 async def test_tips_asked_for_at_once_are_all_different(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     count = len(rig.tips.for_stage(Stage.ACUTE, "patient"))
     tips = await asyncio.gather(*(rig.recovery.tip_now(PAT.id) for _ in range(count)))
     assert len({t.tip_id for t in tips}) == count
 
 
 async def test_rotation_is_per_circle(rig: Rig) -> None:
-    await rig.patient()
-    await rig.patient(SAM)
+    await rig.patient(stage=Stage.ACUTE)
+    await rig.patient(SAM, stage=Stage.ACUTE)
     first = await rig.recovery.tip_now(PAT.id)
     assert (await rig.recovery.tip_now(SAM.id)).tip_id == first.tip_id
 
 
 async def test_helper_tips_on_request_only_for_helpers_of_that_circle(rig: Rig) -> None:
-    circle_id = await rig.patient()
-    await rig.helper(ANNA)
+    circle_id = await rig.patient(stage=Stage.ACUTE)
+    await rig.join(ANNA)
     tip = await rig.recovery.helper_tip_now(ANNA.id, circle_id)
     assert rig.tips.get(tip.tip_id).audience == "helper"  # type: ignore[union-attr]
     assert tip.patient_name == "Pat"
@@ -373,7 +371,7 @@ async def test_helper_tips_on_request_only_for_helpers_of_that_circle(rig: Rig) 
 
 
 async def test_progress_shows_each_days_highest_pain_and_stage_changes(rig: Rig) -> None:
-    await rig.patient()
+    await rig.patient(stage=Stage.ACUTE)
     await pain(rig, 7, "a")
     await pain(rig, 8, "b")
     rig.clock.advance(days=1)
@@ -391,22 +389,52 @@ async def test_progress_shows_each_days_highest_pain_and_stage_changes(rig: Rig)
 
 
 async def test_progress_uses_the_patients_local_days(rig: Rig) -> None:
-    await rig.patient(zone="America/New_York")
+    await rig.patient(zone="America/New_York", stage=Stage.ACUTE)
     rig.clock.set(dt.datetime(2026, 3, 3, 3, 0, tzinfo=dt.UTC))  # 22:00 on the 2nd there
     await pain(rig, 6, "late")
     view = await rig.recovery.progress(PAT.id)
     assert view.pain == {dt.date(2026, 3, 2): 6}
 
 
+class FakeDoses:
+    """A DoseCounter double: a fixed count per day, or no medications at all."""
+
+    def __init__(self, per_day: Mapping[dt.date, int] | None) -> None:
+        self.per_day = per_day
+        self.asked: list[tuple[int, tuple[dt.date, ...]]] = []
+
+    async def doses_per_day(
+        self, circle_id: int, days: Sequence[dt.date]
+    ) -> Mapping[dt.date, int] | None:
+        self.asked.append((circle_id, tuple(days)))
+        if self.per_day is None:
+            return None
+        return {day: self.per_day.get(day, 0) for day in days}
+
+
+def counting(rig: Rig, doses: DoseCounter) -> RecoveryService:
+    """Recovery over the rig's database, counting doses with `doses` (the app counts them
+    with the medication service). The daily times play no part in /progress."""
+    config = RecoveryConfig(
+        tip_time=dt.time(10, 0),
+        checkin_time=dt.time(11, 0),
+        nudge_time=dt.time(19, 0),
+        lookin_time=dt.time(9, 0),
+        late_grace=dt.timedelta(hours=3),
+        suggestion_pause=dt.timedelta(days=3),
+    )
+    return RecoveryService(rig.db, rig.clock, rig.notifier, rig.tips, config, doses=doses)
+
+
 async def test_progress_asks_the_dose_counter_when_there_is_one(rig: Rig) -> None:
-    circle_id = await rig.patient()
+    circle_id = await rig.patient(stage=Stage.ACUTE)
     await pain(rig, 5, "a")
     today = dt.date(2026, 3, 2)
     counter = FakeDoses({today: 3})
-    view = await rig.restarted(doses=counter).progress(PAT.id)
+    view = await counting(rig, counter).progress(PAT.id)
     assert view.doses is not None and view.doses[today] == 3 and len(view.doses) == 14
     assert counter.asked == [(circle_id, view.days)]
-    no_meds = await rig.restarted(doses=FakeDoses(None)).progress(PAT.id)
+    no_meds = await counting(rig, FakeDoses(None)).progress(PAT.id)
     assert no_meds.doses is None
 
 
