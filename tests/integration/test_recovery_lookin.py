@@ -8,101 +8,43 @@ Monday 2 March 2026 is the day of the unanswered check-in.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
-from bot.app import Services, create_services
-from bot.clock import FrozenClock
-from bot.config import Settings
 from bot.db.models import DailyCheckin, OutboxMessage
-from bot.db.session import Database
 from bot.domain.recovery import ScheduleChoice, Stage
 from bot.services.circles import Person
 from bot.services.errors import StaleAction
-
-PAT = Person(100, "Pat")
-ANNA = Person(201, "Anna")  # close family, joined first
-BEN = Person(202, "Ben")  # close family
-CARA = Person(203, "Cara")  # close family
-ERRI = Person(301, "Erri")  # errand helper
-STRANGER = Person(999, "Sam")
-
-
-def berlin(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    local = dt.datetime(2026, 3, day, hour, minute, tzinfo=ZoneInfo("Europe/Berlin"))
-    return local.astimezone(dt.UTC)
-
+from tests.people import ANNA, BEN, CARA, ERRI, PAT, STRANGER
+from tests.rig import Rig, berlin
 
 LOOKIN = berlin(3, 9)
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(bot_token=SecretStr("1:test"), database_url=database_url)
+@pytest.fixture(autouse=True)
+async def pat_in_berlin(morning: None, rig: Rig) -> None:
+    """Pat, in Berlin and in the acute stage, on Monday at 08:00; no helpers yet."""
+    await rig.patient(stage=Stage.ACUTE)
 
 
-@pytest.fixture
-async def svc(db: Database, settings: Settings, clock: FrozenClock) -> AsyncIterator[Services]:
-    # `db` is asked for only so the database starts empty (it is shared on PostgreSQL).
-    clock.set(berlin(2, 8))
-    built = create_services(settings, clock)
-    await built.circles.touch(PAT)
-    await built.circles.become_patient(PAT.id)
-    await built.circles.set_timezone(PAT.id, "Europe/Berlin")
-    await built.recovery.choose_stage(PAT.id, Stage.ACUTE)
-    yield built
-    await built.db.dispose()
+async def join(rig: Rig, *helpers: Person, access: str = "close") -> None:
+    await rig.join(*helpers, access=access)
+    await rig.clear_outbox("circle.joined")
 
 
-async def join(svc: Services, *helpers: Person, access: str = "close") -> None:
-    for helper in helpers:
-        await svc.circles.touch(helper)
-        code = (await svc.circles.invite(PAT.id, access, replace=True)).code
-        await svc.circles.join(helper.id, code)
-    async with svc.db.transaction() as session:
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.kind == "circle.joined"))
-
-
-async def at(svc: Services, when: dt.datetime) -> int:
-    assert isinstance(svc.clock, FrozenClock)
-    svc.clock.set(when)
-    return await svc.recovery.run_due(when)
-
-
-async def unanswered_until_look_in(svc: Services) -> None:
+async def unanswered_until_look_in(rig: Rig) -> None:
     """The check-in is asked on Monday and never answered; the nudge goes at 19:00."""
-    await at(svc, berlin(2, 11))
-    await at(svc, berlin(2, 19))
+    await rig.run_at(berlin(2, 11))
+    await rig.run_at(berlin(2, 19))
 
 
-async def outbox(svc: Services, kind: str | None = None) -> list[OutboxMessage]:
-    async with svc.db.transaction() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if kind is not None:
-            query = query.where(OutboxMessage.kind == kind)
-        return list(await session.scalars(query))
+async def asked(rig: Rig) -> list[int]:
+    return [m.chat_id for m in await rig.outbox("recovery.lookin", op="send")]
 
 
-async def delivered(svc: Services) -> None:
-    """What was queued has gone out (as the sender would record it)."""
-    async with svc.db.transaction() as session:
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.state == "pending")
-            .values(state="sent", message_id=OutboxMessage.id + 1000)
-        )
-
-
-async def asked(svc: Services) -> list[int]:
-    return [m.chat_id for m in await outbox(svc, "recovery.lookin") if m.op == "send"]
-
-
-async def checkin(svc: Services) -> DailyCheckin:
-    async with svc.db.transaction() as session:
+async def checkin(rig: Rig) -> DailyCheckin:
+    async with rig.db.transaction() as session:
         [row] = list(await session.scalars(select(DailyCheckin)))
         return row
 
@@ -114,209 +56,192 @@ def labels(message: OutboxMessage) -> list[str]:
 # --- who is asked ---------------------------------------------------------------------------
 
 
-async def test_the_look_in_request_has_a_button_and_the_first_tap_wins(svc: Services) -> None:
-    await join(svc, ANNA)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    [request] = await outbox(svc, "recovery.lookin")
+async def test_the_look_in_request_has_a_button_and_the_first_tap_wins(rig: Rig) -> None:
+    await join(rig, ANNA)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    [request] = await rig.outbox("recovery.lookin")
     assert request.chat_id == ANNA.id and labels(request) == ["I'll check on them"]
-    row = await checkin(svc)
+    row = await checkin(rig)
 
-    mine = await svc.recovery.look_in(ANNA.id, row.id)
+    mine = await rig.recovery.look_in(ANNA.id, row.id)
     assert mine.by_me and not mine.resolved
-    assert (await svc.recovery.look_in(ANNA.id, row.id)).by_me  # a double tap
-    [note] = await outbox(svc, "recovery.lookin_checking")
+    assert (await rig.recovery.look_in(ANNA.id, row.id)).by_me  # a double tap
+    [note] = await rig.outbox("recovery.lookin_checking")
     assert note.chat_id == PAT.id and "Anna</b> is going to check on you" in note.payload["text"]
-    assert (await checkin(svc)).due_at is None  # nothing left to escalate
+    assert (await checkin(rig)).due_at is None  # nothing left to escalate
 
 
-async def test_an_away_helper_is_skipped_and_the_next_one_asked(svc: Services) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await svc.availability.away(ANNA.id, 3)
-    await at(svc, LOOKIN)
-    assert await asked(svc) == [BEN.id]
-    [note] = await outbox(svc, "recovery.lookin_note")
+async def test_an_away_helper_is_skipped_and_the_next_one_asked(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.availability.away(ANNA.id, 3)
+    await rig.run_at(LOOKIN)
+    assert await asked(rig) == [BEN.id]
+    [note] = await rig.outbox("recovery.lookin_note")
     assert "Ben" in note.payload["text"]
 
 
-async def test_an_unreachable_helper_is_skipped_and_the_next_one_asked(svc: Services) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await svc.circles.mark_unreachable(ANNA.id)
-    await at(svc, LOOKIN)
-    assert await asked(svc) == [BEN.id]
+async def test_an_unreachable_helper_is_skipped_and_the_next_one_asked(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.circles.mark_unreachable(ANNA.id)
+    await rig.run_at(LOOKIN)
+    assert await asked(rig) == [BEN.id]
 
 
-async def test_with_nobody_to_ask_the_patient_is_told(svc: Services) -> None:
-    await join(svc, ERRI, access="errand")
-    await join(svc, ANNA)
-    await svc.availability.away(ANNA.id, None)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    assert await asked(svc) == []
-    [told] = await outbox(svc, "recovery.lookin_nobody")
+async def test_with_nobody_to_ask_the_patient_is_told(rig: Rig) -> None:
+    await join(rig, ERRI, access="errand")
+    await join(rig, ANNA)
+    await rig.availability.away(ANNA.id, None)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    assert await asked(rig) == []
+    [told] = await rig.outbox("recovery.lookin_nobody")
     assert told.chat_id == PAT.id and "/invite" in told.payload["text"]
-    assert (await checkin(svc)).due_at is None
+    assert (await checkin(rig)).due_at is None
 
 
-async def test_with_no_helpers_at_all_the_patient_is_told(svc: Services) -> None:
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    assert len(await outbox(svc, "recovery.lookin_nobody")) == 1
+async def test_with_no_helpers_at_all_the_patient_is_told(rig: Rig) -> None:
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    assert len(await rig.outbox("recovery.lookin_nobody")) == 1
 
 
-async def test_errand_helpers_are_asked_if_the_patient_allows_it(svc: Services) -> None:
-    await svc.circles.toggle_setting(PAT.id, "errand_lookins")
-    await join(svc, ERRI, access="errand")
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    [request] = await outbox(svc, "recovery.lookin")
+async def test_errand_helpers_are_asked_if_the_patient_allows_it(rig: Rig) -> None:
+    await rig.circles.toggle_setting(PAT.id, "errand_lookins")
+    await join(rig, ERRI, access="errand")
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    [request] = await rig.outbox("recovery.lookin")
     assert request.chat_id == ERRI.id and labels(request) == ["I'll check on them"]
     assert "Pat</b> may need a hand" in request.payload["text"]
-    assert await outbox(svc, "recovery.lookin_nobody") == []
+    assert await rig.outbox("recovery.lookin_nobody") == []
 
 
-async def test_switched_off_look_ins_ask_nobody_and_say_nothing(svc: Services) -> None:
-    await join(svc, ANNA)
-    await svc.circles.toggle_setting(PAT.id, "lookin_requests")
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    assert await asked(svc) == [] and await outbox(svc, "recovery.lookin_nobody") == []
+async def test_switched_off_look_ins_ask_nobody_and_say_nothing(rig: Rig) -> None:
+    await join(rig, ANNA)
+    await rig.circles.toggle_setting(PAT.id, "lookin_requests")
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    assert await asked(rig) == [] and await rig.outbox("recovery.lookin_nobody") == []
 
 
 # --- the bot was down at look-in time ---------------------------------------------------------
 
 
-async def test_a_look_in_due_while_the_bot_was_down_still_goes(
-    svc: Services, settings: Settings
-) -> None:
-    await join(svc, ANNA)
-    await unanswered_until_look_in(svc)
+async def test_a_look_in_due_while_the_bot_was_down_still_goes(rig: Rig) -> None:
+    await join(rig, ANNA)
+    await unanswered_until_look_in(rig)
     # Down from Tuesday 08:00 until Wednesday 08:30: back after local midnight.
     back = berlin(4, 8, 30)
-    assert isinstance(svc.clock, FrozenClock)
-    svc.clock.set(back)
-    restarted = create_services(settings, svc.clock)
-    await restarted.recovery.run_due(back)
-    await restarted.db.dispose()
-    [request] = await outbox(svc, "recovery.lookin")
+    rig.clock.set(back)
+    rig.restart()
+    await rig.recovery.run_due(back)
+    [request] = await rig.outbox("recovery.lookin")
     assert request.chat_id == ANNA.id and "since Monday" in request.payload["text"]
-    [note] = await outbox(svc, "recovery.lookin_note")
+    [note] = await rig.outbox("recovery.lookin_note")
     assert "since Monday" in note.payload["text"]
 
 
 # --- nobody taps "I'll check on them" ---------------------------------------------------------
 
 
-async def test_if_nobody_taps_in_time_the_others_are_asked_across_a_restart(
-    svc: Services, settings: Settings
-) -> None:
-    await join(svc, ANNA, BEN, CARA)
-    await join(svc, ERRI, access="errand")
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    assert await asked(svc) == [ANNA.id]
-    window = dt.timedelta(minutes=settings.lookin_escalate_minutes)
-    assert (await checkin(svc)).due_at == LOOKIN + window
+async def test_if_nobody_taps_in_time_the_others_are_asked_across_a_restart(rig: Rig) -> None:
+    await join(rig, ANNA, BEN, CARA)
+    await join(rig, ERRI, access="errand")
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    assert await asked(rig) == [ANNA.id]
+    window = dt.timedelta(minutes=rig.settings.lookin_escalate_minutes)
+    assert (await checkin(rig)).due_at == LOOKIN + window
 
-    restarted = create_services(settings, svc.clock)
-    try:
-        assert isinstance(svc.clock, FrozenClock)
-        svc.clock.set(LOOKIN + window - dt.timedelta(seconds=1))
-        await restarted.recovery.run_due(svc.clock.now())
-        assert await asked(svc) == [ANNA.id]
-        assert await restarted.recovery.next_due() == LOOKIN + window
-        svc.clock.set(LOOKIN + window)
-        await restarted.recovery.run_due(svc.clock.now())
-        assert await asked(svc) == [ANNA.id, BEN.id, CARA.id]  # never the errand helper
-        assert await restarted.recovery.run_due(svc.clock.now()) == 0  # once
+    rig.restart()
+    rig.clock.set(LOOKIN + window - dt.timedelta(seconds=1))
+    await rig.recovery.run_due(rig.clock.now())
+    assert await asked(rig) == [ANNA.id]
+    assert await rig.recovery.next_due() == LOOKIN + window
+    rig.clock.set(LOOKIN + window)
+    await rig.recovery.run_due(rig.clock.now())
+    assert await asked(rig) == [ANNA.id, BEN.id, CARA.id]  # never the errand helper
+    assert await rig.recovery.run_due(rig.clock.now()) == 0  # once
 
-        row = await checkin(svc)
-        assert row.due_at is None
-        await delivered(svc)
-        mine = await restarted.recovery.look_in(BEN.id, row.id)
-        assert mine.by_me
-        late = await restarted.recovery.look_in(ANNA.id, row.id)
-        assert not late.by_me and late.checker_name == "Ben"
-        edits = [m for m in await outbox(svc, "recovery.lookin_update")]
-        assert {m.chat_id for m in edits} == {ANNA.id, CARA.id}
-        assert all("Ben is checking on Pat" in m.payload["text"] for m in edits)
-    finally:
-        await restarted.db.dispose()
+    row = await checkin(rig)
+    assert row.due_at is None
+    await rig.deliver()
+    mine = await rig.recovery.look_in(BEN.id, row.id)
+    assert mine.by_me
+    late = await rig.recovery.look_in(ANNA.id, row.id)
+    assert not late.by_me and late.checker_name == "Ben"
+    edits = [m for m in await rig.outbox("recovery.lookin_update")]
+    assert {m.chat_id for m in edits} == {ANNA.id, CARA.id}
+    assert all("Ben is checking on Pat" in m.payload["text"] for m in edits)
 
 
-async def test_a_tap_in_time_means_nobody_else_is_asked(svc: Services, settings: Settings) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    await svc.recovery.look_in(ANNA.id, (await checkin(svc)).id)
-    await at(svc, LOOKIN + dt.timedelta(minutes=settings.lookin_escalate_minutes))
-    assert await asked(svc) == [ANNA.id]
+async def test_a_tap_in_time_means_nobody_else_is_asked(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    await rig.recovery.look_in(ANNA.id, (await checkin(rig)).id)
+    await rig.run_at(LOOKIN + dt.timedelta(minutes=rig.settings.lookin_escalate_minutes))
+    assert await asked(rig) == [ANNA.id]
 
 
-async def test_an_answer_from_the_patient_stops_the_escalation(
-    svc: Services, settings: Settings
-) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    assert isinstance(svc.clock, FrozenClock)
-    svc.clock.set(LOOKIN + dt.timedelta(minutes=5))
-    await svc.recovery.record_pain(PAT.id, 3, key="msg:1", source="command")
-    await at(svc, LOOKIN + dt.timedelta(minutes=settings.lookin_escalate_minutes))
-    assert await asked(svc) == [ANNA.id]
-    result = await svc.recovery.look_in(ANNA.id, (await checkin(svc)).id)
+async def test_an_answer_from_the_patient_stops_the_escalation(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    rig.clock.set(LOOKIN + dt.timedelta(minutes=5))
+    await rig.recovery.record_pain(PAT.id, 3, key="msg:1", source="command")
+    await rig.run_at(LOOKIN + dt.timedelta(minutes=rig.settings.lookin_escalate_minutes))
+    assert await asked(rig) == [ANNA.id]
+    result = await rig.recovery.look_in(ANNA.id, (await checkin(rig)).id)
     assert result.resolved
 
 
-async def test_switching_check_ins_off_stops_the_escalation(
-    svc: Services, settings: Settings
-) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    await svc.recovery.set_checkin(PAT.id, ScheduleChoice("off"))
-    await at(svc, LOOKIN + dt.timedelta(minutes=settings.lookin_escalate_minutes))
-    assert await asked(svc) == [ANNA.id]
+async def test_switching_check_ins_off_stops_the_escalation(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    await rig.recovery.set_checkin(PAT.id, ScheduleChoice("off"))
+    await rig.run_at(LOOKIN + dt.timedelta(minutes=rig.settings.lookin_escalate_minutes))
+    assert await asked(rig) == [ANNA.id]
 
 
-async def test_with_nobody_else_the_one_asked_is_left_to_it(
-    svc: Services, settings: Settings
-) -> None:
-    await join(svc, ANNA)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    await at(svc, LOOKIN + dt.timedelta(minutes=settings.lookin_escalate_minutes))
-    assert await asked(svc) == [ANNA.id]
-    assert await outbox(svc, "recovery.lookin_nobody") == []
+async def test_with_nobody_else_the_one_asked_is_left_to_it(rig: Rig) -> None:
+    await join(rig, ANNA)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    await rig.run_at(LOOKIN + dt.timedelta(minutes=rig.settings.lookin_escalate_minutes))
+    assert await asked(rig) == [ANNA.id]
+    assert await rig.outbox("recovery.lookin_nobody") == []
 
 
-async def test_a_403_on_the_look_in_asks_the_others_at_once(svc: Services) -> None:
-    await join(svc, ANNA, BEN)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    await svc.circles.mark_unreachable(ANNA.id)  # her request came back 403
-    await at(svc, LOOKIN + dt.timedelta(seconds=5))
-    assert await asked(svc) == [ANNA.id, BEN.id]
+async def test_a_403_on_the_look_in_asks_the_others_at_once(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN, deliver=False)  # her request is sent ...
+    await rig.circles.mark_unreachable(ANNA.id)  # ... and comes back 403
+    await rig.run_at(LOOKIN + dt.timedelta(seconds=5))
+    assert await asked(rig) == [ANNA.id, BEN.id]
 
 
-async def test_a_403_on_the_only_look_in_tells_the_patient(svc: Services) -> None:
-    await join(svc, ANNA)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    await svc.circles.mark_unreachable(ANNA.id)
-    await at(svc, LOOKIN + dt.timedelta(seconds=5))
-    assert len(await outbox(svc, "recovery.lookin_nobody")) == 1
+async def test_a_403_on_the_only_look_in_tells_the_patient(rig: Rig) -> None:
+    await join(rig, ANNA)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN, deliver=False)  # her request is sent ...
+    await rig.circles.mark_unreachable(ANNA.id)  # ... and comes back 403
+    await rig.run_at(LOOKIN + dt.timedelta(seconds=5))
+    assert len(await rig.outbox("recovery.lookin_nobody")) == 1
 
 
-async def test_only_those_asked_may_take_it_on(svc: Services) -> None:
-    await join(svc, ANNA, BEN)
-    await join(svc, ERRI, access="errand")
-    await svc.circles.touch(STRANGER)
-    await unanswered_until_look_in(svc)
-    await at(svc, LOOKIN)
-    row = await checkin(svc)
+async def test_only_those_asked_may_take_it_on(rig: Rig) -> None:
+    await join(rig, ANNA, BEN)
+    await join(rig, ERRI, access="errand")
+    await rig.circles.touch(STRANGER)
+    await unanswered_until_look_in(rig)
+    await rig.run_at(LOOKIN)
+    row = await checkin(rig)
     for who in (STRANGER, ERRI, BEN):  # Ben is close family but was not asked (yet)
         with pytest.raises(StaleAction):
-            await svc.recovery.look_in(who.id, row.id)
+            await rig.recovery.look_in(who.id, row.id)
