@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +21,17 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from bot.clock import FrozenClock
-from bot.db.models import Circle, DoseOccurrence, Medication
-from bot.db.session import Database
+from bot.db.models import DoseOccurrence, Medication
 from bot.domain.doses import busiest_window
 from bot.domain.meds import schedule_from_stored, slot_for
-from bot.notify import Notifier
-from bot.services.circles import CircleService, Person
 from bot.services.errors import DomainError
-from bot.services.meds import AS_NEEDED_CLOSE, MedicationService, MedTiming
-from tests.conftest import empty_tables, sqlite_copy
+from bot.services.meds import AS_NEEDED_CLOSE
+from tests.people import ANNA, PAT
+from tests.rig import BERLIN, Rig, example_url, open_rig
 
-PAT = Person(100, "Pat")
-ANNA = Person(201, "Anna")
-ZONE = "Europe/Berlin"
+ZONE = BERLIN
 # Saturday evening before Berlin's clocks go forward: DST is inside most runs.
 START = dt.datetime(2026, 3, 28, 20, 0, tzinfo=dt.UTC)
-TIMING = MedTiming(
-    nudge=dt.timedelta(minutes=15),
-    alert=dt.timedelta(minutes=45),
-    grace=dt.timedelta(minutes=120),
-    refill_lead_days=3,
-)
 
 SCHEDULES = st.sampled_from(
     ["08:00", "08:00, 20:00", "08:00, 09:00, 14:00", "every 6 hours from 06:00", "as needed"]
@@ -62,41 +50,15 @@ ACTION = st.one_of(
 )
 
 
-@dataclass
-class World:
-    db: Database
-    clock: FrozenClock
-    circles: CircleService
-    meds: MedicationService
-
-    def restart(self) -> None:
-        """A new process on the same database: nothing in memory survives."""
-        notifier = Notifier(self.clock)
-        self.circles = CircleService(self.db, self.clock, notifier, invite_ttl=dt.timedelta(7))
-        self.meds = MedicationService(self.db, self.clock, notifier, self.circles, TIMING)
+async def build(rig: Rig) -> None:
+    """Pat in Berlin with Anna, who may mark doses as given."""
+    await rig.patient(zone=ZONE)
+    await rig.join(ANNA)
+    await rig.setting("helpers_mark_given", True)
 
 
-async def build(url: str) -> tuple[World, int]:
-    db = Database(url)
-    if db.backend == "postgresql":
-        await empty_tables(db)
-    clock = FrozenClock(START)
-    world = World(db, clock, None, None)  # type: ignore[arg-type]
-    world.restart()
-    circles = world.circles
-    await circles.touch(PAT)
-    await circles.become_patient(PAT.id)
-    await circles.set_timezone(PAT.id, ZONE)
-    await circles.touch(ANNA)
-    invite = await circles.invite(PAT.id, "close", replace=True)
-    await circles.join(ANNA.id, invite.code)
-    async with db.transaction() as session:
-        await session.execute(update(Circle).values(helpers_mark_given=True))
-    return world, 0
-
-
-async def pick(world: World, index: int) -> int | None:
-    async with world.db.transaction() as session:
+async def pick(rig: Rig, index: int) -> int | None:
+    async with rig.db.transaction() as session:
         ids = list(
             await session.scalars(
                 select(DoseOccurrence.id)
@@ -107,21 +69,21 @@ async def pick(world: World, index: int) -> int | None:
     return ids[index % len(ids)] if ids else None
 
 
-async def act(world: World, med_id: int, action: tuple[Any, ...], step: int) -> None:
-    meds, now = world.meds, world.clock.now()
+async def act(rig: Rig, med_id: int, action: tuple[Any, ...], step: int) -> None:
+    meds, now = rig.meds, rig.clock.now()
     kind = action[0]
     if kind == "wait":
-        world.clock.advance(minutes=action[1])
-        await meds.run_due(world.clock.now())
+        rig.clock.advance(minutes=action[1])
+        await meds.run_due(rig.clock.now())
         return
     if kind == "restart":
-        world.restart()
-        await world.meds.run_due(now)
+        rig.restart()  # a new process on the same database: nothing in memory survives
+        await rig.meds.run_due(now)
         return
     if kind == "took":
         await meds.took(PAT.id, med_id=med_id, request_key=f"k{step}", confirmed=action[1])
         return
-    dose = await pick(world, action[1])
+    dose = await pick(rig, action[1])
     if dose is None:
         return
     if kind == "take":
@@ -140,28 +102,26 @@ async def act(world: World, med_id: int, action: tuple[Any, ...], step: int) -> 
 async def scenario(
     url: str, schedule: str, limits: tuple[int | None, float | None], actions: list[Any]
 ) -> None:
-    world, _ = await build(url)
-    try:
-        detail = await world.meds.add_line(PAT.id, f"Medicine A | 1 tablet | {schedule}")
+    async with open_rig(url, FrozenClock(START), empty=True) as rig:
+        await build(rig)
+        detail = await rig.meds.add_line(PAT.id, f"Medicine A | 1 tablet | {schedule}")
         med_id = detail.med.id
-        async with world.db.transaction() as session:
+        async with rig.db.transaction() as session:
             await session.execute(
                 update(Medication)
                 .where(Medication.id == med_id)
                 .values(max_per_24h=limits[0], min_hours_between=limits[1])
             )
         for step, action in enumerate(actions):
-            world.clock.advance(seconds=1)  # one person's taps are never the same instant
+            rig.clock.advance(seconds=1)  # one person's taps are never the same instant
             # A refusal (already recorded, not open, a time in the future …) is an answer too.
             with contextlib.suppress(DomainError):
-                await act(world, med_id, action, step)
-        await check_log(world, med_id)
-    finally:
-        await world.db.dispose()
+                await act(rig, med_id, action, step)
+        await check_log(rig, med_id)
 
 
-async def check_log(world: World, med_id: int) -> None:
-    async with world.db.transaction() as session:
+async def check_log(rig: Rig, med_id: int) -> None:
+    async with rig.db.transaction() as session:
         med = await session.get(Medication, med_id)
         assert med is not None
         doses = list(
@@ -221,10 +181,5 @@ def test_no_interleaving_logs_an_unconfirmed_unsafe_dose(
     limits: tuple[int | None, float | None],
     actions: list[Any],
 ) -> None:
-    if backend == "sqlite":
-        directory = tmp_path / uuid.uuid4().hex  # a fresh file for every example
-        directory.mkdir()
-        url = sqlite_copy(request.getfixturevalue("sqlite_template"), directory)
-    else:
-        url = request.getfixturevalue("pg_migrated_url")
+    url = example_url(backend, request, tmp_path)  # a fresh database for every example
     asyncio.run(scenario(url, schedule, limits, actions))
