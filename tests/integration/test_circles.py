@@ -13,7 +13,6 @@ from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage
 from bot.db.session import Database
 from bot.domain.timezones import Refusal
-from bot.notify import Notifier
 from bot.services.circles import CircleService, Person
 from bot.services.errors import (
     InviteError,
@@ -24,15 +23,14 @@ from bot.services.errors import (
     TooManyAttempts,
     UnknownTimezone,
 )
-
-PAT = Person(100, "Pat")
-ANNA = Person(201, "Anna")
-BEN = Person(202, "Ben")
+from tests.people import ANNA, BEN, PAT
+from tests.rig import Rig
 
 
 @pytest.fixture
-def circles(db: Database, clock: FrozenClock) -> CircleService:
-    return CircleService(db, clock, Notifier(clock), invite_ttl=dt.timedelta(days=7))
+def circles(rig: Rig) -> CircleService:
+    """The circles service as the app wires it (the other areas listen to it)."""
+    return rig.circles
 
 
 async def outbox(db: Database) -> list[OutboxMessage]:
