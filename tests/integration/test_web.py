@@ -16,27 +16,25 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
 from sqlalchemy import select
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 import bot.web
-from bot.app import Services, create_services
 from bot.clock import FrozenClock
-from bot.config import Settings
 from bot.db.models import OutboxMessage
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.metrics import Metrics
 from bot.notify import Notifier, OutMessage
 from bot.ratelimit import FloodControl
-from bot.services.circles import Person
 from bot.web import SECRET_HEADER, Health, health_app, webhook_app
 from tests.fakes.fake_bot_api import FakeBotApi
 from tests.fakes.timer import Ticks
 from tests.integration.test_delivery import ScriptedBot
+from tests.people import PAT
+from tests.rig import Rig
 
 SECRET = "s3cret-Token_for-tests"
 PATH = "/telegram"
@@ -476,23 +474,10 @@ async def test_a_scrape_does_not_hang_with_the_database(
     assert math.isnan(samples["carecircle_outbox_depth{due=later}"])
 
 
-PAT = Person(100, "Pat")
-
-
-@pytest.fixture
-async def services(db: Database, database_url: str, clock: FrozenClock) -> AsyncIterator[Services]:
-    settings = Settings(bot_token=SecretStr("1:test"), database_url=database_url)
-    built = create_services(settings, clock)
-    await built.circles.touch(PAT)
-    await built.circles.become_patient(PAT.id)
-    await built.circles.set_timezone(PAT.id, "Europe/Berlin")
-    yield built
-    await built.db.dispose()
-
-
 async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery(
-    services: Services, clock: FrozenClock
+    rig: Rig, clock: FrozenClock
 ) -> None:
+    await rig.patient()
     metrics = Metrics()
     bot = ScriptedBot()
 
@@ -500,7 +485,7 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
         pass
 
     sender = OutboxSender(
-        services.db,
+        rig.db,
         bot,  # type: ignore[arg-type]
         FloodControl(timer=Ticks()),
         clock,
@@ -508,16 +493,16 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
         metrics=metrics,
     )
     # 09:00 UTC is 10:00 in Berlin: the dose is due at 09:30 UTC.
-    await services.meds.add_line(PAT.id, "Ibuprofen | 400 mg | 10:30")
+    await rig.meds.add_line(PAT.id, "Ibuprofen | 400 mg | 10:30")
     due = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
     clock.set(due + dt.timedelta(seconds=4))  # the scheduler woke a little late
-    await services.meds.run_due(clock.now())
+    await rig.meds.run_due(clock.now())
     clock.advance(seconds=3)  # and the sender took a while
     await sender.dispatch_once()
     await sender.wait_inflight()
 
-    assert [kind for _, kind in await outbox_kinds(services.db)].count("dose.reminder") == 1
-    health = Health(db=services.db, clock=clock, metrics=metrics)
+    assert [kind for _, kind in await outbox_kinds(rig.db)].count("dose.reminder") == 1
+    health = Health(db=rig.db, clock=clock, metrics=metrics)
     samples = await scrape(health)
     assert samples["carecircle_reminder_lateness_seconds_count"] == 1
     assert samples["carecircle_reminder_lateness_seconds_sum"] == pytest.approx(7)
