@@ -1,4 +1,4 @@
-"""The scheduler on PTB's real JobQueue: due work never waits for the safety sweep."""
+"""The scheduler on a job queue the test drives: due work never waits for the safety sweep."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from telegram.ext import ApplicationBuilder
 
-from bot.app import create_services
-from bot.clock import FrozenClock, SystemClock
+from bot.app import PRUNE_EVERY, PRUNE_FIRST, create_services
+from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.scheduling import PRUNE_JOB_ID, Periodic, Scheduler
+from bot.scheduling import PRUNE_JOB_ID, SWEEP_JOB_ID, WAKE_JOB_ID, Scheduler
+from bot.services.privacy import PrivacyService
+from bot.services.retention import Pruned
+from tests.conftest import sqlite_copy
+from tests.fakes.job_queue import FakeJobQueue
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+SWEEP = dt.timedelta(seconds=30)
 
 
 class Recorder:
@@ -31,17 +37,16 @@ class Recorder:
 
 
 async def test_work_due_during_downtime_runs_at_start_not_a_sweep_later() -> None:
-    app = ApplicationBuilder().token("1:test").build()
-    assert app.job_queue is not None
-    scheduler = Scheduler(SystemClock(), sweep_interval=dt.timedelta(seconds=30))
+    clock = FrozenClock(START)
+    queue = FakeJobQueue(clock)
+    scheduler = Scheduler(clock, sweep_interval=SWEEP)
     source = Recorder()
     scheduler.register(source)
-    await app.job_queue.start()
-    try:
-        scheduler.attach(app.job_queue)
-        await asyncio.wait_for(source.runs.wait(), timeout=3)
-    finally:
-        await app.job_queue.stop(wait=False)
+    scheduler.attach(queue)  # type: ignore[arg-type]
+    assert queue.due_at(SWEEP_JOB_ID) == START + SWEEP
+    assert queue.due_at(WAKE_JOB_ID) == START  # at once, not a sweep later
+    await queue.run_due()
+    assert source.runs.is_set()
 
 
 class Slow(Recorder):
@@ -59,60 +64,56 @@ class Slow(Recorder):
         return 1
 
 
-async def test_a_thousand_pokes_during_a_sweep_queue_one_more_sweep(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    app = ApplicationBuilder().token("1:test").build()
-    assert app.job_queue is not None
-    scheduler = Scheduler(SystemClock(), sweep_interval=dt.timedelta(seconds=30))
+async def test_a_thousand_pokes_during_a_sweep_queue_one_more_sweep() -> None:
+    clock = FrozenClock(START)
+    queue = FakeJobQueue(clock)
+    scheduler = Scheduler(clock, sweep_interval=SWEEP)
     source = Slow()
     scheduler.register(source)
-    await app.job_queue.start()
-    try:
-        scheduler.attach(app.job_queue)
-        await asyncio.wait_for(source.runs.wait(), timeout=3)
-        for _ in range(1000):  # each reminder sent during a busy minute pokes
-            scheduler.poke()
-            await asyncio.sleep(0.001)
-        source.release.set()
-        await asyncio.sleep(0.5)
-    finally:
-        await app.job_queue.stop(wait=False)
+    scheduler.attach(queue)  # type: ignore[arg-type]
+    queue.start_due()  # the wake-up at start: a sweep begins, and waits inside the source
+    await asyncio.wait_for(source.runs.wait(), timeout=5)
+    for _ in range(1000):  # each reminder sent during a busy minute pokes
+        clock.advance(seconds=0.001)
+        scheduler.poke()
+        queue.start_due()  # a wake-up armed by the poke runs as soon as it is due
+        await asyncio.sleep(0)
+    source.release.set()
+    await queue.settle()
     assert source.calls == 2  # the running sweep, then one that saw everything poked
-    assert not [r for r in caplog.records if r.name.startswith("apscheduler")]
+    # No run was dropped (APScheduler would have logged each): none for being late, none
+    # for being one too many while a sweep was going on.
+    assert queue.dropped == []
 
 
 async def test_the_daily_prune_runs_soon_after_start_under_its_own_id_on_the_leader_only(
-    tmp_path: Path,
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        bot_token=SecretStr("1:test"), database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"
-    )
-    services = create_services(settings, FrozenClock(dt.datetime(2026, 3, 2, tzinfo=dt.UTC)))
-    app = ApplicationBuilder().token("1:test").build()
-    assert app.job_queue is not None
-    pruned = asyncio.Event()
     runs: list[int] = []
 
-    async def prune() -> None:
+    async def prune(self: PrivacyService) -> Pruned:  # counts instead of pruning
         runs.append(1)
-        pruned.set()
+        return Pruned(deleted=0, emptied=0)
 
-    # The app's own job, with a prune that only counts and a first run in a moment.
-    services.scheduler._periodic[:] = [
-        Periodic(p.job_id, p.every, dt.timedelta(seconds=0.05), prune)
-        for p in services.scheduler._periodic
-    ]
-    await app.job_queue.start()
+    monkeypatch.setattr(PrivacyService, "prune_outbox", prune)
+    settings = Settings(
+        bot_token=SecretStr("1:test"), database_url=sqlite_copy(sqlite_template, tmp_path)
+    )
+    clock = FrozenClock(START)
+    services = create_services(settings, clock)
+    queue = FakeJobQueue(clock)
     try:
-        services.scheduler.attach(app.job_queue)
-        job = app.job_queue.scheduler.get_job(PRUNE_JOB_ID)
-        assert job is not None and job.trigger.interval == dt.timedelta(days=1)
-        await asyncio.wait_for(pruned.wait(), timeout=3)
+        services.scheduler.attach(queue)  # type: ignore[arg-type]
+        job = queue.jobs[PRUNE_JOB_ID]  # the app's own job, under its own id
+        assert job.interval == PRUNE_EVERY == dt.timedelta(days=1)
+        assert job.next_run == START + PRUNE_FIRST  # soon after the start, not a day later
+        clock.set(START + PRUNE_FIRST)
+        await queue.run_due()
+        assert runs == [1]
         services.scheduler.set_leading(False)  # another replica leads now
-        [again] = app.job_queue.get_jobs_by_name(PRUNE_JOB_ID)
-        await again.run(app)
+        clock.set(START + PRUNE_FIRST + PRUNE_EVERY)
+        await queue.run_due()
     finally:
-        await app.job_queue.stop(wait=False)
         await services.db.dispose()
     assert runs == [1]
+    assert queue.dropped == []
