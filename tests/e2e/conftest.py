@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -54,6 +55,7 @@ class BotProcess:
 
     async def start(self, *, wait: bool = True) -> None:
         self.runs += 1
+        since = time.monotonic()
         log = self.log_path.open("wb")
         # cwd is the test's own folder, so the repository's .env is never read.
         self.process = await asyncio.create_subprocess_exec(
@@ -68,7 +70,9 @@ class BotProcess:
         log.close()
         BotProcess.running.add(self.process)
         if wait:
-            await self.fake.wait_until_polling(timeout=30)
+            # Only this run's first poll counts: the fake remembers the runs before it, and a
+            # start on a busy machine takes a while.
+            await self.fake.wait_until_polling(timeout=30, since=since)
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         """Stop the process and return its exit code."""

@@ -1579,12 +1579,29 @@ class FakeBotApi:
             raise AssertionError(f"no {method} call within {timeout}s; recent calls:\n{recent}")
         return call
 
-    async def wait_until_polling(self, timeout: float = 15.0) -> None:
-        """Return once the bot has called getUpdates or set a webhook, i.e. it is up."""
-        if (
-            await self._wait_for_state(lambda: self._polled or self._webhook or None, timeout)
-            is None
-        ):
+    async def wait_until_polling(
+        self, timeout: float = 15.0, *, since: float | None = None
+    ) -> None:
+        """Return once the bot has called getUpdates or set a webhook, i.e. it is up.
+
+        With ``since`` (a ``time.monotonic()`` value) only such a call that arrived at or after
+        it counts: a bot started again is up once *it* polls, not because the one before did.
+        """
+
+        def up() -> object | None:
+            if since is None:
+                return self._polled or self._webhook or None
+            return next(
+                (
+                    c
+                    for c in self.calls
+                    if c.at >= since and c.method in ("getUpdates", "setWebhook")
+                ),
+                None,
+            )
+
+        # A request's arrival wakes no waiter by itself: look again every so often.
+        if await self._wait_for_state(up, timeout, poll=None if since is None else 0.05) is None:
             recent = ", ".join(f"{c.method}:{c.status}" for c in self.calls[-10:]) or "none"
             raise AssertionError(f"bot did not start polling within {timeout}s (calls: {recent})")
 

@@ -327,6 +327,7 @@ async def test_press_and_answer_callback_query(bot: Bot, fake: FakeBotApi) -> No
 # ---- updates: long polling, webhook ---------------------------------------------------------
 
 
+@pytest.mark.timing  # "promptly" is measured on the wall clock
 async def test_long_poll_wakes_promptly_and_offset_confirms(bot: Bot, fake: FakeBotApi) -> None:
     user = fake.user(1001, "Alice")
     poll = asyncio.create_task(bot.get_updates(timeout=5))
