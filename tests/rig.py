@@ -104,7 +104,7 @@ def example_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     return url
 
 
-@dataclass
+@dataclass(repr=False)
 class Rig:
     """The services of one process (`rig.meds`, `rig.needs` …) over a test database, and
     what a test does around them: people, the clock, the outbox."""
@@ -115,6 +115,9 @@ class Rig:
     overrides: dict[str, Any] = field(default_factory=dict)
     tips: TipBook = TIPS
     _processes: list[Services] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # short, for pytest's failure reports
+        return f"Rig({self.db.backend}, now={self.clock.now().isoformat()})"
 
     # --- the services ----------------------------------------------------------------------
 
