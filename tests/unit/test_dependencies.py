@@ -92,3 +92,11 @@ def test_pillow_is_new_enough_for_the_charts_scalable_default_font() -> None:
     [pillow] = [r for r in requirements() if r.name.lower() == "pillow"]
     assert not pillow.specifier.contains("10.0.1")
     assert pillow.specifier.contains("10.1.0")
+
+
+def test_the_locked_setuptools_can_build_carecircle() -> None:
+    # `make` installs carecircle with --no-build-isolation: the build backend comes from the lock.
+    build = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    pinned = pins(DEV_LOCK)
+    for requirement in map(Requirement, build):
+        assert requirement.specifier.contains(pinned[canonicalize_name(requirement.name)])
