@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # How the parent hands the database URL to the child (not on the command line, where any
 # user of the machine could read its password).
 URL_VARIABLE = "CARECIRCLE_MIGRATE_URL"
@@ -28,11 +27,18 @@ class MigrationFailed(Exception):
     """The child could not migrate; it has already said why on standard error."""
 
 
+def migrations_dir() -> Path:
+    """The Alembic scripts: bot/migrations, in a checkout or wherever the package is installed."""
+    from importlib import resources
+
+    return Path(str(resources.files("bot.migrations")))
+
+
 def alembic_config(database_url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     if database_url:
         config.attributes["database_url"] = database_url
     return config
@@ -92,9 +98,24 @@ def main() -> int:
     from bot.logs import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    from alembic.util import CommandError
+
     database_url = os.environ[URL_VARIABLE]
+    migrations = migrations_dir()
+    if not (migrations / "env.py").is_file():
+        print(
+            f"carecircle: this installation has no database migrations (looked in {migrations}). "
+            "Reinstall carecircle.",
+            file=sys.stderr,
+        )
+        return 1
     try:
         upgrade_to_head(database_url)
+    except CommandError as error:
+        # Alembic's own complaint, not the database's: typically a database already migrated
+        # by a newer carecircle, at a revision this one does not know.
+        print(f"carecircle: could not migrate the database: {error}", file=sys.stderr)
+        return 1
     except Exception as error:
         print(f"carecircle: {describe_database_error(database_url, error)}", file=sys.stderr)
         return 1

@@ -100,15 +100,17 @@ def test_compose_runs_the_bot_on_postgresql_15_once_it_is_healthy() -> None:
     assert any(str(port).endswith("9090:9090") for port in bot["ports"])
 
 
+# `${VAR:?message}`: compose refuses to start while POSTGRES_PASSWORD is unset or empty.
+REQUIRED_PASSWORD = r"\$\{POSTGRES_PASSWORD:\?[^}]+\}"
+
+
 def test_compose_points_the_bot_at_the_db_service_with_its_credentials() -> None:
     spec = compose()
     db_env = spec["services"]["db"]["environment"]
     raw = spec["services"]["bot"]["environment"]["DATABASE_URL"]
     password = "from-the-env"
-    expanded = re.sub(r"\$\{POSTGRES_PASSWORD:-[^}]*\}", password, raw)
-    assert re.sub(r"\$\{POSTGRES_PASSWORD:-[^}]*\}", password, db_env["POSTGRES_PASSWORD"]) == (
-        password
-    )
+    expanded = re.sub(REQUIRED_PASSWORD, password, raw)
+    assert re.sub(REQUIRED_PASSWORD, password, db_env["POSTGRES_PASSWORD"]) == password
     url = make_url(DatabaseSettings(database_url=expanded).database_url)
     assert url.drivername == "postgresql+asyncpg"
     assert (url.host, url.port) == ("db", 5432)
@@ -123,3 +125,104 @@ def test_compose_points_the_bot_at_the_db_service_with_its_credentials() -> None
 def test_the_build_context_leaves_out_secrets_and_local_state(secret: str) -> None:
     ignored = (REPO / ".dockerignore").read_text().split()
     assert secret in ignored
+
+
+# --- the database password: required, never a default ---------------------------------------
+
+
+def test_compose_has_no_fallback_database_password() -> None:
+    text = (REPO / "docker-compose.yml").read_text()
+    uses = re.findall(r"\$\{POSTGRES_PASSWORD[^}]*\}", text)
+    assert len(uses) == 2  # the db service's, and the bot's DATABASE_URL
+    assert all(re.fullmatch(REQUIRED_PASSWORD, use) for use in uses), uses
+
+
+def test_env_example_says_how_to_set_the_database_password() -> None:
+    example = (REPO / ".env.example").read_text()
+    [line] = [line for line in example.splitlines() if "POSTGRES_PASSWORD=" in line]
+    # Left empty (or commented out) on purpose: compose then refuses to start without one.
+    assert line.lstrip("# ") == "POSTGRES_PASSWORD="
+    assert "token_urlsafe" in example
+
+
+# --- published ports: health and metrics stay on this host ----------------------------------
+
+
+def published(port: int) -> list[str]:
+    return [str(p) for p in compose()["services"]["bot"]["ports"] if str(p).endswith(f":{port}")]
+
+
+def test_compose_publishes_health_and_metrics_on_localhost_only() -> None:
+    [health] = published(9090)
+    assert health.startswith("127.0.0.1:")
+    assert all(
+        "9090" not in str(port) or str(port).startswith("127.0.0.1:")
+        for service in compose()["services"].values()
+        for port in service.get("ports", [])
+    )
+
+
+def test_compose_does_not_publish_the_database() -> None:
+    assert "ports" not in compose()["services"]["db"]
+
+
+# --- the image: locked dependencies in a layer of their own, then the code -------------------
+
+
+def steps() -> list[tuple[str, str]]:
+    return [
+        (parts[0], parts[1])
+        for line in dockerfile().splitlines()
+        if (parts := line.split(None, 1)) and not parts[0].startswith("#") and len(parts) == 2
+    ]
+
+
+def copy_sources(argument: str) -> list[str]:
+    words = [word for word in argument.split() if not word.startswith("--")]
+    return words[:-1]
+
+
+def test_the_locked_dependencies_install_before_any_code_is_copied() -> None:
+    """A code change then rebuilds only the layers after the code, not the dependencies."""
+    order = steps()
+    [install] = [
+        i for i, (name, arg) in enumerate(order) if name == "RUN" and "requirements.lock" in arg
+    ]
+    assert "pip install --require-hashes -r requirements.lock" in order[install][1]
+    copied_before = [
+        source for name, arg in order[:install] if name == "COPY" for source in copy_sources(arg)
+    ]
+    assert copied_before == ["requirements.lock"]
+    assert any(name == "COPY" and "bot" in copy_sources(arg) for name, arg in order[install:])
+
+
+def test_the_image_installs_carecircle_itself_without_resolving_again() -> None:
+    order = steps()
+    [install] = [
+        arg
+        for name, arg in order
+        if name == "RUN" and "pip install" in arg and "requirements.lock" not in arg
+    ]
+    assert "--no-deps" in install
+
+
+def test_everything_the_image_copies_is_in_the_build_context() -> None:
+    ignored = set((REPO / ".dockerignore").read_text().split())
+    for name, arg in steps():
+        if name == "COPY":
+            for source in copy_sources(arg):
+                assert (REPO / source).exists(), f"COPY {source}: not in the repository"
+                assert source not in ignored
+
+
+def test_the_image_runs_the_installed_package_not_a_copy_of_the_sources() -> None:
+    # `python -m bot` imports from the working directory first: had the sources stayed there,
+    # the image would never have used what pip installed (nor noticed what the wheel lacks).
+    workdir, built_in = "/", []
+    for name, arg in steps():
+        if name == "WORKDIR":
+            workdir = arg.strip()
+        elif name == "COPY" and "bot" in copy_sources(arg):
+            built_in.append(workdir)
+    assert built_in and workdir not in built_in
+    assert workdir == "/data"
