@@ -216,6 +216,7 @@ class OutboxSender:
                 jobs.append(job)
             else:
                 await self._drop(job)  # waited out its use (an outage): it goes nowhere
+                wait = 0.0  # its chat's next message may be due: look again at once
         self._inflight_chats.update(job.chat_id for job in jobs)
         return jobs, wait
 
