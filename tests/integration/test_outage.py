@@ -185,6 +185,9 @@ async def test_a_six_minute_outage_during_a_burst_loses_nothing(svc: Services) -
     await rig.run_until(DUE + dt.timedelta(minutes=1))
     pat_needs = [await svc.needs.post_need(PAT.id, f"errand {i}") for i in range(3)]
     quinn_needs = [await svc.needs.post_need(QUINN.id, f"errand {i}") for i in range(3)]
+    # One that is needed only for the next two minutes: its offer stops mattering unsent.
+    soon = svc.clock.now() + dt.timedelta(minutes=2)
+    await svc.needs.post_need(QUINN.id, "errand soon", deadline=soon)
     await rig.run_until(up_at)
     assert telegram.refused > 20, "the sender did not keep trying through the outage"
     await rig.run_until(up_at + dt.timedelta(minutes=2))
@@ -199,8 +202,10 @@ async def test_a_six_minute_outage_during_a_burst_loses_nothing(svc: Services) -
     assert len(telegram.texts(ANNA.id, "needs a hand")) == len(pat_needs)
     assert len(telegram.texts(CLEO.id, "needs a hand")) == len(pat_needs)
     assert len(telegram.texts(BEN.id, "needs a hand")) == len(quinn_needs)
-    left = [(m.key, m.state, m.last_error) for m in await rig.outbox() if m.state != "sent"]
-    assert left == []
+    assert telegram.texts(BEN.id, "errand soon") == []
+    assert len(telegram.texts(QUINN.id, "errand soon")) == 1  # "nobody took it in time"
+    unsent = {m.key: m.state for m in await rig.outbox() if m.state != OutboxState.SENT}
+    assert unsent == {f"need:{quinn_needs[-1] + 1}:r1:offer:{BEN.id}": OutboxState.CANCELLED}
 
 
 async def test_a_dose_missed_during_the_outage_is_not_reminded_late_but_family_hears(
