@@ -70,6 +70,8 @@ class Settings(DatabaseSettings):
     # Sends in flight at once; a claimed message not recorded within the lease is re-sent.
     outbox_concurrency: int = Field(default=8, ge=1)
     outbox_lease_seconds: float = Field(default=60, gt=0)
+    # Failed tries, while Telegram answers others, before a message is given up; an outage
+    # uses up none, and a message that says until when it matters is tried until then.
     outbox_max_attempts: int = Field(default=10, ge=1)
     # Days a message stays in the outbox after it was sent (or, never sent, queued); then it
     # is deleted, or, while a later edit may still need it, keeps only its ids.

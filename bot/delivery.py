@@ -20,26 +20,26 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from telegram import Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
+from bot.delivery_policy import Action, DeliveryPolicy, Failure, classify, in_outage, relevant
 from bot.events import log_event
 from bot.metrics import DOSE_REMINDER_KIND, Metrics
-from bot.notify import SKIP_MESSAGE_ID, OutMessage, settled_payload
+from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until, settled_payload
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
 
 log = logging.getLogger(__name__)
 
-NOT_MODIFIED = "message is not modified"
 NETWORK_ERROR = "network error"
+INTERNAL_ERROR = "internal error"
+NO_LONGER_RELEVANT = "no longer relevant"
 # A message in one of these states will not be sent (again).
 SETTLED = (OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED)
-# Network errors in a row that we take for an outage rather than a passing fault.
-OUTAGE_AFTER_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,20 @@ class SenderConfig:
     poll_seconds: float = 1.0
     # A claimed message not recorded within this time is sent again (its sender died).
     lease: dt.timedelta = dt.timedelta(seconds=60)
+    # Tries a message gets at a Telegram that answers others (an outage uses none up); one
+    # that says until when it matters is tried until then instead.
     max_attempts: int = 10
     max_backoff_seconds: float = 30.0
-    # After network errors the whole sender slows down, up to this pause between tries.
+    # While the Bot API is down the sender probes, up to this pause apart.
     max_outage_pause_seconds: float = 15.0
+
+    @property
+    def policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            max_attempts=self.max_attempts,
+            max_backoff_seconds=self.max_backoff_seconds,
+            max_outage_pause_seconds=self.max_outage_pause_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class OutboxSender:
         self._clock = clock
         self._on_unreachable = on_unreachable
         self._config = config or SenderConfig()
+        self._policy = self._config.policy
         self._metrics = metrics or Metrics()
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -108,6 +119,11 @@ class OutboxSender:
     @property
     def in_flight(self) -> int:
         return len(self._inflight)
+
+    @property
+    def in_outage(self) -> bool:
+        """Every send lately failed for want of an answer: the Bot API is down."""
+        return in_outage(self._network_failures)
 
     def wake(self) -> None:
         """Something new is queued: look now rather than at the next poll."""
@@ -167,7 +183,10 @@ class OutboxSender:
         else:
             jobs, wait = await self._next_batch()
         for index, job in enumerate(jobs):
-            if index == self._config.claim_ahead // 2 and not self._stopping:
+            if index > 0 and self.in_outage:
+                await self._release(jobs[index:])  # Telegram went down: one probe at a time
+                break
+            if index == self._config.claim_ahead // 2 and not self._stopping and not self.in_outage:
                 self._prefetch = asyncio.create_task(self._next_batch(), name="outbox-claim")
             if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping):
                 await self._release(jobs[index:])  # stopping: unsent claims go back
@@ -191,7 +210,13 @@ class OutboxSender:
         chosen, unreachable, wait = self._choose(rows)
         if unreachable:
             await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
-        jobs = await self._claim(chosen, now)
+        jobs = []
+        for job in await self._claim(chosen, now):
+            if relevant(relevant_until(job.payload), now):
+                jobs.append(job)
+            else:
+                await self._drop(job)  # waited out its use (an outage): it goes nowhere
+                wait = 0.0  # its chat's next message may be due: look again at once
         self._inflight_chats.update(job.chat_id for job in jobs)
         return jobs, wait
 
@@ -203,6 +228,7 @@ class OutboxSender:
         unreachable: list[int] = []
         seen: set[int] = set()
         wait = self._config.poll_seconds
+        limit = self._policy.claim_limit(self._network_failures, self._config.claim_ahead)
         for row_id, chat_id, reachable in rows:
             if chat_id in seen:
                 continue  # one at a time per chat keeps a chat's messages in order
@@ -215,7 +241,7 @@ class OutboxSender:
                     wait = min(wait, chat_wait)
                 else:
                     chosen.append(row_id)
-                    if len(chosen) >= self._config.claim_ahead:
+                    if len(chosen) >= limit:
                         break
         return chosen, unreachable, wait
 
@@ -391,12 +417,12 @@ class OutboxSender:
     async def _deliver(self, job: _Job) -> None:
         try:
             await self._deliver_once(job)
-        except Exception:
+        except Exception as exc:
             log.exception("event=outbox.deliver_crashed outbox_id=%s", job.id)
-            await self._retry_later(job, "internal error")
+            await self._failed(job, Failure.INTERNAL, exc)
 
     async def _deliver_once(self, job: _Job) -> None:
-        message = OutMessage.from_payload(job.payload)
+        message = message_at(job.payload, self._clock.now())
         try:
             if job.op == "edit":
                 assert job.ref_key is not None
@@ -422,51 +448,13 @@ class OutboxSender:
                 message_id = ref_message_id
             else:
                 message_id = (await self._send(job.chat_id, message)).message_id
-        except RetryAfter as exc:
-            seconds = retry_after_seconds(exc)
-            self._flood.pause(seconds)
-            log_event(log, "outbox.retry_after", logging.WARNING, outbox_id=job.id, seconds=seconds)
-            self._metrics.notification_retried(job.kind)
-            await self._finish(
-                job,
-                OutboxState.PENDING,
-                retry_at=self._clock.now() + dt.timedelta(seconds=seconds),
-                refund_attempt=True,
-            )
+        except TelegramError as exc:
+            failure = classify(exc)
+            if failure is Failure.INTERNAL:
+                raise  # an error we do not know: logged with its traceback by _deliver
+            await self._failed(job, failure, exc)
             return
-        except Forbidden:
-            log_event(
-                log, "outbox.forbidden", logging.WARNING, outbox_id=job.id, chat_id=job.chat_id
-            )
-            await self._finish(job, OutboxState.FAILED, error="forbidden")
-            self._metrics.notification_failed(job.kind)
-            await self._on_unreachable(job.chat_id)
-            return
-        except BadRequest as exc:
-            if NOT_MODIFIED in exc.message.lower():
-                await self._finish(job, OutboxState.SENT)
-                self._metrics.notification_sent(job.kind)
-                return
-            # Telegram's reason names the problem ("message is too long"), never the content.
-            log.warning(
-                "event=outbox.bad_request outbox_id=%s kind=%s reason=%r",
-                job.id,
-                job.kind,
-                exc.message[:120],
-            )
-            await self._finish(job, OutboxState.FAILED, error=exc.message[:200])
-            self._metrics.notification_failed(job.kind)
-            return
-        except (TimedOut, NetworkError):
-            self._network_failures += 1
-            if self._network_failures >= OUTAGE_AFTER_FAILURES:
-                # Several in a row: the Bot API is down. Probe now and then, not per message.
-                exponent = self._network_failures - OUTAGE_AFTER_FAILURES
-                pause = min(self._config.max_outage_pause_seconds, 2.0**exponent)
-                self._flood.pause(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
-            await self._retry_later(job, NETWORK_ERROR)
-            return
-        if self._network_failures >= OUTAGE_AFTER_FAILURES:
+        if self.in_outage:
             await self._after_outage()
         self._network_failures = 0
         await self._finish(job, OutboxState.SENT, message_id=message_id)
@@ -474,6 +462,85 @@ class OutboxSender:
         self._metrics.notification_sent(job.kind)
         if job.kind == DOSE_REMINDER_KIND and job.op == "send":
             await self._metrics.reminder_delivered(self._db, job.key, self._clock.now())
+
+    async def _failed(self, job: _Job, failure: Failure, exc: Exception) -> None:
+        """Act on a failed send as bot.delivery_policy decides."""
+        if failure is Failure.NETWORK:
+            self._network_failures += 1
+        now = self._clock.now()
+        retry_after = retry_after_seconds(exc) if isinstance(exc, RetryAfter) else 0.0
+        decision = self._policy.decide(
+            failure,
+            attempts=job.attempts,
+            network_failures=self._network_failures,
+            now=now,
+            relevant_until=relevant_until(job.payload),
+            retry_after=retry_after,
+            jitter=random.uniform(0.5, 1.0),  # noqa: S311 - jitter, not security
+        )
+        if decision.pause_all > 0:
+            self._flood.pause(decision.pause_all)
+        if decision.action is Action.DONE:  # "not modified": it shows this already
+            await self._finish(job, OutboxState.SENT)
+            self._metrics.notification_sent(job.kind)
+        elif decision.action is Action.DROP:
+            await self._drop(job)
+        elif decision.action is Action.GIVE_UP:
+            await self._give_up(job, failure, exc)
+        else:
+            await self._retry(job, failure, decision.retry_in, decision.use_attempt)
+
+    async def _retry(self, job: _Job, failure: Failure, delay: float, use_attempt: bool) -> None:
+        if failure is Failure.RETRY_AFTER:
+            log_event(log, "outbox.retry_after", logging.WARNING, outbox_id=job.id, seconds=delay)
+            error = None
+        else:
+            log_event(
+                log,
+                "outbox.retry",
+                logging.WARNING,
+                outbox_id=job.id,
+                delay=round(delay, 2),
+                counted=use_attempt,
+            )
+            error = NETWORK_ERROR if failure is Failure.NETWORK else INTERNAL_ERROR
+        self._metrics.notification_retried(job.kind)
+        await self._finish(
+            job,
+            OutboxState.PENDING,
+            error=error,
+            retry_at=self._clock.now() + dt.timedelta(seconds=delay),
+            refund_attempt=not use_attempt,
+        )
+
+    async def _give_up(self, job: _Job, failure: Failure, exc: Exception) -> None:
+        if failure is Failure.FORBIDDEN:
+            log_event(
+                log, "outbox.forbidden", logging.WARNING, outbox_id=job.id, chat_id=job.chat_id
+            )
+            error = "forbidden"
+        elif failure is Failure.BAD_REQUEST and isinstance(exc, TelegramError):
+            # Telegram's reason names the problem ("message is too long"), never the content.
+            log.warning(
+                "event=outbox.bad_request outbox_id=%s kind=%s reason=%r",
+                job.id,
+                job.kind,
+                exc.message[:120],
+            )
+            error = exc.message[:200]
+        else:
+            log_event(log, "outbox.gave_up", logging.ERROR, outbox_id=job.id, kind=job.kind)
+            error = NETWORK_ERROR if failure is Failure.NETWORK else INTERNAL_ERROR
+        await self._finish(job, OutboxState.FAILED, error=error)
+        self._metrics.notification_failed(job.kind)
+        if failure is Failure.FORBIDDEN:
+            await self._on_unreachable(job.chat_id)
+
+    async def _drop(self, job: _Job) -> None:
+        """The message no longer matters (a reminder whose dose was recorded missed while
+        Telegram was down): withdrawn unsent, as its service would withdraw it."""
+        log_event(log, "outbox.dropped", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
+        await self._finish(job, OutboxState.CANCELLED, error=NO_LONGER_RELEVANT)
 
     async def _after_outage(self) -> None:
         """The Bot API answers again: what waited out the outage goes now, not at its backoff."""
@@ -488,23 +555,6 @@ class OutboxSender:
                 .values(not_before=self._clock.now())
             )
         log_event(log, "outbox.recovered", released=result.rowcount)  # type: ignore[attr-defined]
-
-    async def _retry_later(self, job: _Job, error: str) -> None:
-        if job.attempts >= self._config.max_attempts:
-            log_event(log, "outbox.gave_up", logging.ERROR, outbox_id=job.id, kind=job.kind)
-            await self._finish(job, OutboxState.FAILED, error=error)
-            self._metrics.notification_failed(job.kind)
-            return
-        backoff = min(self._config.max_backoff_seconds, 2.0 ** (job.attempts - 1))
-        delay = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
-        log_event(log, "outbox.retry", logging.WARNING, outbox_id=job.id, delay=round(delay, 2))
-        self._metrics.notification_retried(job.kind)
-        await self._finish(
-            job,
-            OutboxState.PENDING,
-            error=error,
-            retry_at=self._clock.now() + dt.timedelta(seconds=delay),
-        )
 
     async def _send(self, chat_id: int, message: OutMessage) -> Message:
         keyboard = markup(message.buttons)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
@@ -37,6 +37,23 @@ def settled_payload(payload: dict[str, Any]) -> dict[str, Any] | None:
 # In an edit's payload: leave the message alone if it turns out to be this Telegram message
 # (the one a button was pressed on, which the handler edits itself).
 SKIP_MESSAGE_ID = "skip_message_id"
+
+
+# In a payload: until when the message is worth sending (an ISO instant; a reminder matters
+# until its dose is recorded missed). Later, the sender drops it unsent; until then, no count
+# of failed tries gives it up (invariant 11).
+RELEVANT_UNTIL = "relevant_until"
+# In a payload: {"after": ISO instant, "note": HTML}: a message that goes out later than that
+# (Telegram was down) carries the note, which says so.
+LATE = "late"
+
+
+@dataclass(frozen=True)
+class LateNote:
+    """What a message adds when it goes out later than `after`."""
+
+    after: dt.datetime
+    note: str
 
 
 class Priority(IntEnum):
@@ -97,6 +114,26 @@ class OutMessage:
         )
 
 
+def relevant_until(payload: dict[str, Any]) -> dt.datetime | None:
+    """Until when the message in `payload` is worth sending; None: as long as it waits."""
+    value = payload.get(RELEVANT_UNTIL)
+    return _instant(value) if isinstance(value, str) else None
+
+
+def message_at(payload: dict[str, Any], now: dt.datetime) -> OutMessage:
+    """The message to send at `now`: as queued, with its late note if it is late."""
+    message = OutMessage.from_payload(payload)
+    late = payload.get(LATE)
+    if isinstance(late, dict) and now > _instant(str(late["after"])):
+        return replace(message, text=message.text + str(late["note"]))
+    return message
+
+
+def _instant(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 class Notifier:
     """Queues outgoing messages in the caller's transaction."""
 
@@ -119,8 +156,20 @@ class Notifier:
         priority: Priority = Priority.NORMAL,
         not_before: dt.datetime | None = None,
         circle_id: int | None = None,
+        relevant_until: dt.datetime | None = None,
+        late: LateNote | None = None,
     ) -> bool:
-        """Queue a new message. Returns False if this key was queued before (nothing added)."""
+        """Queue a new message. Returns False if this key was queued before (nothing added).
+
+        `relevant_until`: after it the message is no longer worth sending (it is dropped);
+        `late`: what it adds if Telegram lets it go out late. An edit made before it went out
+        replaces both along with its content.
+        """
+        meta: dict[str, Any] = {}
+        if relevant_until is not None:
+            meta[RELEVANT_UNTIL] = relevant_until.astimezone(dt.UTC).isoformat()
+        if late is not None:
+            meta[LATE] = {"after": late.after.astimezone(dt.UTC).isoformat(), "note": late.note}
         return await self._insert(
             session,
             key=key,
@@ -132,6 +181,7 @@ class Notifier:
             priority=priority,
             not_before=not_before,
             circle_id=circle_id,
+            meta=meta,
         )
 
     async def edit(
@@ -222,9 +272,10 @@ class Notifier:
         not_before: dt.datetime | None,
         circle_id: int | None,
         skip_message_id: int | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> bool:
         now = self._clock.now()
-        payload = message.to_payload()
+        payload = {**message.to_payload(), **(meta or {})}
         if skip_message_id is not None:
             payload[SKIP_MESSAGE_ID] = skip_message_id
         values = {

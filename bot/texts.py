@@ -1487,8 +1487,13 @@ def dose_reminder(name: str, dose: str, note: str | None, late_label: str | None
     if note:
         text += f" ({esc(note)})"
     if late_label:
-        text += f"\n<i>This was due at {late_label} — sorry, I couldn't send it on time.</i>"
+        text += late_note(late_label)
     return text
+
+
+def late_note(due_label: str) -> str:
+    """Added to a reminder that goes out late (the bot or Telegram was down)."""
+    return f"\n<i>This was due at {due_label} — sorry, I couldn't send it on time.</i>"
 
 
 def dose_nudge(name: str, dose: str, due_label: str) -> str:

@@ -51,7 +51,7 @@ from bot.domain.clocktime import local_date, local_instant, parse_time_of_day
 from bot.domain.doses import ALERT_CHOICES, SNOOZE_CHOICES, DoseEvent, DoseState, LabelCheck
 from bot.domain.meds import AS_NEEDED, Schedule, Slot
 from bot.events import log_event
-from bot.notify import Notifier, OutMessage, Priority
+from bot.notify import LateNote, Notifier, OutMessage, Priority
 from bot.services.circles import CircleService
 from bot.services.errors import (
     DoseAlreadyRecorded,
@@ -518,7 +518,7 @@ class MedicationService:
         late = now - slot.at > LATE_AFTER
         base = now if late else slot.at
         alert = self._alert_delta(ctx.med)
-        alert_limit = rules.alert_at(slot.at, base, alert)
+        alert_limit = self._alert_limit(ctx, slot, now)
         values: dict[str, Any] = {
             "medication_id": ctx.med.id,
             "slot": slot.key,
@@ -558,9 +558,17 @@ class MedicationService:
         )
         return (await session.execute(statement)).scalar_one_or_none()
 
+    def _alert_limit(self, ctx: _Ctx, slot: Slot, now: dt.datetime) -> dt.datetime:
+        """When a dose reminded at `now` counts as missed if unanswered."""
+        base = now if now - slot.at > LATE_AFTER else slot.at
+        return rules.alert_at(slot.at, base, self._alert_delta(ctx.med))
+
     async def _send_reminder(
         self, session: AsyncSession, ctx: _Ctx, occurrence_id: int, slot: Slot, now: dt.datetime
     ) -> None:
+        """The reminder matters until its dose counts as missed: held up by a Telegram outage
+        beyond that, it is dropped (the missed-dose flow has taken over); sent late, it says so.
+        """
         med = ctx.med
         late = now - slot.at > LATE_AFTER
         await self._notifier.send(
@@ -574,6 +582,8 @@ class MedicationService:
             kind="dose.reminder",
             priority=Priority.URGENT,
             circle_id=ctx.circle.id,
+            relevant_until=self._alert_limit(ctx, slot, now),
+            late=None if late else LateNote(slot.at + LATE_AFTER, texts.late_note(slot.label)),
         )
 
     async def _act(self, occurrence_id: int, now: dt.datetime) -> int:
@@ -616,7 +626,9 @@ class MedicationService:
                     nudged_at=now,
                     next_action_at=occ.alert_at,
                 )
-                if won:
+                # A reminder still held up by a Telegram outage will say it is late; a nudge
+                # right behind it would only repeat it.
+                if won and not await self._reminder_waiting(session, occ):
                     await self._notifier.send(
                         session,
                         key=f"dose:{occ.id}:nudge",
@@ -628,6 +640,7 @@ class MedicationService:
                         kind="dose.nudge",
                         priority=Priority.URGENT,
                         circle_id=ctx.circle.id,
+                        relevant_until=occ.alert_at,
                     )
                 return int(won)
             if action is rules.Action.WAKE:
@@ -649,6 +662,7 @@ class MedicationService:
                 )
                 if won:
                     med = ctx.med
+                    late = LateNote(now + LATE_AFTER, texts.late_note(texts.clock(now, ctx.zone)))
                     await self._notifier.send(
                         session,
                         key=f"dose:{occ.id}:again:{occ.resends}",
@@ -660,6 +674,8 @@ class MedicationService:
                         kind="dose.reminder",
                         priority=Priority.URGENT,
                         circle_id=ctx.circle.id,
+                        relevant_until=occ.alert_at,
+                        late=late,
                     )
                 return int(won)
             # Nothing due after all (the state moved on): re-aim or clear the wake-up.
@@ -677,6 +693,19 @@ class MedicationService:
             alert_at=occ.alert_at,
             nudge=self._timing.nudge,
         )
+
+    async def _reminder_waiting(self, session: AsyncSession, occ: DoseOccurrence) -> bool:
+        """Is a reminder of this dose still waiting to reach the patient?"""
+        waiting = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.key.in_(_patient_keys(occ)),
+                OutboxMessage.op == "send",
+                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+            )
+        )
+        return bool(waiting)
 
     async def _alert_family(
         self, session: AsyncSession, ctx: _Ctx, occurrence_id: int, due_label: str

@@ -908,7 +908,8 @@ class Faults:
       random 500 or 502 before it takes effect.
     * ``latency``: ``(low, high)`` seconds of random delay added to every request.
     * :meth:`fail_next`: the next ``count`` calls of a method fail with a given status.
-    * :meth:`outage`: for a while every request (and held long poll) loses its connection.
+    * :meth:`outage`: for a while every request (and held long poll) loses its connection;
+      :meth:`down` / :meth:`up` start and end one by hand.
     * ``seed``: reseeds the random generator for reproducible runs.
     """
 
@@ -952,6 +953,16 @@ class Faults:
     def outage(self, seconds: float) -> None:
         """Drop every connection (no HTTP response at all) for the next ``seconds``."""
         self._outage_until = time.monotonic() + seconds
+        self._on_change()
+
+    def down(self) -> None:
+        """Drop every connection from now until :meth:`up`: an outage of unknown length."""
+        self._outage_until = math.inf
+        self._on_change()
+
+    def up(self) -> None:
+        """End an outage now."""
+        self._outage_until = 0.0
         self._on_change()
 
     def clear(self) -> None:

@@ -32,12 +32,16 @@ class ScriptedBot:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: dict[str, list[Exception]] = field(default_factory=dict)
     delivered: list[str] = field(default_factory=list)
+    # Chats whose every message fails as if Telegram had answered 502.
+    failing_chats: set[int] = field(default_factory=set)
     next_id: int = 100
 
     async def _call(self, method: str, **params: Any) -> Sent:
         self.calls.append((method, params))
         if self.errors.get(method):
             raise self.errors[method].pop(0)
+        if params.get("chat_id") in self.failing_chats:
+            raise NetworkError("Bad Gateway")
         self.delivered.append(params.get("text", ""))
         self.next_id += 1
         return Sent(self.next_id)
@@ -146,15 +150,31 @@ async def test_429_waits_as_told_then_sends_once(rig: Rig) -> None:
     assert row.state == OutboxState.SENT and len(rig.bot.calls) == 2
 
 
-async def test_network_errors_back_off_then_give_up(rig: Rig) -> None:
-    rig.bot.errors["send_message"] = [NetworkError("Bad Gateway")] * 3
+async def test_a_message_failing_while_others_go_backs_off_then_gives_up(rig: Rig) -> None:
+    rig.bot.failing_chats = {1}
     await rig.queue("a", 1)
     await rig.pass_once()
-    for _ in range(2):
+    for i in range(2):
         assert (await rig.row("a")).state == OutboxState.PENDING
+        # Telegram answers others in between: this is no outage, the tries count.
+        await rig.queue(f"other{i}", 50 + i, priority=Priority.URGENT)
         await rig.later(10)
     row = await rig.row("a")
     assert row.state == OutboxState.FAILED and row.attempts == 3
+    assert sorted(rig.bot.delivered) == ["hi", "hi"]
+
+
+async def test_an_outage_uses_up_no_attempts(rig: Rig) -> None:
+    rig.bot.errors["send_message"] = [NetworkError("connection refused")] * 12
+    await rig.queue("a", 1)
+    for _ in range(12):
+        await rig.later(20)
+        assert (await rig.row("a")).state == OutboxState.PENDING
+    await rig.later(20)
+    row = await rig.row("a")
+    # Twelve failures with max_attempts=3, yet sent: only the first two (before three in a row
+    # made it an outage) and the successful try count.
+    assert row.state == OutboxState.SENT and row.attempts == 3
 
 
 async def test_403_marks_the_person_unreachable_and_skips_them(rig: Rig, db: Database) -> None:

@@ -530,6 +530,16 @@ async def test_outage_drops_connections(bot: Bot, fake: FakeBotApi) -> None:
     assert await bot.get_me()
 
 
+async def test_down_until_up(bot: Bot, fake: FakeBotApi) -> None:
+    fake.faults.down()
+    for _ in range(2):
+        with pytest.raises(NetworkError):
+            await bot.get_me()
+    assert fake.faults.in_outage and fake.calls[-1].status == 0
+    fake.faults.up()
+    assert await bot.get_me()
+
+
 async def test_flood_limits_recorded_and_enforced(bot: Bot, fake: FakeBotApi) -> None:
     await started_user(fake, bot)
     await bot.send_message(1001, "a")
