@@ -306,6 +306,28 @@ def end_of_today(now: dt.datetime, zone: str) -> dt.datetime:
     return local_instant(local_date(now, zone), dt.time(23, 59), zone)
 
 
+class DeadlinePreset(StrEnum):
+    """The "By when?" buttons; the values ride in their callback data (and typed, work too)."""
+
+    IN_1H = "1h"
+    IN_2H = "2h"
+    TODAY = "today"
+
+    @classmethod
+    def read(cls, text: str) -> DeadlinePreset | None:
+        """The preset `text` names exactly, or None."""
+        try:
+            return cls(text)
+        except ValueError:
+            return None
+
+    def deadline(self, now: dt.datetime, zone: str) -> dt.datetime:
+        """The instant this preset stands for, in the patient's zone."""
+        if self is DeadlinePreset.TODAY:
+            return end_of_today(now, zone)
+        return now + dt.timedelta(hours=1 if self is DeadlinePreset.IN_1H else 2)
+
+
 # --- quiet hours and time away --------------------------------------------------------------
 
 _OFF_WORDS = frozenset({"off", "none", "no", "stop", "clear"})

@@ -14,7 +14,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, keyboards, texts
+from bot import callbacks, texts
+from bot.buttons import Ns
 from bot.handlers import (
     availability,
     circle,
@@ -89,26 +90,27 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.add_handler(CommandHandler(name, handler, filters=PRIVATE))
 
     buttons = {
-        "start": onboarding.choose_role,
-        "tz": onboarding.timezone_button,
-        "inv": circle.invite_button,
-        "circle": circle.circle_button,
-        "set": circle.settings_button,
+        Ns.START: onboarding.choose_role,
+        Ns.TIMEZONE: onboarding.timezone_button,
+        Ns.INVITE: circle.invite_button,
+        Ns.CIRCLE: circle.circle_button,
+        Ns.SETTINGS: circle.settings_button,
         # --- needs ---
-        "need": needs.need_button,
-        "q": availability.quiet_button,
+        Ns.NEED: needs.need_button,
+        Ns.QUIET: availability.quiet_button,
         # --- recovery ---
-        "stage": recovery.stage_button,
-        "tip": recovery.tip_button,
-        "pain": recovery.pain_button,
+        Ns.STAGE: recovery.stage_button,
+        Ns.TIP: recovery.tip_button,
+        Ns.PAIN: recovery.pain_button,
         # --- meds ---
-        "med": meds.med_button,
-        "dose": meds.dose_button,
+        Ns.MED: meds.med_button,
+        Ns.DOSE: meds.dose_button,
         # --- privacy ---
-        "data": privacy.data_button,
+        Ns.DATA: privacy.data_button,
         # --- someone always hears ---
-        keyboards.LOOK: lookin.look_button,
+        Ns.LOOK: lookin.look_button,
     }
+    assert set(buttons) == set(Ns)
     for namespace, handler in buttons.items():
         app.add_handler(CallbackQueryHandler(handler, pattern=callbacks.pattern(namespace)))
 

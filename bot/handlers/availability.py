@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import keyboards, texts
+from bot.buttons import QuietVerb
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -15,6 +16,7 @@ from bot.handlers.common import (
     reply,
     services,
     user_id,
+    verb_of,
 )
 from bot.services.availability import Availability
 from bot.services.errors import StaleAction
@@ -77,11 +79,12 @@ async def quiet_button(update: Update, context: CareContext) -> None:
     assert query is not None and data is not None
     svc = services(context).availability
     me = user_id(update)
-    if data.verb == "off":
+    verb = verb_of(data, QuietVerb)
+    if verb is QuietVerb.OFF:
         text = _quiet_result(await svc.set_quiet(me, "off"))
-    elif data.verb == "set" and len(data.args) == 2:
+    elif verb is QuietVerb.SET and len(data.args) == 2:
         text = _quiet_result(await svc.set_quiet_preset(me, data.args[0], data.args[1]))
-    elif data.verb == "away" and data.args and data.args[0].isdigit():
+    elif verb is QuietVerb.AWAY and data.args and data.args[0].isdigit():
         days = int(data.args[0])
         text = _away_result(await svc.away(me, days or None))
     else:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import keyboards, texts
+from bot import callbacks, keyboards, texts
+from bot.buttons import CircleVerb, InviteVerb, SettingsVerb
 from bot.db.models import Access
 from bot.handlers.common import (
     CareContext,
+    Press,
     answer,
     command_args,
     edit_or_reply,
     guarded,
     parsed,
     reply,
+    run_press,
     services,
     user_id,
+    verb_of,
 )
 from bot.services.circles import CIRCLE_SETTINGS
 from bot.services.errors import NotHelper, NotRegistered, StaleAction
@@ -59,10 +63,11 @@ async def invite_button(update: Update, context: CareContext) -> None:
     data = parsed(update)
     query = update.callback_query
     assert query is not None and data is not None
+    verb = verb_of(data, InviteVerb)
     access = data.args[0] if data.args else ""
-    if data.verb not in ("new", "show") or access not in (Access.CLOSE, Access.ERRAND):
+    if access not in (Access.CLOSE, Access.ERRAND):
         raise StaleAction()
-    await send_invite(update, context, access, replace=data.verb == "new", edit=True)
+    await send_invite(update, context, access, replace=verb is InviteVerb.NEW, edit=True)
     await answer(query)
 
 
@@ -137,37 +142,68 @@ async def leave_command(update: Update, context: CareContext) -> None:
     await reply(update, texts.CHOOSE_CIRCLE_TO_LEAVE, keyboards.leave_choices(choices))
 
 
+def _member(data: callbacks.Callback) -> int:
+    """The helper (or circle) a button names; a button without one is stale."""
+    target = data.int_arg(0)
+    if target is None:
+        raise StaleAction()
+    return target
+
+
+async def _keep(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    await edit_or_reply(update, texts.KEPT)
+
+
+async def _remove(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _member(data)
+    name = await services(context).circles.member_name(me, target)
+    await edit_or_reply(update, texts.confirm_remove(name), keyboards.confirm_remove(target))
+
+
+async def _remove_yes(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    name = await services(context).circles.remove_helper(me, _member(data))
+    await edit_or_reply(update, texts.removed(name))
+
+
+async def _access(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    """Make a helper close family, or an errand helper (the verb is the access)."""
+    access = Access(data.verb)
+    name = await services(context).circles.set_access(me, _member(data), access)
+    await edit_or_reply(update, texts.access_set(name, access))
+
+
+async def _leave(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _member(data)
+    helping = await services(context).circles.require_helper_in(me, target)
+    await edit_or_reply(
+        update, texts.confirm_leave(helping.patient_name), keyboards.confirm_leave(target)
+    )
+
+
+async def _leave_yes(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    patient_name = await services(context).circles.leave(me, _member(data))
+    await edit_or_reply(update, texts.left(patient_name))
+
+
+CIRCLE_PRESSES: dict[CircleVerb, Press] = {
+    CircleVerb.KEEP: _keep,
+    CircleVerb.REMOVE: _remove,
+    CircleVerb.REMOVE_YES: _remove_yes,
+    CircleVerb.CLOSE: _access,
+    CircleVerb.ERRAND: _access,
+    CircleVerb.LEAVE: _leave,
+    CircleVerb.LEAVE_YES: _leave_yes,
+}
+
+
 @guarded
 async def circle_button(update: Update, context: CareContext) -> None:
     """Remove / leave buttons and their confirmations. Each press re-checks everything."""
-    data = parsed(update)
-    query = update.callback_query
-    assert query is not None and data is not None
-    circles = services(context).circles
-    me = user_id(update)
-    target = data.int_arg(0)
-    if data.verb == "keep":
-        await edit_or_reply(update, texts.KEPT)
-    elif data.verb == "rm" and target:
-        name = await circles.member_name(me, target)
-        await edit_or_reply(update, texts.confirm_remove(name), keyboards.confirm_remove(target))
-    elif data.verb == "rmyes" and target:
-        name = await circles.remove_helper(me, target)
-        await edit_or_reply(update, texts.removed(name))
-    elif data.verb in (Access.CLOSE, Access.ERRAND) and target:
-        name = await circles.set_access(me, target, data.verb)
-        await edit_or_reply(update, texts.access_set(name, data.verb))
-    elif data.verb == "leave" and target:
-        helping = await circles.require_helper_in(me, target)
-        await edit_or_reply(
-            update, texts.confirm_leave(helping.patient_name), keyboards.confirm_leave(target)
-        )
-    elif data.verb == "leaveyes" and target:
-        patient_name = await circles.leave(me, target)
-        await edit_or_reply(update, texts.left(patient_name))
-    else:
-        raise StaleAction()
-    await answer(query)
+    await run_press(update, context, CircleVerb, CIRCLE_PRESSES)
 
 
 @guarded
@@ -177,17 +213,18 @@ async def settings_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     circles = services(context).circles
-    if data.verb == "done":
+    verb = verb_of(data, SettingsVerb)
+    if verb is SettingsVerb.DONE:
         await circles.settings(user_id(update))  # still the patient?
         await edit_or_reply(update, texts.SETTINGS_SAVED)
         await answer(query)
         return
-    if data.verb == "tog" and data.args:
+    if verb is SettingsVerb.TOGGLE:
+        if not data.args:
+            raise StaleAction()
         current = await circles.toggle_setting(user_id(update), data.args[0])
-    elif data.verb == "show":
-        current = await circles.settings(user_id(update))
     else:
-        raise StaleAction()
+        current = await circles.settings(user_id(update))
     values = [(name, getattr(current, name)) for name in CIRCLE_SETTINGS]
     await edit_or_reply(update, texts.SETTINGS_TITLE, keyboards.circle_settings(values))
     await answer(query)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
@@ -20,6 +21,7 @@ from bot.services.errors import (
     DomainError,
     InviteError,
     NeedTaken,
+    StaleAction,
     TooManyAttempts,
     UnknownTimezone,
 )
@@ -250,3 +252,31 @@ def pressed_message_id(update: Update) -> int | None:
 def parsed(update: Update) -> callbacks.Callback | None:
     query = update.callback_query
     return callbacks.parse(query.data if query else None)
+
+
+V = TypeVar("V", bound=StrEnum)
+
+# One button's work: (update, context, its parsed data, who pressed it).
+Press = Callable[[Update, CareContext, callbacks.Callback, int], Awaitable[None]]
+
+
+def verb_of(data: callbacks.Callback, verbs: type[V]) -> V:
+    """The press's verb as one of `verbs`; one we don't make (or no longer make) is stale."""
+    try:
+        return verbs(data.verb)
+    except ValueError:
+        raise StaleAction() from None
+
+
+async def run_press(
+    update: Update, context: CareContext, verbs: type[V], presses: Mapping[V, Press]
+) -> None:
+    """Run the press its verb names, then answer it (if it has not answered already)."""
+    data = parsed(update)
+    query = update.callback_query
+    assert query is not None and data is not None
+    press = presses.get(verb_of(data, verbs))
+    if press is None:
+        raise StaleAction()
+    await press(update, context, data, user_id(update))
+    await answer(query)

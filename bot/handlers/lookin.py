@@ -6,8 +6,17 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import keyboards, texts
-from bot.handlers.common import CareContext, answer, edit_or_reply, guarded, parsed, services
+from bot import texts
+from bot.buttons import LookVerb
+from bot.handlers.common import (
+    CareContext,
+    answer,
+    edit_or_reply,
+    guarded,
+    parsed,
+    services,
+    verb_of,
+)
 from bot.handlers.common import user_id as who
 from bot.services.errors import StaleAction
 
@@ -18,12 +27,13 @@ async def look_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     target = data.int_arg(0)
-    if data.verb == keyboards.LOOK_CHECKIN and target:
-        result = await services(context).recovery.look_in(who(update), target)
-    elif data.verb == keyboards.LOOK_DOSE and target:
-        result = await services(context).meds.look_in(who(update), target)
-    else:
+    verb = verb_of(data, LookVerb)
+    if target is None:
         raise StaleAction()
+    if verb is LookVerb.CHECKIN:
+        result = await services(context).recovery.look_in(who(update), target)
+    else:
+        result = await services(context).meds.look_in(who(update), target)
     text = texts.lookin_reply(result)
     if result.by_me and not result.resolved:
         await edit_or_reply(update, text)

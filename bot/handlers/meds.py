@@ -7,15 +7,18 @@ import datetime as dt
 from telegram import Update
 
 from bot import callbacks, keyboards, texts
+from bot.buttons import DoseVerb, MedVerb
 from bot.handlers.common import (
     CareContext,
+    Press,
     answer,
+    answer_first,
     command_args,
     edit_or_reply,
     guarded,
-    parsed,
     pressed_message_id,
     reply,
+    run_press,
     services,
     user_id,
 )
@@ -210,158 +213,317 @@ async def _show_edit(update: Update, prompt: EditPrompt, *, edit: bool) -> None:
 # --- buttons: managing medications ----------------------------------------------------------
 
 
+def _target(data: callbacks.Callback) -> int:
+    """The medication (or dose) a button names; a button without one is stale."""
+    target = data.int_arg(0)
+    if target is None:
+        raise StaleAction()
+    return target
+
+
+async def _add(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    prompt = await services(context).meds.start_add(me, data.int_arg(0))  # may refuse: answer after
+    await answer_first(update)
+    await _show_prompt(update, prompt)
+
+
+async def _add_for(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    prompt = await services(context).meds.start_add(me, _target(data))
+    await _show_prompt(update, prompt, edit=True)
+
+
+async def _add_skip(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await _show_prompt(update, await services(context).meds.add_skip(me), edit=True)
+
+
+async def _add_as_needed(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await _show_prompt(update, await services(context).meds.add_as_needed(me), edit=True)
+
+
+async def _add_save(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    detail = await services(context).meds.add_save(me)
+    now = services(context).clock.now()
+    text = texts.med_added(detail.med, detail.patient_name, detail.for_patient, now, detail.reach)
+    await edit_or_reply(update, text)
+
+
+async def _stop_flow(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    """Cancel (adding) or Keep (editing): the walk-through stops."""
+    await services(context).meds.add_cancel(me)
+    await edit_or_reply(update, texts.ADD_CANCELLED if data.verb == MedVerb.CANCEL else texts.KEPT)
+
+
+async def _med_show(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await _show_detail(update, context, await services(context).meds.medication(me, _target(data)))
+
+
+async def _med_list(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    listing = await services(context).meds.circle_list(me, _target(data))
+    await _show_list(update, context, listing, edit=True)
+
+
+async def _pause(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    pause = data.verb == MedVerb.PAUSE
+    detail = await services(context).meds.set_paused(me, _target(data), pause)
+    await _show_detail(update, context, detail)
+
+
+async def _alert(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    detail = await services(context).meds.medication(me, _target(data))
+    if not detail.can_manage:
+        raise StaleAction()
+    default = services(context).settings.missed_dose_alert_minutes
+    med = detail.med
+    await edit_or_reply(
+        update,
+        texts.choose_alert(med),
+        keyboards.alert_choices(med.id, med.alert_minutes, med.custom_alert, default),
+    )
+
+
+async def _alert_set(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    target = _target(data)
+    if len(data.args) != 2 or not data.args[1].isdigit():
+        raise StaleAction()
+    minutes = int(data.args[1]) or None
+    detail = await services(context).meds.set_alert_minutes(me, target, minutes)
+    await _show_detail(update, context, detail)
+
+
+async def _edit(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    if len(data.args) != 2:
+        raise StaleAction()
+    editing = await services(context).meds.begin_edit(me, target, data.args[1])
+    await answer_first(update)
+    await _show_edit(update, editing, edit=False)
+
+
+async def _no_limit(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await _show_edit(update, await services(context).meds.edit_answer(me, None), edit=True)
+
+
+async def _same(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    await _show_edit(update, await services(context).meds.edit_keep(me), edit=True)
+
+
+async def _delete(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    detail = await services(context).meds.medication(me, target)
+    if not detail.can_manage:
+        raise StaleAction()
+    await edit_or_reply(
+        update, texts.confirm_delete_med(detail.med.name), keyboards.confirm_delete_med(target)
+    )
+
+
+async def _delete_yes(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    name = await services(context).meds.delete(me, _target(data))
+    await edit_or_reply(update, texts.med_deleted(name))
+
+
+async def _refill(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    await services(context).meds.request_refill(me, _target(data))
+    await edit_or_reply(update, texts.REFILL_POSTED)
+
+
+async def _no_refill(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await services(context).meds.decline_refill(me, _target(data))
+    await edit_or_reply(update, texts.REFILL_DECLINED)
+
+
+MED_PRESSES: dict[MedVerb, Press] = {
+    MedVerb.ADD: _add,
+    MedVerb.FOR: _add_for,
+    MedVerb.SKIP: _add_skip,
+    MedVerb.AS_NEEDED: _add_as_needed,
+    MedVerb.SAVE: _add_save,
+    MedVerb.CANCEL: _stop_flow,
+    MedVerb.KEEP: _stop_flow,
+    MedVerb.SHOW: _med_show,
+    MedVerb.LIST: _med_list,
+    MedVerb.PAUSE: _pause,
+    MedVerb.RESUME: _pause,
+    MedVerb.ALERT: _alert,
+    MedVerb.ALERT_SET: _alert_set,
+    MedVerb.EDIT: _edit,
+    MedVerb.NO_LIMIT: _no_limit,
+    MedVerb.SAME: _same,
+    MedVerb.DELETE: _delete,
+    MedVerb.DELETE_YES: _delete_yes,
+    MedVerb.REFILL: _refill,
+    MedVerb.NO_REFILL: _no_refill,
+}
+
+
 @guarded
 async def med_button(update: Update, context: CareContext) -> None:
-    data = parsed(update)
-    query = update.callback_query
-    assert query is not None and data is not None
-    meds = services(context).meds
-    me = user_id(update)
-    target = data.int_arg(0)
-    verb = data.verb
-    if verb == "add":
-        prompt = await meds.start_add(me, target)  # may refuse: answer only after
-        await answer(query)
-        await _show_prompt(update, prompt)
-    elif verb == "for" and target:
-        await _show_prompt(update, await meds.start_add(me, target), edit=True)
-    elif verb == "skip":
-        await _show_prompt(update, await meds.add_skip(me), edit=True)
-    elif verb == "asneeded":
-        await _show_prompt(update, await meds.add_as_needed(me), edit=True)
-    elif verb == "save":
-        detail = await meds.add_save(me)
-        now = services(context).clock.now()
-        text = texts.med_added(
-            detail.med, detail.patient_name, detail.for_patient, now, detail.reach
-        )
-        await edit_or_reply(update, text)
-    elif verb in ("cancel", "keep"):
-        await meds.add_cancel(me)
-        await edit_or_reply(update, texts.ADD_CANCELLED if verb == "cancel" else texts.KEPT)
-    elif verb == "show" and target:
-        await _show_detail(update, context, await meds.medication(me, target))
-    elif verb == "list" and target:
-        await _show_list(update, context, await meds.circle_list(me, target), edit=True)
-    elif verb in ("pause", "resume") and target:
-        await _show_detail(update, context, await meds.set_paused(me, target, verb == "pause"))
-    elif verb == "alert" and target:
-        detail = await meds.medication(me, target)
-        if not detail.can_manage:
-            raise StaleAction()
-        default = services(context).settings.missed_dose_alert_minutes
-        med = detail.med
-        await edit_or_reply(
-            update,
-            texts.choose_alert(med),
-            keyboards.alert_choices(med.id, med.alert_minutes, med.custom_alert, default),
-        )
-    elif verb == "alertset" and target and len(data.args) == 2 and data.args[1].isdigit():
-        minutes = int(data.args[1]) or None
-        await _show_detail(update, context, await meds.set_alert_minutes(me, target, minutes))
-    elif verb == "edit" and target and len(data.args) == 2:
-        editing = await meds.begin_edit(me, target, data.args[1])
-        await answer(query)
-        await _show_edit(update, editing, edit=False)
-    elif verb == "nolimit":
-        await _show_edit(update, await meds.edit_answer(me, None), edit=True)
-    elif verb == "same":
-        await _show_edit(update, await meds.edit_keep(me), edit=True)
-    elif verb == "del" and target:
-        detail = await meds.medication(me, target)
-        if not detail.can_manage:
-            raise StaleAction()
-        await edit_or_reply(
-            update, texts.confirm_delete_med(detail.med.name), keyboards.confirm_delete_med(target)
-        )
-    elif verb == "delyes" and target:
-        await edit_or_reply(update, texts.med_deleted(await meds.delete(me, target)))
-    elif verb == "refill" and target:
-        await meds.request_refill(me, target)
-        await edit_or_reply(update, texts.REFILL_POSTED)
-    elif verb == "norefill" and target:
-        await meds.decline_refill(me, target)
-        await edit_or_reply(update, texts.REFILL_DECLINED)
-    else:
-        raise StaleAction()
-    await answer(query)
+    await run_press(update, context, MedVerb, MED_PRESSES)
 
 
 # --- buttons: doses ------------------------------------------------------------------------
 
 
+async def _take(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    outcome = await services(context).meds.take(
+        me, _target(data), message_id=pressed_message_id(update)
+    )
+    await _show_outcome(update, outcome, edit=True)
+
+
+async def _take_anyway(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    """ "Log it anyway" on a scheduled dose (at the time typed, if it was back-dated)."""
+    target = _target(data)
+    epoch = data.int_arg(1)
+    at = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
+    outcome = await services(context).meds.take(
+        me,
+        target,
+        at=at,
+        confirmed=True,
+        warned_at=_shown(data, 2),
+        message_id=pressed_message_id(update),
+    )
+    await _show_outcome(update, outcome, edit=True, at=at)
+
+
+async def _back(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    view = await services(context).meds.not_now(me, target)
+    if view.state == "snoozed":
+        await edit_or_reply(update, texts.dose_done(view), keyboards.dose_snoozed(target))
+    else:
+        text = texts.dose_reminder(view.name, view.dose, view.note, None)
+        await edit_or_reply(update, text, keyboards.dose_reminder(target))
+
+
+async def _snooze(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    if len(data.args) != 2 or not data.args[1].isdigit():
+        raise StaleAction()
+    outcome = await services(context).meds.snooze(
+        me, target, int(data.args[1]), message_id=pressed_message_id(update)
+    )
+    await _show_outcome(update, outcome, edit=True)
+
+
+async def _skip(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    outcome = await services(context).meds.skip(
+        me, _target(data), message_id=pressed_message_id(update)
+    )
+    await _show_outcome(update, outcome, edit=True)
+
+
+async def _took_at(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    await services(context).meds.begin_take_at(me, _target(data))
+    await answer_first(update)
+    await reply(update, texts.ASK_TOOK_AT)
+
+
+async def _give(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    """ "Mark as given", and its "Log it anyway"."""
+    target = _target(data)
+    confirmed = data.verb == DoseVerb.GIVE_OK
+    warned_at = _shown(data, 1) if confirmed else None
+    outcome = await services(context).meds.give(
+        me, target, confirmed=confirmed, warned_at=warned_at, message_id=pressed_message_id(update)
+    )
+    await _show_outcome(update, outcome, edit=True, by_helper=True)
+
+
+async def _check(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    result = await services(context).meds.check_on(
+        me, target, message_id=pressed_message_id(update)
+    )
+    text = texts.check_on_reply(
+        result.patient_name, result.checker_name, result.by_me, result.resolved
+    )
+    if result.by_me and not result.resolved:
+        rows = keyboards.dose_give(target) if result.can_give else []
+        await edit_or_reply(update, text, rows)
+    else:
+        query = update.callback_query
+        assert query is not None
+        await answer(query, text, alert=True)
+
+
+async def _log(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    target = _target(data)
+    pressed = pressed_message_id(update)
+    outcome = await services(context).meds.took(
+        me, med_id=target, request_key=f"log:{me}:{pressed}"
+    )
+    await _show_outcome(update, outcome, edit=True)
+
+
+async def _log_anyway(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    target = _target(data)
+    pressed = pressed_message_id(update)
+    outcome = await services(context).meds.took(
+        me,
+        med_id=target,
+        request_key=f"xok:{me}:{pressed}",
+        confirmed=True,
+        warned_at=_shown(data, 1),
+    )
+    await _show_outcome(update, outcome, edit=True)
+
+
+async def _can_i(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+    answer_now = await services(context).meds.can_i_take(me, _target(data))
+    await answer_first(update)
+    await reply(update, texts.as_needed_answer(answer_now))
+
+
+async def _not_logged(
+    update: Update, context: CareContext, data: callbacks.Callback, me: int
+) -> None:
+    await edit_or_reply(update, texts.NOT_LOGGED)
+
+
+DOSE_PRESSES: dict[DoseVerb, Press] = {
+    DoseVerb.TAKE: _take,
+    DoseVerb.OK: _take_anyway,
+    DoseVerb.BACK: _back,
+    DoseVerb.SNOOZE: _snooze,
+    DoseVerb.SKIP: _skip,
+    DoseVerb.AT: _took_at,
+    DoseVerb.GIVE: _give,
+    DoseVerb.GIVE_OK: _give,
+    DoseVerb.CHECK: _check,
+    DoseVerb.LOG: _log,
+    DoseVerb.LOG_OK: _log_anyway,
+    DoseVerb.ASK: _can_i,
+    DoseVerb.NO: _not_logged,
+}
+
+
 @guarded
 async def dose_button(update: Update, context: CareContext) -> None:
     """The reminder's Taken / Snooze / Skip, the label confirm step, and the family's buttons."""
-    data = parsed(update)
-    query = update.callback_query
-    assert query is not None and data is not None
-    meds = services(context).meds
-    me = user_id(update)
-    target = data.int_arg(0)
-    pressed = pressed_message_id(update)
-    verb = data.verb
-    if verb == "take" and target:
-        outcome = await meds.take(me, target, message_id=pressed)
-        await _show_outcome(update, outcome, edit=True)
-    elif verb == "ok" and target:
-        epoch = data.int_arg(1)
-        at = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch else None
-        outcome = await meds.take(
-            me, target, at=at, confirmed=True, warned_at=_shown(data, 2), message_id=pressed
-        )
-        await _show_outcome(update, outcome, edit=True, at=at)
-    elif verb == "back" and target:
-        view = await meds.not_now(me, target)
-        if view.state == "snoozed":
-            await edit_or_reply(update, texts.dose_done(view), keyboards.dose_snoozed(target))
-        else:
-            text = texts.dose_reminder(view.name, view.dose, view.note, None)
-            await edit_or_reply(update, text, keyboards.dose_reminder(target))
-    elif verb == "snz" and target and len(data.args) == 2 and data.args[1].isdigit():
-        outcome = await meds.snooze(me, target, int(data.args[1]), message_id=pressed)
-        await _show_outcome(update, outcome, edit=True)
-    elif verb == "skip" and target:
-        await _show_outcome(update, await meds.skip(me, target, message_id=pressed), edit=True)
-    elif verb == "at" and target:
-        await meds.begin_take_at(me, target)
-        await answer(query)
-        await reply(update, texts.ASK_TOOK_AT)
-    elif verb in ("give", "giveok") and target:
-        confirmed = verb == "giveok"
-        warned_at = _shown(data, 1) if confirmed else None
-        outcome = await meds.give(
-            me, target, confirmed=confirmed, warned_at=warned_at, message_id=pressed
-        )
-        await _show_outcome(update, outcome, edit=True, by_helper=True)
-    elif verb == "chk" and target:
-        result = await meds.check_on(me, target, message_id=pressed)
-        text = texts.check_on_reply(
-            result.patient_name, result.checker_name, result.by_me, result.resolved
-        )
-        if result.by_me and not result.resolved:
-            rows = keyboards.dose_give(target) if result.can_give else []
-            await edit_or_reply(update, text, rows)
-        else:
-            await answer(query, text, alert=True)
-    elif verb == "log" and target:
-        outcome = await meds.took(me, med_id=target, request_key=f"log:{me}:{pressed}")
-        await _show_outcome(update, outcome, edit=True)
-    elif verb == "xok" and target:
-        outcome = await meds.took(
-            me,
-            med_id=target,
-            request_key=f"xok:{me}:{pressed}",
-            confirmed=True,
-            warned_at=_shown(data, 1),
-        )
-        await _show_outcome(update, outcome, edit=True)
-    elif verb == "ask" and target:
-        answer_now = await meds.can_i_take(me, target)
-        await answer(query)
-        await reply(update, texts.as_needed_answer(answer_now))
-    elif verb == "no":
-        await edit_or_reply(update, texts.NOT_LOGGED)
-    else:
-        raise StaleAction()
-    await answer(query)
+    await run_press(update, context, DoseVerb, DOSE_PRESSES)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from telegram import Update
 
 from bot import callbacks, keyboards, texts
+from bot.buttons import FROM_LIST, NeedVerb
 from bot.domain.needs import NeedState
 from bot.handlers.common import (
     CareContext,
-    answer,
+    Press,
     command_args,
     edit_or_reply,
     guarded,
-    parsed,
     pressed_message_id,
     reply,
+    run_press,
     services,
     user_id,
 )
@@ -199,8 +198,6 @@ async def mytasks_command(update: Update, context: CareContext) -> None:
 
 # --- buttons -----------------------------------------------------------------------------
 
-Press = Callable[[Update, CareContext, callbacks.Callback, int], Awaitable[None]]
-
 
 async def _category(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
@@ -271,7 +268,7 @@ async def _release(update: Update, context: CareContext, data: callbacks.Callbac
 
 
 async def _cancel(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    confirmed = data.verb == "cxy"
+    confirmed = data.verb == NeedVerb.CANCEL_YES
     outcome = await services(context).needs.cancel(me, _need_id(data), confirmed=confirmed)
     view = outcome.need
     if outcome.confirm:
@@ -360,25 +357,25 @@ async def _media_drop(
     await edit_or_reply(update, texts.MEDIA_DROPPED)
 
 
-PRESSES: dict[str, Press] = {
-    "cat": _category,
-    "other": _other,
-    "claim": _claim,
-    "no": _decline,
-    "done": _done,
-    "rel": _release,
-    "cx": _cancel,
-    "cxy": _cancel,
-    "keep": _keep,
-    "thx": _thank,
-    "again": _again,
-    "urg": _urgent,
-    "note": _note,
-    "when": _when,
-    "wh": _when_preset,
-    "whtype": _when_type,
-    "msend": _media_send,
-    "mdrop": _media_drop,
+PRESSES: dict[NeedVerb, Press] = {
+    NeedVerb.CATEGORY: _category,
+    NeedVerb.OTHER: _other,
+    NeedVerb.CLAIM: _claim,
+    NeedVerb.DECLINE: _decline,
+    NeedVerb.DONE: _done,
+    NeedVerb.RELEASE: _release,
+    NeedVerb.CANCEL: _cancel,
+    NeedVerb.CANCEL_YES: _cancel,
+    NeedVerb.KEEP: _keep,
+    NeedVerb.THANK: _thank,
+    NeedVerb.AGAIN: _again,
+    NeedVerb.URGENT: _urgent,
+    NeedVerb.NOTE: _note,
+    NeedVerb.WHEN: _when,
+    NeedVerb.WHEN_PRESET: _when_preset,
+    NeedVerb.WHEN_TYPE: _when_type,
+    NeedVerb.MEDIA_SEND: _media_send,
+    NeedVerb.MEDIA_DROP: _media_drop,
 }
 
 
@@ -386,14 +383,7 @@ PRESSES: dict[str, Press] = {
 async def need_button(update: Update, context: CareContext) -> None:
     """Every button about a need. The data only names things; the service re-checks who
     is pressing and what state the need is in."""
-    data = parsed(update)
-    query = update.callback_query
-    assert query is not None and data is not None
-    press = PRESSES.get(data.verb)
-    if press is None:
-        raise StaleAction()
-    await press(update, context, data, user_id(update))
-    await answer(query)
+    await run_press(update, context, NeedVerb, PRESSES)
 
 
 def _need_id(data: callbacks.Callback) -> int:
@@ -404,4 +394,4 @@ def _need_id(data: callbacks.Callback) -> int:
 
 
 def _from_list(data: callbacks.Callback) -> bool:
-    return len(data.args) > 1 and data.args[1] == "l"
+    return len(data.args) > 1 and data.args[1] == FROM_LIST

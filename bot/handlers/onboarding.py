@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import keyboards, texts
+from bot.buttons import StageVerb, StartVerb, TimezoneVerb
 from bot.handlers.circle import join_with_code
 from bot.handlers.common import (
     CareContext,
@@ -16,6 +17,7 @@ from bot.handlers.common import (
     reply,
     services,
     user_id,
+    verb_of,
 )
 from bot.handlers.recovery import ask_first_stage
 from bot.services.circles import Standing
@@ -37,7 +39,7 @@ async def start(update: Update, context: CareContext) -> None:
         return
     if standing.is_patient and standing.awaiting == "stage":
         # --- recovery: onboarding's stage question is still open ---
-        await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb="first"))
+        await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
         return
     if standing.is_patient or standing.is_helper:
         helping = [h.patient_name for h in standing.helping]
@@ -55,16 +57,14 @@ async def choose_role(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     circles = services(context).circles
-    if data.verb == "patient":
+    if verb_of(data, StartVerb) is StartVerb.PATIENT:
         await circles.become_patient(user_id(update))
         await answer(query)
         await edit_or_reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
-    elif data.verb == "helper":
+    else:
         await circles.set_awaiting(user_id(update), "join_code")
         await answer(query)
         await edit_or_reply(update, texts.HELPER_NEEDS_INVITE)
-    else:
-        raise StaleAction()
 
 
 @guarded
@@ -86,7 +86,7 @@ async def timezone_button(update: Update, context: CareContext) -> None:
     data = parsed(update)
     query = update.callback_query
     assert query is not None and data is not None
-    if data.verb == "type":
+    if verb_of(data, TimezoneVerb) is TimezoneVerb.TYPE:
         circles = services(context).circles
         standing = await circles.standing(user_id(update))
         await circles.set_awaiting(user_id(update), "timezone")
@@ -95,7 +95,7 @@ async def timezone_button(update: Update, context: CareContext) -> None:
         keep_menu = standing.is_patient and standing.timezone is not None
         await reply(update, texts.TYPE_TIMEZONE, menu=keyboards.share_location(keep_menu))
         return
-    if data.verb != "set" or not data.args:
+    if not data.args:
         raise StaleAction()
     await answer(query)
     await _set_timezone(update, context, data.args[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InputFile, ReplyKeyboardRemove, Update
 
 from bot import keyboards, texts
+from bot.buttons import DataVerb
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -14,6 +15,7 @@ from bot.handlers.common import (
     reply,
     services,
     user_id,
+    verb_of,
 )
 from bot.services.errors import StaleAction
 
@@ -50,9 +52,9 @@ async def data_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     me = user_id(update)
-    if data.int_arg(0) != me or data.verb not in ("yes", "no"):
+    if data.int_arg(0) != me:
         raise StaleAction()
-    if data.verb == "no":
+    if verb_of(data, DataVerb) is DataVerb.NO:
         await edit_or_reply(update, texts.DATA_KEPT)
         await answer(query)
         return

@@ -7,6 +7,7 @@ import asyncio
 from telegram import Update
 
 from bot import keyboards, texts
+from bot.buttons import PainVerb, StageVerb, TipVerb
 from bot.domain.clocktime import format_time
 from bot.domain.recovery import (
     ScheduleChoice,
@@ -27,6 +28,7 @@ from bot.handlers.common import (
     reply,
     services,
     user_id,
+    verb_of,
 )
 from bot.services.errors import NotAPainScore, NotPatient, StaleAction, UnknownStage
 from bot.services.recovery import PainResult, StageView, TipSettings
@@ -46,7 +48,7 @@ def _stage_arg(text: str) -> Stage:
 async def ask_first_stage(update: Update, context: CareContext) -> None:
     """Onboarding, after the time zone: how is your back? (The answer sends the invite link.)"""
     await services(context).recovery.ask_first_stage(user_id(update))
-    await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb="first"))
+    await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
 
 
 async def _first_stage_chosen(update: Update, context: CareContext, stage: Stage) -> None:
@@ -86,7 +88,8 @@ async def stage_typed(update: Update, context: CareContext) -> None:
     assert message is not None and message.text is not None
     stage = parse_stage(message.text)
     if stage is None:
-        await reply(update, texts.ERRORS["unknown_stage"], keyboards.choose_stage(verb="first"))
+        rows = keyboards.choose_stage(verb=StageVerb.FIRST)
+        await reply(update, texts.ERRORS["unknown_stage"], rows)
         return
     await _first_stage_chosen(update, context, stage)
 
@@ -102,18 +105,19 @@ async def stage_button(update: Update, context: CareContext) -> None:
     if not data.args:
         raise StaleAction()
     stage = _stage_arg(data.args[0])
-    if data.verb == "first":
+    verb = verb_of(data, StageVerb)
+    if verb is StageVerb.FIRST:
         await answer(query)
         await _first_stage_chosen(update, context, stage)
         return
-    if data.verb == "set":
+    if verb is StageVerb.SET:
         view = await recovery.choose_stage(me, stage)
         await edit_or_reply(update, texts.stage_set(view.stage, view.changed))
         await _finish_onboarding(update, context, view)
-    elif data.verb == "go" and len(data.args) in (2, 3):
+    elif verb is StageVerb.GO and len(data.args) in (2, 3):
         view = await recovery.accept_suggestion(me, stage, _stage_arg(data.args[1]))
         await _suggestion_answered(update, texts.stage_switched(view.stage), data.int_arg(2))
-    elif data.verb == "no":
+    elif verb is StageVerb.NO:
         await recovery.decline_suggestion(me, stage)
         declined = texts.FLARE_DECLINED if stage == Stage.ACUTE else texts.SUGGESTION_DECLINED
         await _suggestion_answered(update, declined, data.int_arg(1))
@@ -197,23 +201,24 @@ async def tip_button(update: Update, context: CareContext) -> None:
     recovery = services(context).recovery
     me = user_id(update)
     circle_id = data.int_arg(0)
-    if data.verb == "more":
+    verb = verb_of(data, TipVerb)
+    if verb is TipVerb.MORE:
         tip = await recovery.tip_now(me)
         await edit_or_reply(
             update, texts.tip_now(tip.text, tip.stage, tip.exercise_paused), keyboards.another_tip()
         )
-    elif data.verb == "hmore" and circle_id:
+    elif verb is TipVerb.HELPER_MORE and circle_id:
         tip = await recovery.helper_tip_now(me, circle_id)
         await edit_or_reply(
             update,
             texts.helper_tip(tip.patient_name, tip.text),
             keyboards.another_helper_tip(circle_id),
         )
-    elif data.verb in ("on", "off"):
-        view = await recovery.set_tips(me, ScheduleChoice(data.verb))
+    elif verb in (TipVerb.ON, TipVerb.OFF):
+        view = await recovery.set_tips(me, ScheduleChoice(verb.value))
         await edit_or_reply(update, texts.tips_set(view.on, format_time(view.at)))
-    elif data.verb in ("hon", "hoff") and circle_id:
-        settings = await recovery.set_helper_tips(me, data.verb == "hon", circle_id)
+    elif verb in (TipVerb.HELPER_ON, TipVerb.HELPER_OFF) and circle_id:
+        settings = await recovery.set_helper_tips(me, verb is TipVerb.HELPER_ON, circle_id)
         await edit_or_reply(update, *_render_tip_settings(settings))
     else:
         raise StaleAction()
@@ -244,7 +249,7 @@ async def pain_command(update: Update, context: CareContext) -> None:
     if not typed:
         await svc.recovery.stage(user_id(update))  # only the patient records pain
         stamp = int(svc.clock.now().timestamp() * 1000)
-        await reply(update, texts.PAIN_ASK, keyboards.pain_scale("now", stamp))
+        await reply(update, texts.PAIN_ASK, keyboards.pain_scale(PainVerb.NOW, stamp))
         return
     score = parse_pain(typed)
     if score is None:
@@ -288,22 +293,23 @@ async def pain_button(update: Update, context: CareContext) -> None:
     assert query is not None and data is not None
     recovery = services(context).recovery
     me = user_id(update)
-    if data.verb in ("ci", "now") and len(data.args) == 2:
+    verb = verb_of(data, PainVerb)
+    if verb in (PainVerb.CHECKIN, PainVerb.NOW) and len(data.args) == 2:
         ref, score = data.int_arg(0), parse_pain(data.args[1])
         if ref is None or score is None:
             raise StaleAction()
-        if data.verb == "ci":
+        if verb is PainVerb.CHECKIN:
             result = await recovery.record_pain(
                 me, score, key=f"checkin:{ref}", source="checkin", checkin_id=ref
             )
         else:
             result = await recovery.record_pain(me, score, key=f"btn:{me}:{ref}", source="button")
         await edit_or_reply(update, *_pain_message(result))
-    elif data.verb == "tell" and (report_id := data.int_arg(0)):
+    elif verb is PainVerb.TELL and (report_id := data.int_arg(0)):
         names = await recovery.tell_helpers(me, report_id)
         await reply(update, texts.helpers_told(list(names)))
-    elif data.verb in ("on", "off"):
-        view = await recovery.set_checkin(me, ScheduleChoice(data.verb))
+    elif verb in (PainVerb.ON, PainVerb.OFF):
+        view = await recovery.set_checkin(me, ScheduleChoice(verb.value))
         await edit_or_reply(update, texts.checkin_set(view.on, format_time(view.at)))
     else:
         raise StaleAction()

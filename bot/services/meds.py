@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, texts
+from bot.buttons import LookVerb
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.circles import (
@@ -753,7 +754,7 @@ class MedicationService:
                 chat_id=helper.id,
                 message=OutMessage(
                     texts.errand_lookin(patient),
-                    keyboards.look_in(keyboards.LOOK_DOSE, occurrence_id),
+                    keyboards.look_in(LookVerb.DOSE, occurrence_id),
                 ),
                 kind="dose.lookin",
                 priority=Priority.URGENT,

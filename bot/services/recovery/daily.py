@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot import keyboards, texts
+from bot.buttons import PainVerb
 from bot.db.circles import circle_and_patient, display_name
 from bot.db.models import CheckinState, DailyCheckin, PainReport, RecoveryPlan
 from bot.domain.clocktime import local_date, local_instant, next_local_time
@@ -225,7 +226,9 @@ class _Daily(_Tips, _LookIn):
                 session,
                 key=f"checkin:{circle_id}:{day.isoformat()}",
                 chat_id=patient.id,
-                message=OutMessage(texts.CHECKIN_QUESTION, keyboards.pain_scale("ci", checkin_id)),
+                message=OutMessage(
+                    texts.CHECKIN_QUESTION, keyboards.pain_scale(PainVerb.CHECKIN, checkin_id)
+                ),
                 kind="recovery.checkin",
                 priority=Priority.NORMAL,
                 circle_id=circle_id,
@@ -276,7 +279,7 @@ class _Daily(_Tips, _LookIn):
                         key=f"checkin:{checkin_id}:nudge",
                         chat_id=patient.id,
                         message=OutMessage(
-                            texts.CHECKIN_NUDGE, keyboards.pain_scale("ci", checkin_id)
+                            texts.CHECKIN_NUDGE, keyboards.pain_scale(PainVerb.CHECKIN, checkin_id)
                         ),
                         kind="recovery.checkin_nudge",
                         priority=Priority.NORMAL,

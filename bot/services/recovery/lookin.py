@@ -9,6 +9,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, texts
+from bot.buttons import LookVerb
 from bot.db.circles import active_membership, circle_and_patient, display_name
 from bot.db.models import (
     CheckinState,
@@ -241,7 +242,7 @@ class _LookIn(_Core):
             session,
             key=key,
             chat_id=helper.id,
-            message=OutMessage(text, keyboards.look_in(keyboards.LOOK_CHECKIN, checkin.id)),
+            message=OutMessage(text, keyboards.look_in(LookVerb.CHECKIN, checkin.id)),
             kind=LOOKIN_KIND,
             priority=Priority.NORMAL,
             circle_id=circle.id,
