@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.clocktime import format_time
+from bot.domain.flows import Awaiting
 from bot.domain.meds import FIXED, format_gap, format_max, schedule_from_stored, schedule_vs_label
 from bot.domain.needs import NeedCard, Routed
 from bot.domain.privacy import CircleCounts
@@ -459,22 +460,22 @@ TOO_LONG = "That's more than I can take in one message — could you make it sho
 # --- one conversation at a time: /cancel, and questions left unanswered ---------------------
 
 NOTHING_TO_CANCEL = "There's nothing to cancel — you're all set. 💛"
-_DROPPED = {
-    "med_edit": "Okay — I've stopped there; nothing more was changed.",
-    "dose_time": "Okay — that dose isn't logged. Its reminder still has the buttons.",
-    "timezone": "Okay — I won't ask for your time zone now. /timezone sets it any time.",
-    "join_code": "Okay — no code needed now. /join works any time you have one.",
-    "need_detail": "Okay — nothing was sent to your helpers.",
-    "need_note": "Okay — no note added. Your request is still with your helpers.",
-    "need_when": "Okay — no time added. Your request is still with your helpers.",
-    "need_media": "Okay — I haven't sent it to anyone.",
-    "stage": "Okay — your stage stays as it was.",
+_DROPPED: dict[str, str] = {
+    Awaiting.MED_EDIT: "Okay — I've stopped there; nothing more was changed.",
+    Awaiting.DOSE_TIME: "Okay — that dose isn't logged. Its reminder still has the buttons.",
+    Awaiting.TIMEZONE: "Okay — I won't ask for your time zone now. /timezone sets it any time.",
+    Awaiting.JOIN_CODE: "Okay — no code needed now. /join works any time you have one.",
+    Awaiting.NEED_DETAIL: "Okay — nothing was sent to your helpers.",
+    Awaiting.NEED_NOTE: "Okay — no note added. Your request is still with your helpers.",
+    Awaiting.NEED_WHEN: "Okay — no time added. Your request is still with your helpers.",
+    Awaiting.NEED_MEDIA: "Okay — I haven't sent it to anyone.",
+    Awaiting.STAGE: "Okay — your stage stays as it was.",
 }
 
 
 def flow_cancelled(awaiting: str, draft: dict[str, Any] | None) -> str:
     """/cancel: what was dropped, in a line."""
-    if awaiting == "addmed":
+    if awaiting == Awaiting.ADD_MED:
         name = (draft or {}).get("name")
         what = f"<b>{esc(str(name))}</b>" if name else "the medication"
         return f"Okay — I've stopped adding {what}. Nothing was saved."

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot import callbacks, texts
 from bot.buttons import Ns
+from bot.domain.flows import Awaiting
 from bot.handlers import (
     availability,
     circle,
@@ -28,7 +29,7 @@ from bot.handlers import (
     privacy,
     recovery,
 )
-from bot.handlers.common import CareContext, person, services
+from bot.handlers.common import CareContext, Handler, person, services
 from bot.handlers.errors import on_error
 
 MENU_LABELS = [texts.MENU_CIRCLE, texts.MENU_HELP, texts.MENU_NEED, texts.MENU_TIP, texts.MENU_MEDS]
@@ -127,21 +128,22 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert set(menu) == set(MENU_LABELS)
     app.add_handler(MessageHandler(PRIVATE & filters.Text(list(menu)), fallback.menu(menu)))
     # Free text goes to the step that asked for it (the state lives in the database).
-    awaiting = {
-        "timezone": onboarding.timezone_typed,
-        "join_code": circle.join_code_typed,
+    awaiting: dict[str, Handler] = {
+        Awaiting.TIMEZONE: onboarding.timezone_typed,
+        Awaiting.JOIN_CODE: circle.join_code_typed,
         # --- needs ---
-        "need_detail": needs.detail_typed,
-        "need_note": needs.note_typed,
-        "need_when": needs.when_typed,
-        "need_media": needs.media_words_typed,
+        Awaiting.NEED_DETAIL: needs.detail_typed,
+        Awaiting.NEED_NOTE: needs.note_typed,
+        Awaiting.NEED_WHEN: needs.when_typed,
+        Awaiting.NEED_MEDIA: needs.media_words_typed,
         # --- recovery ---
-        "stage": recovery.stage_typed,
+        Awaiting.STAGE: recovery.stage_typed,
         # --- meds ---
-        "addmed": meds.add_typed,
-        "med_edit": meds.edit_typed,
-        "dose_time": meds.dose_time_typed,
+        Awaiting.ADD_MED: meds.add_typed,
+        Awaiting.MED_EDIT: meds.edit_typed,
+        Awaiting.DOSE_TIME: meds.dose_time_typed,
     }
+    assert set(awaiting) == set(Awaiting)
     app.add_handler(
         MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, fallback.free_text(awaiting))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import texts
+from bot.domain.flows import Awaiting
 from bot.handlers.common import CareContext, reply, services, user_id
 from bot.services.circles import Standing
 
@@ -17,11 +18,11 @@ async def cancel_command(update: Update, context: CareContext) -> None:
 
 # Commands that answer or pick up the question open (onboarding's steps can be answered
 # by command too: `/timezone Europe/Berlin`, `/stage easing`, `/start` to see it again).
-CONTINUES: dict[str, frozenset[str]] = {
-    "start": frozenset({"timezone", "stage", "join_code"}),
-    "timezone": frozenset({"timezone"}),
-    "stage": frozenset({"stage"}),
-    "join": frozenset({"join_code"}),
+CONTINUES: dict[str, frozenset[Awaiting]] = {
+    "start": frozenset({Awaiting.TIMEZONE, Awaiting.STAGE, Awaiting.JOIN_CODE}),
+    "timezone": frozenset({Awaiting.TIMEZONE}),
+    "stage": frozenset({Awaiting.STAGE}),
+    "join": frozenset({Awaiting.JOIN_CODE}),
 }
 
 

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import callbacks, keyboards, texts
 from bot.buttons import FROM_LIST, NeedVerb
+from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedState
 from bot.handlers.common import (
     CareContext,
@@ -211,7 +212,7 @@ async def _category(
 
 
 async def _other(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    await services(context).needs.await_text(me, "need_detail")
+    await services(context).needs.await_text(me, Awaiting.NEED_DETAIL)
     await edit_or_reply(update, texts.NEED_ASK_OTHER)
 
 
@@ -315,14 +316,14 @@ async def _urgent(update: Update, context: CareContext, data: callbacks.Callback
 
 
 async def _note(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    await services(context).needs.await_text(me, "need_note", _need_id(data))
+    await services(context).needs.await_text(me, Awaiting.NEED_NOTE, _need_id(data))
     await reply(update, texts.NEED_ASK_NOTE)
 
 
 async def _when(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
     need_id = _need_id(data)
     # A typed time works straight away; the buttons are for the common cases.
-    await services(context).needs.await_text(me, "need_when", need_id)
+    await services(context).needs.await_text(me, Awaiting.NEED_WHEN, need_id)
     await reply(update, texts.NEED_ASK_WHEN, keyboards.need_when(need_id))
 
 
@@ -339,7 +340,7 @@ async def _when_preset(
 async def _when_type(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
-    await services(context).needs.await_text(me, "need_when", _need_id(data))
+    await services(context).needs.await_text(me, Awaiting.NEED_WHEN, _need_id(data))
     await edit_or_reply(update, texts.NEED_TYPE_WHEN)
 
 

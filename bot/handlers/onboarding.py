@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import keyboards, texts
 from bot.buttons import StageVerb, StartVerb, TimezoneVerb
+from bot.domain.flows import Awaiting
 from bot.handlers.circle import join_with_code
 from bot.handlers.common import (
     CareContext,
@@ -37,7 +38,7 @@ async def start(update: Update, context: CareContext) -> None:
     if standing.is_patient and standing.timezone is None:
         await reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
         return
-    if standing.is_patient and standing.awaiting == "stage":
+    if standing.is_patient and standing.awaiting == Awaiting.STAGE:
         # --- recovery: onboarding's stage question is still open ---
         await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
         return
@@ -62,7 +63,7 @@ async def choose_role(update: Update, context: CareContext) -> None:
         await answer(query)
         await edit_or_reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
     else:
-        await circles.set_awaiting(user_id(update), "join_code")
+        await circles.set_awaiting(user_id(update), Awaiting.JOIN_CODE)
         await answer(query)
         await edit_or_reply(update, texts.HELPER_NEEDS_INVITE)
 
@@ -76,7 +77,7 @@ async def timezone_command(update: Update, context: CareContext) -> None:
         return
     svc = services(context)
     standing = await svc.circles.standing(user_id(update))
-    await svc.circles.set_awaiting(user_id(update), "timezone")
+    await svc.circles.set_awaiting(user_id(update), Awaiting.TIMEZONE)
     current = texts.timezone_current(standing.timezone, svc.clock.now())
     await reply(update, current, keyboards.choose_timezone())
 
@@ -89,7 +90,7 @@ async def timezone_button(update: Update, context: CareContext) -> None:
     if verb_of(data, TimezoneVerb) is TimezoneVerb.TYPE:
         circles = services(context).circles
         standing = await circles.standing(user_id(update))
-        await circles.set_awaiting(user_id(update), "timezone")
+        await circles.set_awaiting(user_id(update), Awaiting.TIMEZONE)
         await answer(query)
         # The 📍 button can only live on a reply keyboard, so it comes with this message.
         keep_menu = standing.is_patient and standing.timezone is not None
@@ -116,7 +117,7 @@ async def location_shared(update: Update, context: CareContext) -> None:
     assert message is not None and message.location is not None
     svc = services(context)
     standing_before = await svc.circles.standing(user_id(update))
-    if standing_before.awaiting != "timezone" and standing_before.timezone is not None:
+    if standing_before.awaiting != Awaiting.TIMEZONE and standing_before.timezone is not None:
         # Not asked for: a place shared for another reason (where to meet for a ride) must
         # not move every reminder to another zone.
         menu = keyboards.patient_menu() if standing_before.is_patient else keyboards.NO_MENU

@@ -30,6 +30,7 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import Database
+from bot.domain.flows import Awaiting
 from bot.domain.timezones import Refusal, read_timezone, zone_at
 from bot.events import log_event
 from bot.notify import Notifier, OutMessage, Priority
@@ -244,7 +245,7 @@ class CircleService:
             return await self._standing(session, user_id)
 
     async def set_awaiting(
-        self, user_id: int, what: str | None, draft: dict[str, Any] | None = None
+        self, user_id: int, what: Awaiting | None, draft: dict[str, Any] | None = None
     ) -> None:
         """Remember which free-text answer we wait for next, and the flow's answers so far.
 
@@ -254,7 +255,7 @@ class CircleService:
             await flows.start(session, user_id, what, draft, self._clock.now())
 
     async def advance_flow(
-        self, user_id: int, rev: int, what: str | None, draft: dict[str, Any] | None = None
+        self, user_id: int, rev: int, what: Awaiting | None, draft: dict[str, Any] | None = None
     ) -> None:
         """Move the flow read at revision `rev` to its next step (or end it, `what` None).
         Raises FlowMoved if another answer moved it first."""
@@ -263,12 +264,14 @@ class CircleService:
                 raise FlowMoved()
 
     async def end_flow_about(
-        self, session: AsyncSession, user_id: int, what: str, key: str, value: Any
+        self, session: AsyncSession, user_id: int, what: Awaiting, key: str, value: Any
     ) -> None:
         """In the caller's transaction: end the flow `what` if it is about this thing."""
         await flows.end_if(session, user_id, what, key, value, self._clock.now())
 
-    async def end_flow(self, user_id: int, keep: frozenset[str] = frozenset()) -> Standing | None:
+    async def end_flow(
+        self, user_id: int, keep: frozenset[Awaiting] = frozenset()
+    ) -> Standing | None:
         """Stop whatever question is open (/cancel, or another command in its middle) unless
         it is one of `keep`; returns where it stood, or None if nothing was ended."""
         async with self._db.transaction() as session:
@@ -306,7 +309,7 @@ class CircleService:
                     joined_at=now,
                 )
             )
-            await flows.start(session, user_id, "timezone", None, now)
+            await flows.start(session, user_id, Awaiting.TIMEZONE, None, now)
             log_event(log, "circle.created", circle_id=circle.id, user_id=user_id)
             return circle.id
 

@@ -50,6 +50,7 @@ from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.clocktime import local_date, local_instant, parse_time_of_day
 from bot.domain.doses import ALERT_CHOICES, SNOOZE_CHOICES, DoseEvent, DoseState, LabelCheck
+from bot.domain.flows import Awaiting
 from bot.domain.meds import AS_NEEDED, Schedule, Slot
 from bot.events import log_event
 from bot.notify import LateNote, Notifier, OutMessage, Priority
@@ -96,11 +97,6 @@ LABEL_REACH = dt.timedelta(hours=48)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
 MAX_ROUNDS = 1000
-
-# What the bot waits for in users.awaiting (see bot.handlers.meds).
-AWAIT_ADD = "addmed"
-AWAIT_EDIT = "med_edit"
-AWAIT_DOSE_TIME = "dose_time"
 
 ADD_STEPS = ("name", "dose", "times", "note", "max", "gap", "confirm")
 OPTIONAL_STEPS = ("note", "max", "gap")
@@ -980,12 +976,12 @@ class MedicationService:
                 session, user_id, circle_id
             )
         draft: dict[str, Any] = {"c": ctx_circle.id, "step": "name"}
-        await self._circles.set_awaiting(user_id, AWAIT_ADD, draft)
+        await self._circles.set_awaiting(user_id, Awaiting.ADD_MED, draft)
         return AddPrompt("name", display_name(patient), for_patient, draft)
 
     async def add_answer(self, user_id: int, text: str) -> AddPrompt:
         """The answer typed for the current step; a bad answer leaves the step as it was."""
-        draft, rev = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, Awaiting.ADD_MED)
         step = draft.get("step")
         if step == "name":
             name = parse.parse_name(text)
@@ -1012,7 +1008,7 @@ class MedicationService:
 
     async def add_skip(self, user_id: int) -> AddPrompt:
         """Skip an optional step (note, the label's maximum, the minimum gap)."""
-        draft, rev = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, Awaiting.ADD_MED)
         step = draft.get("step")
         if step not in OPTIONAL_STEPS:
             raise StaleAction()
@@ -1020,13 +1016,13 @@ class MedicationService:
         return await self._advance(user_id, draft, step, rev)
 
     async def add_as_needed(self, user_id: int) -> AddPrompt:
-        draft, _rev = await self._draft(user_id, AWAIT_ADD)
+        draft, _rev = await self._draft(user_id, Awaiting.ADD_MED)
         if draft.get("step") != "times":
             raise StaleAction()
         return await self.add_answer(user_id, "as needed")
 
     async def add_save(self, user_id: int) -> MedDetail:
-        draft, rev = await self._draft(user_id, AWAIT_ADD)
+        draft, rev = await self._draft(user_id, Awaiting.ADD_MED)
         if draft.get("step") != "confirm":
             raise StaleAction()
         schedule = parse.schedule_from_stored(
@@ -1052,7 +1048,7 @@ class MedicationService:
 
     async def add_cancel(self, user_id: int) -> None:
         standing = await self._circles.standing(user_id)
-        if standing.awaiting in (AWAIT_ADD, AWAIT_EDIT, AWAIT_DOSE_TIME):
+        if standing.awaiting in (Awaiting.ADD_MED, Awaiting.MED_EDIT, Awaiting.DOSE_TIME):
             await self._circles.set_awaiting(user_id, None)
 
     async def add_line(self, user_id: int, text: str) -> MedDetail:
@@ -1081,12 +1077,12 @@ class MedicationService:
         index = ADD_STEPS.index(step)
         following = ADD_STEPS[min(index + 1, len(ADD_STEPS) - 1)]
         draft["step"] = following
-        await self._circles.advance_flow(user_id, rev, AWAIT_ADD, draft)
+        await self._circles.advance_flow(user_id, rev, Awaiting.ADD_MED, draft)
         async with self._db.transaction() as session:
             _circle, patient, for_patient = await self._manage_circle(session, user_id, draft["c"])
         return AddPrompt(following, display_name(patient), for_patient, draft)
 
-    async def _draft(self, user_id: int, awaiting: str) -> tuple[dict[str, Any], int]:
+    async def _draft(self, user_id: int, awaiting: Awaiting) -> tuple[dict[str, Any], int]:
         """The open flow's answers so far, and its revision (to write the next step only if
         no other answer moved it meanwhile)."""
         standing = await self._circles.standing(user_id)
@@ -1277,12 +1273,12 @@ class MedicationService:
         async with self._db.transaction() as session:
             ctx, _ = await self._editable(session, user_id, med_id)
             view = await self._view(session, ctx)
-        await self._circles.set_awaiting(user_id, AWAIT_EDIT, {"m": med_id, "f": field})
+        await self._circles.set_awaiting(user_id, Awaiting.MED_EDIT, {"m": med_id, "f": field})
         return EditPrompt(field, view)
 
     async def edit_answer(self, user_id: int, text: str | None) -> EditPrompt:
         """The typed value (None: the Skip button, i.e. no limit) for the field being edited."""
-        draft, rev = await self._draft(user_id, AWAIT_EDIT)
+        draft, rev = await self._draft(user_id, Awaiting.MED_EDIT)
         field, med_id = draft.get("f"), draft.get("m")
         if field not in EDIT_FIELDS or not isinstance(med_id, int):
             raise StaleAction()
@@ -1329,7 +1325,7 @@ class MedicationService:
 
     async def edit_keep(self, user_id: int) -> EditPrompt:
         """The "Keep as it is" button on a label limit: nothing changes; max moves on to gap."""
-        draft, rev = await self._draft(user_id, AWAIT_EDIT)
+        draft, rev = await self._draft(user_id, Awaiting.MED_EDIT)
         field, med_id = draft.get("f"), draft.get("m")
         if field not in ("max", "gap") or not isinstance(med_id, int):
             raise StaleAction()
@@ -1349,7 +1345,7 @@ class MedicationService:
         saved: str,
     ) -> EditPrompt:
         step = {"m": med_id, "f": following} if following is not None else None
-        await self._circles.advance_flow(user_id, rev, AWAIT_EDIT if step else None, step)
+        await self._circles.advance_flow(user_id, rev, Awaiting.MED_EDIT if step else None, step)
         return EditPrompt(following, view, saved)
 
     # --- doses: the patient's answers -------------------------------------------------------
@@ -1382,7 +1378,7 @@ class MedicationService:
             if outcome.dose is not None:
                 # A typed time that ended in "Log it anyway" is answered too.
                 await self._circles.end_flow_about(
-                    session, user_id, AWAIT_DOSE_TIME, "o", occurrence_id
+                    session, user_id, Awaiting.DOSE_TIME, "o", occurrence_id
                 )
             return outcome
 
@@ -1547,19 +1543,19 @@ class MedicationService:
         view = await self.reminder(user_id, occurrence_id)
         async with self._db.transaction() as session:
             await self._circles.end_flow_about(
-                session, user_id, AWAIT_DOSE_TIME, "o", occurrence_id
+                session, user_id, Awaiting.DOSE_TIME, "o", occurrence_id
             )
         return view
 
     async def begin_take_at(self, user_id: int, occurrence_id: int) -> DoseView:
         """ "I took it at …": wait for the time to be typed."""
         view = await self.reminder(user_id, occurrence_id)
-        await self._circles.set_awaiting(user_id, AWAIT_DOSE_TIME, {"o": occurrence_id})
+        await self._circles.set_awaiting(user_id, Awaiting.DOSE_TIME, {"o": occurrence_id})
         return view
 
     async def take_typed_time(self, user_id: int, text: str) -> tuple[DoseOutcome, int]:
         """The time typed after "I took it at …"; returns the outcome and the dose's id."""
-        draft, rev = await self._draft(user_id, AWAIT_DOSE_TIME)
+        draft, rev = await self._draft(user_id, Awaiting.DOSE_TIME)
         occurrence_id = draft.get("o")
         if not isinstance(occurrence_id, int):
             raise StaleAction()

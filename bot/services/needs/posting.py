@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import texts
 from bot.db.circles import active_helpers
 from bot.db.models import User
+from bot.domain.flows import Awaiting
 from bot.domain.needs import CATEGORIES, NEED_TEXT_MAX, NeedState, clean_text, has_content
 from bot.notify import Media
 from bot.services.errors import EmptyNeed, NeedClosed, NoHelpers, StaleAction
@@ -111,9 +112,9 @@ class _Posting(_Routing):
                 raise NoHelpers()
             await self._end_flow(session, patient_id)
 
-    async def await_text(self, patient_id: int, what: str, need_id: int | None = None) -> None:
-        """Wait for the patient to type: a need's words ("need_detail"), a note
-        ("need_note") or a time ("need_when") for one of their needs."""
+    async def await_text(self, patient_id: int, what: Awaiting, need_id: int | None = None) -> None:
+        """Wait for the patient to type: a need's words (NEED_DETAIL), a note (NEED_NOTE)
+        or a time (NEED_WHEN) for one of their needs."""
         async with self._db.transaction() as session:
             circle_id = await self._require_patient(session, patient_id)
             draft: dict[str, Any] = {}
@@ -135,7 +136,7 @@ class _Posting(_Routing):
             if not await active_helpers(session, circle_id):
                 raise NoHelpers()
             draft = {"kind": kind, "file_id": file_id, "caption": caption or "", "ref": message_id}
-            await self._set_flow(session, patient_id, "need_media", draft)
+            await self._set_flow(session, patient_id, Awaiting.NEED_MEDIA, draft)
 
     async def post_media(self, patient_id: int, ref: int, words: str | None = None) -> Posted:
         """Send the kept photo or voice note (`ref`: the message it came in) as a need."""

@@ -15,6 +15,7 @@ from bot.db.circles import active_membership, circle_and_patient, display_name, 
 from bot.db.models import Circle, Need, Role, User
 from bot.db.needs import any_membership
 from bot.db.session import Database, after_commit
+from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedAction, NeedState, next_state, next_step_at, states_allowing
 from bot.notify import Notifier, Priority
 from bot.services.errors import NeedClosed, NeedTaken, NotPatient, NotRegistered, StaleAction
@@ -133,7 +134,7 @@ class _Core:
         return result
 
     async def _set_flow(
-        self, session: AsyncSession, user_id: int, what: str, draft: dict[str, Any]
+        self, session: AsyncSession, user_id: int, what: Awaiting, draft: dict[str, Any]
     ) -> None:
         await flows.start(session, user_id, what, draft, self._clock.now())
 

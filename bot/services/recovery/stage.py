@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import flows
 from bot.db.models import RecoveryPlan, StageChange, User
+from bot.domain.flows import Awaiting
 from bot.domain.recovery import Stage
 from bot.events import log_event
 from bot.services.errors import StaleAction
@@ -27,7 +28,7 @@ class _Stage(_Core):
         """Onboarding: the next answer we wait for is how their back is (a button or words)."""
         async with self._db.transaction() as session:
             await self._require_patient(session, user_id)
-            await flows.start(session, user_id, "stage", None, self._clock.now())
+            await flows.start(session, user_id, Awaiting.STAGE, None, self._clock.now())
 
     async def stage(self, user_id: int) -> StageView:
         async with self._db.transaction() as session:
@@ -43,7 +44,7 @@ class _Stage(_Core):
             # sends one invite link, not two).
             finished = await session.execute(
                 update(User)
-                .where(User.id == user_id, User.awaiting == "stage")
+                .where(User.id == user_id, User.awaiting == Awaiting.STAGE)
                 .values(awaiting=None, draft=None, flow_rev=User.flow_rev + 1, flow_at=None)
             )
             plan, timezone, created = await self._ensure_plan(session, circle_id, stage=stage)
