@@ -166,7 +166,7 @@ async def took_command(update: Update, context: CareContext) -> None:
         return
     message = update.effective_message
     assert message is not None
-    outcome = await meds.took(me, name=name, request_key=f"took:{me}:{message.message_id}")
+    outcome = await meds.took_named(me, name, message.message_id)
     await _show_outcome(update, outcome, edit=False)
 
 
@@ -471,25 +471,16 @@ async def _check(update: Update, context: CareContext, data: callbacks.Callback,
 
 
 async def _log(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    target = _target(data)
     pressed = pressed_message_id(update)
-    outcome = await services(context).meds.took(
-        me, med_id=target, request_key=f"log:{me}:{pressed}"
-    )
+    outcome = await services(context).meds.log_pressed(me, _target(data), pressed)
     await _show_outcome(update, outcome, edit=True)
 
 
 async def _log_anyway(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
-    target = _target(data)
-    pressed = pressed_message_id(update)
-    outcome = await services(context).meds.took(
-        me,
-        med_id=target,
-        request_key=f"xok:{me}:{pressed}",
-        confirmed=True,
-        warned_at=_shown(data, 1),
+    outcome = await services(context).meds.log_pressed(
+        me, _target(data), pressed_message_id(update), confirmed=True, warned_at=_shown(data, 1)
     )
     await _show_outcome(update, outcome, edit=True)
 

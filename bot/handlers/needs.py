@@ -99,8 +99,8 @@ async def need_command(update: Update, context: CareContext) -> None:
     typed = command_args(context, update)
     message = update.effective_message
     if typed and message is not None:
-        posted = await services(context).needs.post(
-            user_id(update), typed, source_ref=f"msg:{user_id(update)}:{message.message_id}"
+        posted = await services(context).needs.post_typed(
+            user_id(update), typed, message.message_id
         )
         await reply(update, *_posted(context, posted))
         return
@@ -119,7 +119,7 @@ async def detail_typed(update: Update, context: CareContext) -> None:
     """The words for "Something else…"."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    posted = await services(context).needs.detail_typed(
+    posted = await services(context).needs.post_typed(
         user_id(update), message.text, message.message_id
     )
     await reply(update, *_posted(context, posted))
@@ -207,7 +207,7 @@ async def _category(
     assert query is not None
     pressed = query.message.message_id if query.message is not None else 0
     category = data.args[0] if data.args else ""
-    posted = await services(context).needs.post_category(me, category, f"tap:{me}:{pressed}")
+    posted = await services(context).needs.post_category(me, category, pressed)
     await edit_or_reply(update, *_posted(context, posted))
 
 

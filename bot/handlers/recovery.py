@@ -256,12 +256,7 @@ async def pain_command(update: Update, context: CareContext) -> None:
         raise NotAPainScore()
     message = update.effective_message
     assert message is not None
-    result = await svc.recovery.record_pain(
-        user_id(update),
-        score,
-        key=f"msg:{message.chat_id}:{message.message_id}",
-        source="command",
-    )
+    result = await svc.recovery.pain_typed(user_id(update), score, message.message_id)
     await reply(update, *_pain_message(result))
 
 
@@ -299,11 +294,9 @@ async def pain_button(update: Update, context: CareContext) -> None:
         if ref is None or score is None:
             raise StaleAction()
         if verb is PainVerb.CHECKIN:
-            result = await recovery.record_pain(
-                me, score, key=f"checkin:{ref}", source="checkin", checkin_id=ref
-            )
+            result = await recovery.checkin_answered(me, ref, score)
         else:
-            result = await recovery.record_pain(me, score, key=f"btn:{me}:{ref}", source="button")
+            result = await recovery.pain_tapped(me, score, ref)
         await edit_or_reply(update, *_pain_message(result))
     elif verb is PainVerb.TELL and (report_id := data.int_arg(0)):
         names = await recovery.tell_helpers(me, report_id)

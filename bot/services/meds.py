@@ -52,6 +52,7 @@ from bot.domain.clocktime import local_date, local_instant, parse_time_of_day
 from bot.domain.doses import ALERT_CHOICES, SNOOZE_CHOICES, DoseEvent, DoseState, LabelCheck
 from bot.domain.flows import Awaiting
 from bot.domain.meds import AS_NEEDED, Schedule, Slot
+from bot.domain.requests import Request, request_key
 from bot.events import log_event
 from bot.notify import LateNote, Notifier, OutMessage, Priority
 from bot.services.circles import CircleService
@@ -1711,6 +1712,27 @@ class MedicationService:
             )
             after = await self._label_check(session, ctx.med, now)
             return DoseOutcome(dose=await self._dose_view(session, ctx, occ), check=after)
+
+    async def took_named(self, user_id: int, name: str, message_id: int) -> DoseOutcome:
+        """/took <name>, in the message `message_id`."""
+        key = request_key(Request.TOOK, user_id, message_id)
+        return await self.took(user_id, name=name, request_key=key)
+
+    async def log_pressed(
+        self,
+        user_id: int,
+        med_id: int,
+        message_id: int | None,
+        *,
+        confirmed: bool = False,
+        warned_at: dt.datetime | None = None,
+    ) -> DoseOutcome:
+        """ "Log a dose" (or, `confirmed`, "Log it anyway") on the message `message_id`."""
+        kind = Request.LOG_ANYWAY if confirmed else Request.LOG
+        key = request_key(kind, user_id, message_id)
+        return await self.took(
+            user_id, med_id=med_id, request_key=key, confirmed=confirmed, warned_at=warned_at
+        )
 
     def _slot_for(self, ctx: _Ctx, at: dt.datetime) -> Slot | None:
         """The scheduled time a dose at `at` stands for; None for as-needed medications."""

@@ -662,6 +662,21 @@ async def test_a_resent_took_logs_one_dose(rig: Rig) -> None:
     assert len(await rig.doses()) == 1
 
 
+async def test_took_and_log_buttons_key_each_message_once(rig: Rig) -> None:
+    """The service builds the keys the handlers used to (rows already hold them)."""
+    med_id = await rig.add("Paracetamol | 500 mg | as needed")
+    first = await rig.meds.took_named(PAT.id, "paracetamol", 7)
+    again = await rig.meds.took_named(PAT.id, "paracetamol", 7)  # resent by Telegram
+    assert first.dose is not None and again.already_logged
+    logged = await rig.meds.log_pressed(PAT.id, med_id, 8, confirmed=True)
+    assert logged.dose is not None
+    tapped = await rig.meds.log_pressed(PAT.id, med_id, 9)
+    assert tapped.warning is not None  # a second dose so soon is asked about first
+    keys = {dose.request_key for dose in await rig.doses()}
+    assert keys == {"took:100:7", "xok:100:8"}
+    assert (await rig.meds.log_pressed(PAT.id, med_id, 8, confirmed=True)).already_logged
+
+
 async def test_took_answers_the_open_reminder(rig: Rig) -> None:
     await rig.add("Ibuprofen | 400 mg | 11:00")
     dose_id = await rig.reminded(rig.utc(10, 0))

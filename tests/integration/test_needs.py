@@ -83,13 +83,23 @@ async def test_only_the_patient_posts(rig: Rig) -> None:
 
 async def test_a_category_tap_posts_with_its_words(rig: Rig) -> None:
     await circle_of(rig, ANNA)
-    posted = await rig.needs.post_category(PAT.id, "ice", "tap:100:7")
+    posted = await rig.needs.post_category(PAT.id, "ice", 7)
     assert posted.need.card.text == "An ice pack" and posted.need.card.category == "ice"
-    again = await rig.needs.post_category(PAT.id, "ice", "tap:100:7")  # a double tap
+    again = await rig.needs.post_category(PAT.id, "ice", 7)  # a double tap
     assert again.need.id == posted.need.id and again.routed is None
     assert len(await rig.outbox("need.offer")) == 1
     with pytest.raises(StaleAction):
-        await rig.needs.post_category(PAT.id, "caviar", "tap:100:8")
+        await rig.needs.post_category(PAT.id, "caviar", 8)
+    # The key is the one the handler used to build (rows already hold such keys).
+    assert (await rig.need(posted.need.id)).source_ref == "tap:100:7"
+
+
+async def test_typed_words_post_once_per_message(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    posted = await rig.needs.post_typed(PAT.id, "groceries", 42)
+    again = await rig.needs.post_typed(PAT.id, "groceries", 42)  # resent by Telegram
+    assert again.need.id == posted.need.id and again.routed is None
+    assert (await rig.need(posted.need.id)).source_ref == "msg:100:42"
 
 
 async def test_a_resent_update_posts_once_even_at_the_same_instant(rig: Rig) -> None:

@@ -281,6 +281,18 @@ async def test_the_same_prompt_twice_is_one_report_corrected(rig: Rig) -> None:
     assert scores == [4]
 
 
+async def test_a_score_is_kept_once_per_message_or_prompt(rig: Rig) -> None:
+    await rig.patient()
+    await rig.recovery.pain_typed(PAT.id, 5, 42)
+    await rig.recovery.pain_typed(PAT.id, 6, 42)  # the same message, resent: corrected
+    await rig.recovery.pain_tapped(PAT.id, 3, 1_700_000_000_000)
+    await rig.recovery.pain_tapped(PAT.id, 2, 1_700_000_000_000)  # a second tap on the prompt
+    async with rig.db.transaction() as session:
+        reports = {(r.key, r.source, r.score) for r in await session.scalars(select(PainReport))}
+    # The keys are those the handler used to build (rows already hold such keys).
+    assert reports == {("msg:100:42", "command", 6), ("btn:100:1700000000000", "button", 2)}
+
+
 async def test_scores_outside_zero_to_ten_are_refused(rig: Rig) -> None:
     await rig.patient(stage=Stage.ACUTE)
     for score in (-1, 11):

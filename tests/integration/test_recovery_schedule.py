@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot.db.models import Circle, DailyCheckin, RecoveryPlan, User
+from bot.db.models import Circle, DailyCheckin, PainReport, RecoveryPlan, User
 from bot.domain.recovery import ScheduleChoice, Stage
 from bot.notify import Priority
 from tests.people import ANNA, BEN, CARA, PAT, SAM
@@ -270,6 +270,19 @@ async def test_an_answer_means_no_nudge_and_no_look_in(rig: Rig) -> None:
     await rig.run_at(berlin(3, 9))
     assert await rig.outbox("recovery.checkin_nudge") == []
     assert await rig.outbox("recovery.lookin") == []
+    assert (await checkin_row(rig)).state == "answered"
+
+
+async def test_a_checkin_tap_is_one_report_for_that_checkin(rig: Rig) -> None:
+    await rig.patient(stage=Stage.ACUTE)
+    await rig.run_at(berlin(2, 11))
+    checkin = await checkin_row(rig)
+    assert (await rig.recovery.checkin_answered(PAT.id, checkin.id, 4)).checkin
+    await rig.recovery.checkin_answered(PAT.id, checkin.id, 3)  # a second tap corrects it
+    async with rig.db.transaction() as session:
+        reports = [(r.key, r.source, r.score) for r in await session.scalars(select(PainReport))]
+    # The key is the one the handler used to build (rows already hold such keys).
+    assert reports == [(f"checkin:{checkin.id}", "checkin", 3)]
     assert (await checkin_row(rig)).state == "answered"
 
 

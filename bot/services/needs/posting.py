@@ -12,6 +12,7 @@ from bot.db.circles import active_helpers
 from bot.db.models import User
 from bot.domain.flows import Awaiting
 from bot.domain.needs import CATEGORIES, NEED_TEXT_MAX, NeedState, clean_text, has_content
+from bot.domain.requests import Request, request_key
 from bot.notify import Media
 from bot.services.errors import EmptyNeed, NeedClosed, NoHelpers, StaleAction
 from bot.services.needs.routing import _Routing
@@ -96,13 +97,22 @@ class _Posting(_Routing):
                     raise
                 return Posted(await self._view(session, existing), None, trimmed)
 
-    async def post_category(self, patient_id: int, category: str, source_ref: str) -> Posted:
-        """One tap on a category posts it straight away."""
+    async def post_category(self, patient_id: int, category: str, message_id: int) -> Posted:
+        """One tap on a category (on the message `message_id`) posts it straight away."""
         if category not in CATEGORIES or category == "other":
             raise StaleAction()
         return await self.post(
-            patient_id, texts.need_category_text(category), category=category, source_ref=source_ref
+            patient_id,
+            texts.need_category_text(category),
+            category=category,
+            source_ref=request_key(Request.TAP, patient_id, message_id),
         )
+
+    async def post_typed(self, patient_id: int, text: str, message_id: int) -> Posted:
+        """A need in the patient's own words (/need <words>, or typed after "Something
+        else…"), from the message `message_id`."""
+        source_ref = request_key(Request.TYPED, patient_id, message_id)
+        return await self.post(patient_id, text, source_ref=source_ref)
 
     async def begin(self, patient_id: int) -> None:
         """Start the walk-through: only a patient with someone to ask gets the categories."""
@@ -160,9 +170,6 @@ class _Posting(_Routing):
         )
 
     # What the patient typed when we asked for it (the flow's state is in the database).
-
-    async def detail_typed(self, patient_id: int, text: str, message_id: int) -> Posted:
-        return await self.post(patient_id, text, source_ref=f"msg:{patient_id}:{message_id}")
 
     async def media_words(self, patient_id: int, text: str) -> Posted:
         draft = await self._draft(patient_id)

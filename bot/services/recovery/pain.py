@@ -22,6 +22,7 @@ from bot.db.models import (
 )
 from bot.domain.clocktime import local_date, local_instant
 from bot.domain.recovery import PAIN_MAX, PAIN_MIN, Reading, Reason, Stage, is_severe, suggest
+from bot.domain.requests import Request, request_key
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
 from bot.services.errors import NotAPainScore, StaleAction
@@ -41,6 +42,23 @@ class _Pain(_Core):
     """Pain reports, what they suggest, and /progress."""
 
     # --- pain --------------------------------------------------------------------------
+
+    async def pain_typed(self, user_id: int, score: int, message_id: int) -> PainResult:
+        """/pain 6, in the message `message_id`."""
+        key = request_key(Request.TYPED, user_id, message_id)
+        return await self.record_pain(user_id, score, key=key, source="command")
+
+    async def pain_tapped(self, user_id: int, score: int, shown: int) -> PainResult:
+        """A 0–10 button under /pain; `shown` is the stamp the buttons carry (when /pain
+        showed them): a second tap on them corrects the score."""
+        key = request_key(Request.PAIN_TAP, user_id, shown)
+        return await self.record_pain(user_id, score, key=key, source="button")
+
+    async def checkin_answered(self, user_id: int, checkin_id: int, score: int) -> PainResult:
+        """A 0–10 button under a daily check-in: one report per check-in."""
+        return await self.record_pain(
+            user_id, score, key=f"checkin:{checkin_id}", source="checkin", checkin_id=checkin_id
+        )
 
     async def record_pain(
         self,
