@@ -28,6 +28,7 @@ from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
 from bot.services.meds import MedicationService, MedTiming
 from bot.services.needs import NeedService, NeedTimings
+from bot.services.onboarding import OnboardingService
 from bot.services.privacy import PrivacyService
 from bot.services.recovery import RecoveryConfig, RecoveryService
 
@@ -52,6 +53,7 @@ class Services:
     meds: MedicationService
     recovery: RecoveryService
     privacy: PrivacyService
+    onboarding: OnboardingService
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -110,6 +112,8 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         db, clock, notifier, circles, dt.timedelta(days=settings.outbox_retention_days)
     )
     scheduler.add_periodic(PRUNE_JOB_ID, PRUNE_EVERY, privacy.prune_outbox, first=PRUNE_FIRST)
+    # --- getting started: role, time zone, then the stage question ---
+    onboarding = OnboardingService(circles, recovery)
     return Services(
         settings,
         clock,
@@ -122,6 +126,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         meds=meds,
         recovery=recovery,
         privacy=privacy,
+        onboarding=onboarding,
     )
 
 

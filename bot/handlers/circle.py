@@ -7,7 +7,6 @@ from telegram import Update
 from bot import callbacks, keyboards, texts
 from bot.buttons import CircleVerb, InviteVerb, SettingsVerb
 from bot.db.models import Access
-from bot.domain.flows import Awaiting
 from bot.handlers.common import (
     CareContext,
     Press,
@@ -82,7 +81,7 @@ async def join_command(update: Update, context: CareContext) -> None:
     """/join <code>; without a code, ask for it."""
     code = command_args(context, update)
     if not code:
-        await services(context).circles.set_awaiting(user_id(update), Awaiting.JOIN_CODE)
+        await services(context).onboarding.ask_join_code(user_id(update))
         await reply(update, texts.ASK_JOIN_CODE)
         return
     await join_with_code(update, context, code.removeprefix("join_"))

@@ -6,7 +6,6 @@ from telegram import Update
 
 from bot import keyboards, texts
 from bot.buttons import StageVerb, StartVerb, TimezoneVerb
-from bot.domain.flows import Awaiting
 from bot.handlers.circle import join_with_code
 from bot.handlers.common import (
     CareContext,
@@ -20,9 +19,8 @@ from bot.handlers.common import (
     user_id,
     verb_of,
 )
-from bot.handlers.recovery import ask_first_stage
-from bot.services.circles import Standing
 from bot.services.errors import StaleAction
+from bot.services.onboarding import Step, TimezoneAnswer
 
 JOIN_PREFIX = "join_"
 
@@ -34,21 +32,20 @@ async def start(update: Update, context: CareContext) -> None:
     if payload.startswith(JOIN_PREFIX):
         await join_with_code(update, context, payload.removeprefix(JOIN_PREFIX))
         return
-    standing = await services(context).circles.standing(user_id(update))
-    if standing.is_patient and standing.timezone is None:
+    where = await services(context).onboarding.where(user_id(update))
+    if where.step is Step.TIMEZONE:
         await reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
-        return
-    if standing.is_patient and standing.awaiting == Awaiting.STAGE:
+    elif where.step is Step.STAGE:
         # --- recovery: onboarding's stage question is still open ---
         await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
-        return
-    if standing.is_patient or standing.is_helper:
+    elif where.step is Step.WELCOME_BACK:
+        standing = where.standing
         helping = [h.patient_name for h in standing.helping]
         menu = keyboards.patient_menu() if standing.is_patient else None
         text = texts.welcome_back(standing.name, standing.is_patient, helping)
         await reply(update, text, menu=menu)
-        return
-    await reply(update, texts.WELCOME, keyboards.choose_role())
+    else:
+        await reply(update, texts.WELCOME, keyboards.choose_role())
 
 
 @guarded
@@ -57,13 +54,13 @@ async def choose_role(update: Update, context: CareContext) -> None:
     data = parsed(update)
     query = update.callback_query
     assert query is not None and data is not None
-    circles = services(context).circles
+    onboarding = services(context).onboarding
     if verb_of(data, StartVerb) is StartVerb.PATIENT:
-        await circles.become_patient(user_id(update))
+        await onboarding.become_patient(user_id(update))
         await answer(query)
         await edit_or_reply(update, texts.ASK_TIMEZONE, keyboards.choose_timezone())
     else:
-        await circles.set_awaiting(user_id(update), Awaiting.JOIN_CODE)
+        await onboarding.ask_join_code(user_id(update))
         await answer(query)
         await edit_or_reply(update, texts.HELPER_NEEDS_INVITE)
 
@@ -76,8 +73,7 @@ async def timezone_command(update: Update, context: CareContext) -> None:
         await _set_timezone(update, context, typed)
         return
     svc = services(context)
-    standing = await svc.circles.standing(user_id(update))
-    await svc.circles.set_awaiting(user_id(update), Awaiting.TIMEZONE)
+    standing = await svc.onboarding.ask_timezone(user_id(update))
     current = texts.timezone_current(standing.timezone, svc.clock.now())
     await reply(update, current, keyboards.choose_timezone())
 
@@ -88,9 +84,7 @@ async def timezone_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and data is not None
     if verb_of(data, TimezoneVerb) is TimezoneVerb.TYPE:
-        circles = services(context).circles
-        standing = await circles.standing(user_id(update))
-        await circles.set_awaiting(user_id(update), Awaiting.TIMEZONE)
+        standing = await services(context).onboarding.ask_timezone(user_id(update))
         await answer(query)
         # The 📍 button can only live on a reply keyboard, so it comes with this message.
         keep_menu = standing.is_patient and standing.timezone is not None
@@ -115,42 +109,37 @@ async def location_shared(update: Update, context: CareContext) -> None:
     """A location (the 📍 button, or sent from the attachment menu): its time zone."""
     message = update.effective_message
     assert message is not None and message.location is not None
-    svc = services(context)
-    standing_before = await svc.circles.standing(user_id(update))
-    if standing_before.awaiting != Awaiting.TIMEZONE and standing_before.timezone is not None:
-        # Not asked for: a place shared for another reason (where to meet for a ride) must
-        # not move every reminder to another zone.
-        menu = keyboards.patient_menu() if standing_before.is_patient else keyboards.NO_MENU
+    where = message.location
+    answered = await services(context).onboarding.set_timezone_at(
+        user_id(update), where.latitude, where.longitude
+    )
+    if not answered.asked:
+        menu = keyboards.patient_menu() if answered.is_patient else keyboards.NO_MENU
         await reply(update, texts.LOCATION_NOT_ASKED, menu=menu)
         return
-    where = message.location
-    name = await svc.circles.set_timezone_at(user_id(update), where.latitude, where.longitude)
-    await _timezone_confirmed(update, context, standing_before, name)
+    await _timezone_confirmed(update, context, answered)
 
 
 async def _set_timezone(update: Update, context: CareContext, typed: str) -> None:
-    svc = services(context)
-    standing_before = await svc.circles.standing(user_id(update))
-    name = await svc.circles.set_timezone(user_id(update), typed)
-    await _timezone_confirmed(update, context, standing_before, name)
+    answered = await services(context).onboarding.set_timezone(user_id(update), typed)
+    await _timezone_confirmed(update, context, answered)
 
 
 async def _timezone_confirmed(
-    update: Update, context: CareContext, standing_before: Standing, name: str
+    update: Update, context: CareContext, answered: TimezoneAnswer
 ) -> None:
-    confirmation = texts.timezone_set(name, services(context).clock.now())
-    first_time = standing_before.is_patient and standing_before.timezone is None
+    confirmation = texts.timezone_set(answered.name, services(context).clock.now())
     if update.callback_query is not None:
         await edit_or_reply(update, confirmation)
     else:
         # The 📍 keyboard may be up: put back what the person had before it (a patient's
         # menu comes at the end of onboarding, so none yet the first time).
-        keep_menu = standing_before.is_patient and not first_time
+        keep_menu = answered.is_patient and not answered.ask_stage
         menu = keyboards.patient_menu() if keep_menu else keyboards.NO_MENU
         await reply(update, confirmation, menu=menu)
-    if first_time:
+    if answered.ask_stage:
         # --- recovery: ask how their back is; that answer sends the invite link ---
-        await ask_first_stage(update, context)
+        await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
 
 
 @guarded

@@ -45,12 +45,6 @@ def _stage_arg(text: str) -> Stage:
 # --- the stage ---------------------------------------------------------------------------
 
 
-async def ask_first_stage(update: Update, context: CareContext) -> None:
-    """Onboarding, after the time zone: how is your back? (The answer sends the invite link.)"""
-    await services(context).recovery.ask_first_stage(user_id(update))
-    await reply(update, texts.ASK_STAGE, keyboards.choose_stage(verb=StageVerb.FIRST))
-
-
 async def _first_stage_chosen(update: Update, context: CareContext, stage: Stage) -> None:
     view = await services(context).recovery.choose_stage(user_id(update), stage)
     await edit_or_reply(update, texts.first_stage_set(view.stage))

@@ -114,6 +114,17 @@ class Standing:
 
 
 @dataclass(frozen=True)
+class TimezoneSet:
+    """A time zone stored: its IANA name, and whether it was the person's first."""
+
+    name: str
+    # No zone before this call: decided by a conditional update, so of two calls racing
+    # (a double tap), only one is first.
+    first: bool
+    is_patient: bool
+
+
+@dataclass(frozen=True)
 class Member:
     user_id: int
     name: str
@@ -313,16 +324,15 @@ class CircleService:
             log_event(log, "circle.created", circle_id=circle.id, user_id=user_id)
             return circle.id
 
-    async def set_timezone(self, user_id: int, text: str) -> str:
-        """Set someone's time zone from what they typed or tapped; returns the IANA name."""
+    async def set_timezone(self, user_id: int, text: str) -> TimezoneSet:
+        """Set someone's time zone from what they typed or tapped."""
         name = read_timezone(text)
         if isinstance(name, Refusal):
             raise UnknownTimezone(text, name)
-        await self._store_timezone(user_id, name)
-        return name
+        return await self._store_timezone(user_id, name)
 
-    async def set_timezone_at(self, user_id: int, latitude: float, longitude: float) -> str:
-        """Set someone's time zone from a location they shared; returns the IANA name.
+    async def set_timezone_at(self, user_id: int, latitude: float, longitude: float) -> TimezoneSet:
+        """Set someone's time zone from a location they shared.
 
         The coordinates are used for this lookup only: never stored, never logged.
         """
@@ -330,16 +340,24 @@ class CircleService:
         name = await asyncio.to_thread(zone_at, latitude, longitude)
         if name is None:
             raise UnknownTimezone("", "location")
-        await self._store_timezone(user_id, name)
-        return name
+        return await self._store_timezone(user_id, name)
 
-    async def _store_timezone(self, user_id: int, name: str) -> None:
+    async def _store_timezone(self, user_id: int, name: str) -> TimezoneSet:
         async with self._db.transaction() as session:
-            await session.execute(update(User).where(User.id == user_id).values(timezone=name))
+            first = await session.execute(
+                update(User)
+                .where(User.id == user_id, User.timezone.is_(None))
+                .values(timezone=name)
+            )
+            is_first = first.rowcount == 1  # type: ignore[attr-defined]
+            if not is_first:
+                await session.execute(update(User).where(User.id == user_id).values(timezone=name))
             await flows.start(session, user_id, None, None, self._clock.now())
             for listener in self._timezone_listeners:
                 await listener(session, user_id)
+            is_patient = await patient_circle_id(session, user_id) is not None
         log_event(log, "user.timezone_set", user_id=user_id)
+        return TimezoneSet(name, is_first, is_patient)
 
     async def invite(self, user_id: int, access: str, *, replace: bool = False) -> InviteView:
         """The patient's current invite for this kind of helper, made (or replaced) if needed."""

@@ -62,8 +62,8 @@ async def test_patient_gets_one_circle_even_if_they_tap_twice(circles: CircleSer
 
 async def test_timezone_accepts_names_in_any_case_and_cities(circles: CircleService) -> None:
     await patient_with_circle(circles)
-    assert await circles.set_timezone(PAT.id, "america/new_york") == "America/New_York"
-    assert await circles.set_timezone(PAT.id, "Kolkata") == "Asia/Kolkata"
+    assert (await circles.set_timezone(PAT.id, "america/new_york")).name == "America/New_York"
+    assert (await circles.set_timezone(PAT.id, "Kolkata")).name == "Asia/Kolkata"
     with pytest.raises(UnknownTimezone):
         await circles.set_timezone(PAT.id, "Mars/Olympus")
     assert (await circles.standing(PAT.id)).timezone == "Asia/Kolkata"
@@ -71,7 +71,7 @@ async def test_timezone_accepts_names_in_any_case_and_cities(circles: CircleServ
 
 async def test_offsets_are_stored_the_way_people_mean_them(circles: CircleService) -> None:
     await patient_with_circle(circles)
-    stored = await circles.set_timezone(PAT.id, "GMT+2")
+    stored = (await circles.set_timezone(PAT.id, "GMT+2")).name
     when = dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)
     assert when.astimezone(ZoneInfo(stored)).utcoffset() == dt.timedelta(hours=2)
     with pytest.raises(UnknownTimezone) as refused:
@@ -91,7 +91,7 @@ async def test_a_shared_location_sets_its_zone_and_moves_what_depends_on_it(
     circles.on_timezone_changed(listener)
     await patient_with_circle(circles)
     await circles.set_awaiting(PAT.id, "timezone")
-    assert await circles.set_timezone_at(PAT.id, -23.55, -46.63) == "America/Sao_Paulo"
+    assert (await circles.set_timezone_at(PAT.id, -23.55, -46.63)).name == "America/Sao_Paulo"
     standing = await circles.standing(PAT.id)
     assert standing.timezone == "America/Sao_Paulo" and standing.awaiting is None
     assert moved == [PAT.id, PAT.id]  # Berlin at set-up, then São Paulo
