@@ -281,9 +281,7 @@ async def _pause(update: Update, context: CareContext, data: callbacks.Callback,
 
 
 async def _alert(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
-    detail = await services(context).meds.medication(me, _target(data))
-    if not detail.can_manage:
-        raise StaleAction()
+    detail = await services(context).meds.managed(me, _target(data))
     default = services(context).settings.missed_dose_alert_minutes
     med = detail.med
     await edit_or_reply(
@@ -325,9 +323,7 @@ async def _same(update: Update, context: CareContext, data: callbacks.Callback, 
 
 async def _delete(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
     target = _target(data)
-    detail = await services(context).meds.medication(me, target)
-    if not detail.can_manage:
-        raise StaleAction()
+    detail = await services(context).meds.managed(me, target)
     await edit_or_reply(
         update, texts.confirm_delete_med(detail.med.name), keyboards.confirm_delete_med(target)
     )

@@ -331,9 +331,7 @@ async def _when_preset(
     update: Update, context: CareContext, data: callbacks.Callback, me: int
 ) -> None:
     preset = data.args[1] if len(data.args) > 1 else ""
-    if preset not in ("1h", "2h", "today"):
-        raise StaleAction()
-    outcome = await services(context).needs.set_deadline(me, _need_id(data), preset)
+    outcome = await services(context).needs.set_deadline_preset(me, _need_id(data), preset)
     await edit_or_reply(update, *_updated(context, outcome, "deadline"))
 
 

@@ -1194,6 +1194,14 @@ class MedicationService:
                 raise MedicationGone()
             return await self._detail(session, user_id, ctx)
 
+    async def managed(self, user_id: int, med_id: int) -> MedDetail:
+        """A medication about to be changed (its alert choices, "Delete?"): only for someone
+        who may manage it; anyone else holds a button that was never theirs."""
+        detail = await self.medication(user_id, med_id)
+        if not detail.can_manage:
+            raise StaleAction()
+        return detail
+
     async def set_paused(self, user_id: int, med_id: int, paused: bool) -> MedDetail:
         async with self._db.transaction() as session:
             ctx, for_patient = await self._editable(session, user_id, med_id)

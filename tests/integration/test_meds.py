@@ -446,6 +446,20 @@ async def test_helpers_change_medications_only_if_allowed_and_the_patient_is_tol
         await rig.meds.set_paused(999, med_id, False)  # a stranger
 
 
+async def test_only_who_may_manage_opens_a_medication_to_change_it(rig: Rig) -> None:
+    """The alert choices and "Delete?" answer only someone who may manage the medication;
+    for anyone else the button is stale (they see the medication, without those buttons)."""
+    med_id = await rig.add("Ibuprofen | 400 mg | 11:00")
+    assert (await rig.meds.managed(PAT.id, med_id)).med.id == med_id
+    assert not (await rig.meds.medication(ANNA.id, med_id)).can_manage
+    with pytest.raises(StaleAction):
+        await rig.meds.managed(ANNA.id, med_id)
+    with pytest.raises(MedsPrivate):
+        await rig.meds.managed(ERRI.id, med_id)
+    await rig.setting("helpers_manage_meds", True)
+    assert (await rig.meds.managed(ANNA.id, med_id)).can_manage
+
+
 async def test_pause_and_resume(rig: Rig) -> None:
     med_id = await rig.add("Ibuprofen | 400 mg | 11:00")
     detail = await rig.meds.set_paused(PAT.id, med_id, True)

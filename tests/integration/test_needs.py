@@ -389,6 +389,24 @@ async def test_a_note_and_a_deadline_update_the_offers(rig: Rig) -> None:
     assert "the blue &lt;bag&gt;" in offer.payload["text"] and "by 19:00" in offer.payload["text"]
 
 
+async def test_the_by_when_buttons_set_their_presets_and_nothing_else(rig: Rig) -> None:
+    await circle_of(rig, ANNA)
+    need_id = (await rig.needs.post(PAT.id, "pharmacy")).need.id
+    now = rig.clock.now()
+    await rig.needs.set_deadline_preset(PAT.id, need_id, "2h")
+    assert (await rig.need(need_id)).deadline_at == now + dt.timedelta(hours=2)
+    await rig.needs.set_deadline_preset(PAT.id, need_id, "today")
+    assert (await rig.need(need_id)).deadline_at == dt.datetime(  # 23:59 in Berlin
+        2026, 3, 2, 22, 59, tzinfo=dt.UTC
+    )
+    for forged in ("3h", "19:00", ""):
+        with pytest.raises(StaleAction):
+            await rig.needs.set_deadline_preset(PAT.id, need_id, forged)
+    # Typed, a preset's words work too (as before the presets had a name).
+    await rig.needs.set_deadline(PAT.id, need_id, "1h")
+    assert (await rig.need(need_id)).deadline_at == now + dt.timedelta(hours=1)
+
+
 async def test_typed_flows_use_the_draft_kept_in_the_database(rig: Rig) -> None:
     await circle_of(rig, ANNA)
     need_id = (await rig.needs.post(PAT.id, "pharmacy")).need.id

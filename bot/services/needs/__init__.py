@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.services.needs.claiming import _Claiming
 from bot.services.needs.overview import LIST_LIMIT, RECENTLY_DONE, _Overview
-from bot.services.needs.patient_actions import DEADLINE_PRESETS, _PatientActions
+from bot.services.needs.patient_actions import _PatientActions
 from bot.services.needs.posting import _Posting
 from bot.services.needs.timers import RUN_BATCH, _Timers
 from bot.services.needs.views import (
@@ -24,7 +24,6 @@ from bot.services.needs.views import (
 )
 
 __all__ = [
-    "DEADLINE_PRESETS",
     "LIST_LIMIT",
     "RECENTLY_DONE",
     "RUN_BATCH",

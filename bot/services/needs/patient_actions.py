@@ -12,10 +12,10 @@ from bot.db.models import Need
 from bot.domain.needs import (
     LADDER_EVERYONE,
     NOTE_MAX,
+    DeadlinePreset,
     NeedAction,
     NeedState,
     clean_text,
-    end_of_today,
     has_content,
     parse_deadline,
     states_allowing,
@@ -26,8 +26,6 @@ from bot.services.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.services.needs.routing import _Routing
 from bot.services.needs.state import log
 from bot.services.needs.views import Outcome, _card, _new_round, _rowcount
-
-DEADLINE_PRESETS = {"1h": dt.timedelta(hours=1), "2h": dt.timedelta(hours=2)}
 
 
 class _PatientActions(_Routing):
@@ -184,18 +182,22 @@ class _PatientActions(_Routing):
             log_event(log, "need.note_added", need_id=need.id)
             return Outcome(await self._view(session, need), trimmed=trimmed or cut)
 
+    async def set_deadline_preset(self, patient_id: int, need_id: int, preset: str) -> Outcome:
+        """A "By when?" button; anything but a preset is an old or forged button."""
+        if DeadlinePreset.read(preset) is None:
+            raise StaleAction()
+        return await self.set_deadline(patient_id, need_id, preset)
+
     async def set_deadline(self, patient_id: int, need_id: int, when: str) -> Outcome:
-        """By when: a preset ("1h", "2h", "today") or a time the patient typed."""
+        """By when: a preset (see DeadlinePreset) or a time the patient typed."""
         async with self._db.transaction() as session:
             need, _, patient = await self._patient_need(session, patient_id, need_id)
             now = self._clock.now()
             zone = patient.timezone or "UTC"
-            if when in DEADLINE_PRESETS:
-                deadline: dt.datetime | None = now + DEADLINE_PRESETS[when]
-            elif when == "today":
-                deadline = end_of_today(now, zone)
-            else:
-                deadline = parse_deadline(when, now, zone)
+            preset = DeadlinePreset.read(when)
+            deadline: dt.datetime | None = (
+                preset.deadline(now, zone) if preset else parse_deadline(when, now, zone)
+            )
             if deadline is None or deadline <= now:
                 raise BadDeadline()
             won = await self._transition(session, need, NeedAction.AMEND, deadline_at=deadline)
