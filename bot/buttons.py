@@ -7,6 +7,9 @@ a member is fine, changing a value breaks every such button.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeAlias
+
+from bot.callbacks import encode
 
 
 class Ns(StrEnum):
@@ -193,3 +196,27 @@ VERBS: dict[Ns, type[StrEnum]] = {
     Ns.DOSE: DoseVerb,
     Ns.DATA: DataVerb,
 }
+
+Verb: TypeAlias = (
+    StartVerb
+    | TimezoneVerb
+    | InviteVerb
+    | CircleVerb
+    | SettingsVerb
+    | StageVerb
+    | TipVerb
+    | PainVerb
+    | LookVerb
+    | NeedVerb
+    | QuietVerb
+    | MedVerb
+    | DoseVerb
+    | DataVerb
+)
+_NAMESPACE: dict[type[StrEnum], Ns] = {verbs: ns for ns, verbs in VERBS.items()}
+
+
+def tap(verb: Verb, *args: object) -> str:
+    """What a button sends when tapped: its verb, in the verb's namespace, and the things
+    it names (``tap(DoseVerb.TAKE, 42)`` is ``1:dose:take:42``)."""
+    return encode(_NAMESPACE[type(verb)], verb, *args)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks, keyboards, texts
+from bot import keyboards, texts
 from bot.buttons import CircleVerb, InviteVerb, SettingsVerb
+from bot.callbacks import Callback
 from bot.db.models import Access
 from bot.handlers.common import (
     CareContext,
@@ -142,7 +143,7 @@ async def leave_command(update: Update, context: CareContext) -> None:
     await reply(update, texts.CHOOSE_CIRCLE_TO_LEAVE, keyboards.leave_choices(choices))
 
 
-def _member(data: callbacks.Callback) -> int:
+def _member(data: Callback) -> int:
     """The helper (or circle) a button names; a button without one is stale."""
     target = data.int_arg(0)
     if target is None:
@@ -150,31 +151,29 @@ def _member(data: callbacks.Callback) -> int:
     return target
 
 
-async def _keep(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _keep(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await edit_or_reply(update, texts.KEPT)
 
 
-async def _remove(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _remove(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _member(data)
     name = await services(context).circles.member_name(me, target)
     await edit_or_reply(update, texts.confirm_remove(name), keyboards.confirm_remove(target))
 
 
-async def _remove_yes(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _remove_yes(update: Update, context: CareContext, data: Callback, me: int) -> None:
     name = await services(context).circles.remove_helper(me, _member(data))
     await edit_or_reply(update, texts.removed(name))
 
 
-async def _access(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _access(update: Update, context: CareContext, data: Callback, me: int) -> None:
     """Make a helper close family, or an errand helper (the verb is the access)."""
     access = Access(data.verb)
     name = await services(context).circles.set_access(me, _member(data), access)
     await edit_or_reply(update, texts.access_set(name, access))
 
 
-async def _leave(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _leave(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _member(data)
     helping = await services(context).circles.require_helper_in(me, target)
     await edit_or_reply(
@@ -182,9 +181,7 @@ async def _leave(update: Update, context: CareContext, data: callbacks.Callback,
     )
 
 
-async def _leave_yes(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _leave_yes(update: Update, context: CareContext, data: Callback, me: int) -> None:
     patient_name = await services(context).circles.leave(me, _member(data))
     await edit_or_reply(update, texts.left(patient_name))
 

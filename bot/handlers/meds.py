@@ -6,8 +6,9 @@ import datetime as dt
 
 from telegram import Update
 
-from bot import callbacks, keyboards, texts
+from bot import keyboards, texts
 from bot.buttons import DoseVerb, MedVerb
+from bot.callbacks import Callback
 from bot.handlers.common import (
     CareContext,
     Press,
@@ -32,7 +33,7 @@ def _text(update: Update) -> str:
     return message.text
 
 
-def _shown(data: callbacks.Callback, index: int) -> dt.datetime:
+def _shown(data: Callback, index: int) -> dt.datetime:
     """When the warning a "Log it anyway" answers was shown; an old button without it reads
     as long ago, so it asks again."""
     return dt.datetime.fromtimestamp(data.int_arg(index) or 0, dt.UTC)
@@ -213,7 +214,7 @@ async def _show_edit(update: Update, prompt: EditPrompt, *, edit: bool) -> None:
 # --- buttons: managing medications ----------------------------------------------------------
 
 
-def _target(data: callbacks.Callback) -> int:
+def _target(data: Callback) -> int:
     """The medication (or dose) a button names; a button without one is stale."""
     target = data.int_arg(0)
     if target is None:
@@ -221,66 +222,54 @@ def _target(data: callbacks.Callback) -> int:
     return target
 
 
-async def _add(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _add(update: Update, context: CareContext, data: Callback, me: int) -> None:
     prompt = await services(context).meds.start_add(me, data.int_arg(0))  # may refuse: answer after
     await answer_first(update)
     await _show_prompt(update, prompt)
 
 
-async def _add_for(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _add_for(update: Update, context: CareContext, data: Callback, me: int) -> None:
     prompt = await services(context).meds.start_add(me, _target(data))
     await _show_prompt(update, prompt, edit=True)
 
 
-async def _add_skip(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _add_skip(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await _show_prompt(update, await services(context).meds.add_skip(me), edit=True)
 
 
-async def _add_as_needed(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _add_as_needed(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await _show_prompt(update, await services(context).meds.add_as_needed(me), edit=True)
 
 
-async def _add_save(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _add_save(update: Update, context: CareContext, data: Callback, me: int) -> None:
     detail = await services(context).meds.add_save(me)
     now = services(context).clock.now()
     text = texts.med_added(detail.med, detail.patient_name, detail.for_patient, now, detail.reach)
     await edit_or_reply(update, text)
 
 
-async def _stop_flow(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _stop_flow(update: Update, context: CareContext, data: Callback, me: int) -> None:
     """Cancel (adding) or Keep (editing): the walk-through stops."""
     await services(context).meds.add_cancel(me)
     await edit_or_reply(update, texts.ADD_CANCELLED if data.verb == MedVerb.CANCEL else texts.KEPT)
 
 
-async def _med_show(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _med_show(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await _show_detail(update, context, await services(context).meds.medication(me, _target(data)))
 
 
-async def _med_list(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _med_list(update: Update, context: CareContext, data: Callback, me: int) -> None:
     listing = await services(context).meds.circle_list(me, _target(data))
     await _show_list(update, context, listing, edit=True)
 
 
-async def _pause(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _pause(update: Update, context: CareContext, data: Callback, me: int) -> None:
     pause = data.verb == MedVerb.PAUSE
     detail = await services(context).meds.set_paused(me, _target(data), pause)
     await _show_detail(update, context, detail)
 
 
-async def _alert(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _alert(update: Update, context: CareContext, data: Callback, me: int) -> None:
     detail = await services(context).meds.managed(me, _target(data))
     default = services(context).settings.missed_dose_alert_minutes
     med = detail.med
@@ -291,9 +280,7 @@ async def _alert(update: Update, context: CareContext, data: callbacks.Callback,
     )
 
 
-async def _alert_set(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _alert_set(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     if len(data.args) != 2 or not data.args[1].isdigit():
         raise StaleAction()
@@ -302,7 +289,7 @@ async def _alert_set(
     await _show_detail(update, context, detail)
 
 
-async def _edit(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _edit(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     if len(data.args) != 2:
         raise StaleAction()
@@ -311,17 +298,15 @@ async def _edit(update: Update, context: CareContext, data: callbacks.Callback, 
     await _show_edit(update, editing, edit=False)
 
 
-async def _no_limit(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _no_limit(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await _show_edit(update, await services(context).meds.edit_answer(me, None), edit=True)
 
 
-async def _same(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _same(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await _show_edit(update, await services(context).meds.edit_keep(me), edit=True)
 
 
-async def _delete(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _delete(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     detail = await services(context).meds.managed(me, target)
     await edit_or_reply(
@@ -329,21 +314,17 @@ async def _delete(update: Update, context: CareContext, data: callbacks.Callback
     )
 
 
-async def _delete_yes(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _delete_yes(update: Update, context: CareContext, data: Callback, me: int) -> None:
     name = await services(context).meds.delete(me, _target(data))
     await edit_or_reply(update, texts.med_deleted(name))
 
 
-async def _refill(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _refill(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await services(context).meds.request_refill(me, _target(data))
     await edit_or_reply(update, texts.REFILL_POSTED)
 
 
-async def _no_refill(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _no_refill(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await services(context).meds.decline_refill(me, _target(data))
     await edit_or_reply(update, texts.REFILL_DECLINED)
 
@@ -380,16 +361,14 @@ async def med_button(update: Update, context: CareContext) -> None:
 # --- buttons: doses ------------------------------------------------------------------------
 
 
-async def _take(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _take(update: Update, context: CareContext, data: Callback, me: int) -> None:
     outcome = await services(context).meds.take(
         me, _target(data), message_id=pressed_message_id(update)
     )
     await _show_outcome(update, outcome, edit=True)
 
 
-async def _take_anyway(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _take_anyway(update: Update, context: CareContext, data: Callback, me: int) -> None:
     """ "Log it anyway" on a scheduled dose (at the time typed, if it was back-dated)."""
     target = _target(data)
     epoch = data.int_arg(1)
@@ -405,7 +384,7 @@ async def _take_anyway(
     await _show_outcome(update, outcome, edit=True, at=at)
 
 
-async def _back(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _back(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     view = await services(context).meds.not_now(me, target)
     if view.state == "snoozed":
@@ -415,7 +394,7 @@ async def _back(update: Update, context: CareContext, data: callbacks.Callback, 
         await edit_or_reply(update, text, keyboards.dose_reminder(target))
 
 
-async def _snooze(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _snooze(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     if len(data.args) != 2 or not data.args[1].isdigit():
         raise StaleAction()
@@ -425,20 +404,20 @@ async def _snooze(update: Update, context: CareContext, data: callbacks.Callback
     await _show_outcome(update, outcome, edit=True)
 
 
-async def _skip(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _skip(update: Update, context: CareContext, data: Callback, me: int) -> None:
     outcome = await services(context).meds.skip(
         me, _target(data), message_id=pressed_message_id(update)
     )
     await _show_outcome(update, outcome, edit=True)
 
 
-async def _took_at(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _took_at(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await services(context).meds.begin_take_at(me, _target(data))
     await answer_first(update)
     await reply(update, texts.ASK_TOOK_AT)
 
 
-async def _give(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _give(update: Update, context: CareContext, data: Callback, me: int) -> None:
     """ "Mark as given", and its "Log it anyway"."""
     target = _target(data)
     confirmed = data.verb == DoseVerb.GIVE_OK
@@ -449,7 +428,7 @@ async def _give(update: Update, context: CareContext, data: callbacks.Callback, 
     await _show_outcome(update, outcome, edit=True, by_helper=True)
 
 
-async def _check(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _check(update: Update, context: CareContext, data: Callback, me: int) -> None:
     target = _target(data)
     result = await services(context).meds.check_on(
         me, target, message_id=pressed_message_id(update)
@@ -466,30 +445,26 @@ async def _check(update: Update, context: CareContext, data: callbacks.Callback,
         await answer(query, text, alert=True)
 
 
-async def _log(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _log(update: Update, context: CareContext, data: Callback, me: int) -> None:
     pressed = pressed_message_id(update)
     outcome = await services(context).meds.log_pressed(me, _target(data), pressed)
     await _show_outcome(update, outcome, edit=True)
 
 
-async def _log_anyway(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _log_anyway(update: Update, context: CareContext, data: Callback, me: int) -> None:
     outcome = await services(context).meds.log_pressed(
         me, _target(data), pressed_message_id(update), confirmed=True, warned_at=_shown(data, 1)
     )
     await _show_outcome(update, outcome, edit=True)
 
 
-async def _can_i(update: Update, context: CareContext, data: callbacks.Callback, me: int) -> None:
+async def _can_i(update: Update, context: CareContext, data: Callback, me: int) -> None:
     answer_now = await services(context).meds.can_i_take(me, _target(data))
     await answer_first(update)
     await reply(update, texts.as_needed_answer(answer_now))
 
 
-async def _not_logged(
-    update: Update, context: CareContext, data: callbacks.Callback, me: int
-) -> None:
+async def _not_logged(update: Update, context: CareContext, data: Callback, me: int) -> None:
     await edit_or_reply(update, texts.NOT_LOGGED)
 
 

@@ -21,8 +21,9 @@ from bot.buttons import (
     NeedVerb,
     Ns,
     PainVerb,
+    StageVerb,
+    tap,
 )
-from bot.buttons import StageVerb as Stage
 from bot.db.models import Access
 from bot.domain.needs import DeadlinePreset, NeedCard
 from bot.handlers import circle, meds, needs
@@ -107,6 +108,15 @@ def test_every_verb_keeps_the_value_buttons_already_carry() -> None:
         assert {verb.value for verb in verbs} == OLD_VERBS[ns.value], ns
 
 
+def test_a_tap_carries_its_namespace_and_verb_as_before() -> None:
+    for ns, verbs in VERBS.items():
+        for verb in verbs:
+            assert tap(verb, 42) == f"1:{ns.value}:{verb.value}:42"
+    assert tap(DoseVerb.SNOOZE, 9, 10) == "1:dose:snz:9:10"
+    assert tap(LookVerb.DOSE, 8) == "1:look:d:8"
+    assert len({verbs for verbs in VERBS.values()}) == len(VERBS)  # one namespace each
+
+
 def test_the_access_verbs_are_the_access_values() -> None:
     # A helper's access is set by the verb itself ("1:circle:errand:42").
     assert (CircleVerb.CLOSE.value, CircleVerb.ERRAND.value) == (Access.CLOSE, Access.ERRAND)
@@ -130,7 +140,7 @@ def _every_keyboard() -> Iterator[keyboards.Rows]:
     yield keyboards.leave_choices([(3, "Ann")])
     yield keyboards.confirm_leave(3)
     yield keyboards.choose_stage("acute")
-    yield keyboards.choose_stage(verb=Stage.FIRST)
+    yield keyboards.choose_stage(verb=StageVerb.FIRST)
     yield keyboards.pain_scale(PainVerb.NOW, 123)
     yield keyboards.pain_scale(PainVerb.CHECKIN, 9)
     yield keyboards.pain_result(4, True, ("easing", "acute"))
