@@ -75,3 +75,14 @@ async def end_if(
     if user is None or user.awaiting != what or (user.draft or {}).get(key) != value:
         return
     await advance(session, user_id, user.flow_rev, None, None, now)
+
+
+async def end_step(session: AsyncSession, user_id: int, what: str, now: dt.datetime) -> None:
+    """End the flow only if it is still waiting for `what` (a time zone set by a button
+    must not close the question onboarding asked next, say)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.awaiting == what)
+        .values(awaiting=None, draft=None, flow_rev=User.flow_rev + 1, flow_at=None)
+        .execution_options(synchronize_session=False)
+    )

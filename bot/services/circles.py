@@ -352,7 +352,7 @@ class CircleService:
             is_first = first.rowcount == 1  # type: ignore[attr-defined]
             if not is_first:
                 await session.execute(update(User).where(User.id == user_id).values(timezone=name))
-            await flows.start(session, user_id, None, None, self._clock.now())
+            await flows.end_step(session, user_id, Awaiting.TIMEZONE, self._clock.now())
             for listener in self._timezone_listeners:
                 await listener(session, user_id)
             is_patient = await patient_circle_id(session, user_id) is not None

@@ -43,6 +43,9 @@ async def test_a_double_tap_on_the_first_zone_asks_the_stage_once(
     )
     assert sorted(a.ask_stage for a in answers) == [False, True]
     assert all(a.is_patient for a in answers)
+    # The second tap leaves the stage question the first one opened: onboarding still ends
+    # with the invite link.
+    assert (await rig.circles.standing(PAT.id)).awaiting == "stage"
 
 
 async def test_a_later_zone_asks_nothing_more(rig: Rig, onboarding: OnboardingService) -> None:
@@ -78,3 +81,16 @@ async def test_a_location_counts_only_when_asked_for(
     asked = await onboarding.set_timezone_at(PAT.id, *SAO_PAULO)
     assert asked.asked and asked.name == "America/Sao_Paulo" and not asked.ask_stage
     assert (await rig.circles.standing(PAT.id)).awaiting is None
+
+
+async def test_a_second_zone_tap_in_order_keeps_the_stage_question_open(
+    rig: Rig, onboarding: OnboardingService
+) -> None:
+    """One chat's updates run in order: the second tap comes after the first asked for the
+    stage, and must not close that question (onboarding then never sent the invite)."""
+    await rig.circles.touch(PAT)
+    await onboarding.become_patient(PAT.id)
+    first = await onboarding.set_timezone(PAT.id, "Europe/Berlin")
+    second = await onboarding.set_timezone(PAT.id, "Europe/Berlin")
+    assert first.ask_stage and not second.ask_stage
+    assert (await rig.circles.standing(PAT.id)).awaiting == "stage"
