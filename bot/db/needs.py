@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Membership, MemberStatus, Need, NeedOffer, Role, User
@@ -183,16 +184,12 @@ async def first_step_at(session: AsyncSession) -> dt.datetime | None:
     return result
 
 
-async def due_ids(session: AsyncSession, now: dt.datetime, limit: int) -> list[int]:
-    """Up to `limit` needs whose next step is due by `now`, soonest first."""
-    return list(
-        await session.scalars(
-            select(Need.id)
-            .where(Need.next_step_at <= now)
-            .order_by(Need.next_step_at, Need.id)
-            .limit(limit)
-        )
-    )
+def due_needs(now: dt.datetime, skip: set[int]) -> Select[Any]:
+    """Needs whose next step is due by `now`, soonest first, but for those in `skip`."""
+    query = select(Need.id).where(Need.next_step_at <= now)
+    if skip:
+        query = query.where(Need.id.not_in(skip))
+    return query.order_by(Need.next_step_at, Need.id)
 
 
 async def helping_circles(session: AsyncSession, user_id: int) -> list[int]:

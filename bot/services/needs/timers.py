@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.db.circles import circle_and_patient
+from bot.db.due import drain
 from bot.db.models import Need
-from bot.db.needs import due_ids, first_step_at
+from bot.db.needs import due_needs, first_step_at
 from bot.domain.needs import NeedAction, NeedState, Progress, due_steps, next_step_at
 from bot.events import log_event
 from bot.services.needs.routing import _Routing
@@ -27,18 +28,13 @@ class _Timers(_Routing):
 
     async def run_due(self, now: dt.datetime) -> int:
         """Widen, remind, tell honestly, expire: everything due by `now`, each need once."""
-        handled = 0
-        seen: set[int] = set()
-        while True:
-            async with self._db.transaction() as session:
-                ids = await due_ids(session, now, RUN_BATCH)
-            fresh = [i for i in ids if i not in seen]
-            for need_id in fresh:
-                seen.add(need_id)
-                if await self._step(need_id, now):
-                    handled += 1
-            if len(ids) < RUN_BATCH or not fresh:
-                return handled
+        return await drain(
+            self._db,
+            lambda skip: due_needs(now, skip),
+            lambda need_id: self._step(need_id, now),
+            batch=RUN_BATCH,
+            area="needs",
+        )
 
     async def _step(self, need_id: int, now: dt.datetime) -> bool:
         async with self._db.transaction() as session:

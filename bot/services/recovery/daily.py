@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot import keyboards, texts
 from bot.buttons import PainVerb
 from bot.db.circles import circle_and_patient, display_name
+from bot.db.due import drain
 from bot.db.models import CheckinState, DailyCheckin, PainReport, RecoveryPlan
 from bot.domain.clocktime import local_date, local_instant, next_local_time
 from bot.domain.recovery import Stage
@@ -47,42 +48,28 @@ class _Daily(_Tips, _LookIn):
 
     async def run_due(self, now: dt.datetime) -> int:
         # No scheduler pokes from here: after a sweep the scheduler re-arms from next_due().
-        handled = 0
-        for circle_id, due in await self._due_rows(RecoveryPlan.next_tip_at, now):
-            handled += await self._guard(self._daily_tip(circle_id, due, now), circle_id)
-        for circle_id, due in await self._due_rows(RecoveryPlan.next_checkin_at, now):
-            handled += await self._guard(self._daily_checkin(circle_id, due, now), circle_id)
-        for checkin_id, due in await self._due_rows(DailyCheckin.due_at, now):
-            handled += await self._guard(self._checkin_step(checkin_id, due, now), checkin_id)
+        handled = await self._drain(RecoveryPlan.next_tip_at, self._daily_tip, now)
+        handled += await self._drain(RecoveryPlan.next_checkin_at, self._daily_checkin, now)
+        handled += await self._drain(DailyCheckin.due_at, self._checkin_step, now)
         return handled
 
-    async def _due_rows(
-        self, column: InstrumentedAttribute[Any], now: dt.datetime
-    ) -> list[tuple[int, dt.datetime]]:
-        """Everything due by `now` on one indexed column, oldest first, in batches."""
-        key = RecoveryPlan.circle_id if column.class_ is RecoveryPlan else DailyCheckin.id
-        found: list[tuple[int, dt.datetime]] = []
-        after: tuple[dt.datetime, int] | None = None
-        while True:
-            query = select(key, column).where(column <= now)
-            if after is not None:
-                query = query.where(
-                    or_(column > after[0], and_(column == after[0], key > after[1]))
-                )
-            async with self._db.transaction() as session:
-                rows = (await session.execute(query.order_by(column, key).limit(DUE_BATCH))).all()
-            found += [(int(row_id), when) for row_id, when in rows]
-            if len(rows) < DUE_BATCH:
-                return found
-            after = (rows[-1][1], rows[-1][0])
+    async def _drain(
+        self,
+        column: InstrumentedAttribute[Any],
+        step: Callable[[int, dt.datetime, dt.datetime], Awaitable[bool]],
+        now: dt.datetime,
+    ) -> int:
+        """Everything due by `now` on one column, each row once; a bad row waits a sweep."""
 
-    async def _guard(self, step: Awaitable[bool], item: int) -> int:
-        """One bad row must not stop the others; it is logged and retried on the next sweep."""
-        try:
-            return 1 if await step else 0
-        except Exception:
-            log.exception("event=recovery.due_failed item=%s", item)
-            return 0
+        def due(skip: set[int]) -> Select[Any]:
+            return _due_rows(column, now, skip)
+
+        def handle(row: tuple[int, dt.datetime]) -> Awaitable[bool]:
+            return step(row[0], row[1], now)
+
+        return await drain(
+            self._db, due, handle, batch=DUE_BATCH, area="recovery", key=lambda row: row[0]
+        )
 
     async def _daily_tip(self, circle_id: int, due: dt.datetime, now: dt.datetime) -> bool:
         async with self._db.transaction() as session:
@@ -327,3 +314,12 @@ class _Daily(_Tips, _LookIn):
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
+
+
+def _due_rows(column: InstrumentedAttribute[Any], now: dt.datetime, skip: set[int]) -> Select[Any]:
+    """Everything due by `now` on one indexed column, oldest first, but for `skip`."""
+    key = RecoveryPlan.circle_id if column.class_ is RecoveryPlan else DailyCheckin.id
+    query = select(key, column).where(column <= now)
+    if skip:
+        query = query.where(key.not_in(skip))
+    return query.order_by(column, key)

@@ -1,0 +1,67 @@
+"""The one loop over due rows: take a batch, handle each row once, skip a poison row, report.
+
+Every area with time-driven work (need steps, medication slots and doses, daily tips and
+check-ins) keeps its due work in rows with a due instant. A sweep drains them with `drain`:
+each row is handled in its own transaction by the area's `handle`, which re-checks the row
+(another replica may have taken it). A row whose handling raises is logged, skipped for the
+rest of this run and tried again on the next sweep, so one bad row never holds up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Select
+
+from bot.db.session import Database
+
+log = logging.getLogger(__name__)
+
+# A run stops after this many batches even if rows keep falling due; the next sweep goes on.
+MAX_ROUNDS = 1000
+
+
+async def drain(
+    db: Database,
+    due: Callable[[set[Any]], Select[Any]],
+    handle: Callable[[Any], Awaitable[bool | int]],
+    *,
+    batch: int,
+    area: str,
+    key: Callable[[Any], Any] = lambda row: row,
+) -> int:
+    """Handle everything `due` selects, a batch at a time; returns how many were handled.
+
+    `due(skip)` builds the query for the next batch (soonest first), leaving out the keys in
+    `skip`: rows that failed in this run, and rows handled in this run that are still due.
+    Each row is passed to `handle` at most once per run; `key(row)` names it for skipping and
+    for the log line.
+    """
+    handled = 0
+    seen: set[Any] = set()
+    skip: set[Any] = set()  # failed in this run, or handled and still due: not asked again
+    for _ in range(MAX_ROUNDS):
+        async with db.transaction() as session:
+            rows = [_row(r) for r in (await session.execute(due(skip).limit(batch))).all()]
+        again = {key(row) for row in rows} & seen
+        skip |= again
+        for row in rows:
+            if key(row) in seen:
+                continue
+            seen.add(key(row))
+            try:
+                handled += int(await handle(row))
+            except Exception:
+                # Ids only: a row's contents may be health data.
+                log.exception("event=%s.due_failed id=%s", area, key(row))
+                skip.add(key(row))
+        if len(rows) < batch:
+            break  # that was all; otherwise every round handles a new row or skips one more
+    return handled
+
+
+def _row(row: Any) -> Any:
+    """A one-column row is its value; a wider one a tuple."""
+    return row[0] if len(row) == 1 else tuple(row)
