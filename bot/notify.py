@@ -14,13 +14,12 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import after_commit
+from bot.db.statements import insert_or_ignore, rowcount
 
 # A payload may carry, under this key, the copy to keep once its message has gone out (or
 # never will): the message still names someone who has since deleted their data, and is
@@ -224,7 +223,7 @@ class Notifier:
                 .where(OutboxMessage.key == ref_key, OutboxMessage.state == OutboxState.PENDING)
                 .values(payload=message.to_payload())
             )
-            if _rowcount(result) == 1:
+            if rowcount(result) == 1:
                 return True
         return await self._insert(
             session,
@@ -292,17 +291,11 @@ class Notifier:
             "circle_id": circle_id,
             "created_at": now,
         }
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing()
-        result = await session.execute(statement)
-        added = _rowcount(result) == 1
+        result = await session.execute(insert_or_ignore(session, OutboxMessage, **values))
+        added = rowcount(result) == 1
         if added:
             after_commit(session, self._poke)
         return added
 
     def _poke(self) -> None:
         self._wake()
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DoseOccurrence, Need, OutboxMessage, OutboxState
 from bot.db.session import Database
+from bot.db.statements import rowcount
 from bot.domain.doses import ANSWERABLE
 from bot.domain.needs import FINISHED
 from bot.domain.privacy import Forgotten
@@ -98,7 +99,7 @@ async def forget_in_outbox(
             )
             live = {**row.payload, KEEP_AFTER_SEND: redacted}
             result = await session.execute(still_waiting.values(**values, payload=live))
-            if getattr(result, "rowcount", 0) == 1:
+            if rowcount(result) == 1:
                 continue
             # Claimed meanwhile (another replica): the sender has its words already.
         if names_them:

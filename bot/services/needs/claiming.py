@@ -7,12 +7,13 @@ from sqlalchemy import update
 from bot import keyboards, texts
 from bot.db.circles import display_name
 from bot.db.models import Need, NeedOffer, User
+from bot.db.statements import rowcount
 from bot.domain.needs import LADDER_EVERYONE, NeedAction, NeedState
 from bot.events import log_event
 from bot.notify import OutMessage
 from bot.services.needs.routing import _Routing
 from bot.services.needs.state import log
-from bot.services.needs.views import Outcome, _rowcount
+from bot.services.needs.views import Outcome
 
 
 class _Claiming(_Routing):
@@ -81,7 +82,7 @@ class _Claiming(_Routing):
                 )
                 .values(declined_at=now)
             )
-            if _rowcount(result) == 0:
+            if rowcount(result) == 0:
                 return Outcome(await self._view(session, need), repeat=True)
             routed = None
             # One at a time: a "no" passes the need to the next helper straight away.

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from bot import texts
 from bot.db.circles import display_name
 from bot.db.models import Need
+from bot.db.statements import rowcount
 from bot.domain.needs import (
     LADDER_EVERYONE,
     NOTE_MAX,
@@ -25,7 +26,7 @@ from bot.notify import OutMessage, Priority
 from bot.services.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.services.needs.routing import _Routing
 from bot.services.needs.state import log
-from bot.services.needs.views import Outcome, _card, _new_round, _rowcount
+from bot.services.needs.views import Outcome, _card, _new_round
 
 
 class _PatientActions(_Routing):
@@ -97,7 +98,7 @@ class _PatientActions(_Routing):
                 .execution_options(synchronize_session=False)
             )
             await session.refresh(need)
-            if _rowcount(result) == 0:
+            if rowcount(result) == 0:
                 return Outcome(await self._view(session, need), repeat=True)
             if await self._is_active_helper(session, need.circle_id, need.owner_id):
                 await self._notifier.send(

@@ -15,11 +15,12 @@ from bot.db.circles import active_membership, circle_and_patient, display_name, 
 from bot.db.models import Circle, Need, Role, User
 from bot.db.needs import any_membership
 from bot.db.session import Database, after_commit
+from bot.db.statements import rowcount
 from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedAction, NeedState, next_state, next_step_at, states_allowing
 from bot.notify import Notifier, Priority
 from bot.services.errors import NeedClosed, NeedTaken, NotPatient, NotRegistered, StaleAction
-from bot.services.needs.views import NeedTimings, NeedView, _card, _media, _progress, _rowcount
+from bot.services.needs.views import NeedTimings, NeedView, _card, _media, _progress
 
 log = logging.getLogger(__package__)  # one logger for the service, named as before the split
 
@@ -66,7 +67,7 @@ class _Core:
             .execution_options(synchronize_session=False)
         )
         await session.refresh(need)
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     def _reschedule(self, session: AsyncSession, need: Need) -> None:
         """Point the clock at this need's next step (or at nothing once it has left open)."""

@@ -156,7 +156,3 @@ def _quiet_until(helper: User, patient: User, now: dt.datetime) -> dt.datetime |
     if not in_time_range(now, helper.quiet_start, helper.quiet_end, zone):
         return None
     return range_end_after(now, helper.quiet_end, zone)
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

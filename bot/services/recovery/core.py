@@ -14,13 +14,14 @@ from bot.clock import Clock
 from bot.db.circles import circle_and_patient, patient_circle_id
 from bot.db.models import Membership, MemberStatus, RecoveryPlan, Role, StageChange
 from bot.db.session import Database, after_commit
+from bot.db.statements import insert_or_ignore, rowcount
 from bot.domain.clocktime import local_date, next_local_time
 from bot.domain.recovery import Stage
 from bot.domain.tips import TipBook
 from bot.events import log_event
 from bot.notify import Notifier
 from bot.services.errors import NotPatient, NotRegistered
-from bot.services.recovery.views import DoseCounter, RecoveryConfig, _insert_for, _rowcount
+from bot.services.recovery.views import DoseCounter, RecoveryConfig
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,5 @@ class _Core:
 
     async def _insert_ignore(self, session: AsyncSession, model: type[Any], **values: Any) -> bool:
         """INSERT … ON CONFLICT DO NOTHING on either database; True if a row was added."""
-        result = await session.execute(
-            _insert_for(session)(model).values(**values).on_conflict_do_nothing()
-        )
-        return _rowcount(result) == 1
+        result = await session.execute(insert_or_ignore(session, model, **values))
+        return rowcount(result) == 1

@@ -16,13 +16,14 @@ from bot.buttons import PainVerb
 from bot.db.circles import circle_and_patient, display_name
 from bot.db.due import drain
 from bot.db.models import CheckinState, DailyCheckin, PainReport, RecoveryPlan
+from bot.db.statements import rowcount
 from bot.domain.clocktime import local_date, local_instant, next_local_time
 from bot.domain.recovery import Stage
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
 from bot.services.recovery.lookin import _LookIn
 from bot.services.recovery.tips import _Tips
-from bot.services.recovery.views import HELPER, PATIENT, _rowcount
+from bot.services.recovery.views import HELPER, PATIENT
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class _Daily(_Tips, _LookIn):
                 )
                 .values(state=state, due_at=checkin.lookin_at if nudging else None)
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 return False
             if nudging:
                 if now - due <= self._config.late_grace:
@@ -313,7 +314,7 @@ class _Daily(_Tips, _LookIn):
             .values({column.key: to, **values})
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
 
 def _due_rows(column: InstrumentedAttribute[Any], now: dt.datetime, skip: set[int]) -> Select[Any]:

@@ -23,13 +23,14 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import after_commit
+from bot.db.statements import rowcount
 from bot.domain.clocktime import local_date
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
 from bot.services.errors import StaleAction
 from bot.services.reach import LookIn, look_in_people
 from bot.services.recovery.core import _Core
-from bot.services.recovery.views import UTC, _rowcount
+from bot.services.recovery.views import UTC
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class _LookIn(_Core):
                 .values(lookin_claimed_at=now, lookin_user_id=helper_id, due_at=None)
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 await session.refresh(checkin)
                 checker = await self._name(session, checkin.lookin_user_id)
                 return LookIn(patient_name, checker, checkin.lookin_user_id == helper_id, False)
@@ -193,7 +194,7 @@ class _LookIn(_Core):
             .values(due_at=None)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(result) != 1:
+        if rowcount(result) != 1:
             return False
         checkins_on = await session.scalar(
             select(RecoveryPlan.checkins_on).where(RecoveryPlan.circle_id == circle.id)

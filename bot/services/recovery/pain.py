@@ -20,6 +20,7 @@ from bot.db.models import (
     StageChange,
     User,
 )
+from bot.db.statements import dialect_insert, rowcount
 from bot.domain.clocktime import local_date, local_instant
 from bot.domain.recovery import PAIN_MAX, PAIN_MIN, Reading, Reason, Stage, is_severe, suggest
 from bot.domain.requests import Request, request_key
@@ -27,7 +28,7 @@ from bot.events import log_event
 from bot.notify import OutMessage, Priority
 from bot.services.errors import NotAPainScore, StaleAction
 from bot.services.recovery.core import _Core
-from bot.services.recovery.views import UTC, PainResult, ProgressView, _insert_for, _rowcount
+from bot.services.recovery.views import UTC, PainResult, ProgressView
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class _Pain(_Core):
                 checkin = await session.get(DailyCheckin, checkin_id)
                 if checkin is None or checkin.circle_id != circle_id:
                     raise StaleAction()
-            insert = _insert_for(session)
+            insert = dialect_insert(session)
             await session.execute(
                 insert(PainReport)
                 .values(
@@ -136,7 +137,7 @@ class _Pain(_Core):
                 "recovery.pain_recorded",
                 circle_id=circle_id,
                 source=source,
-                answered=_rowcount(answered),
+                answered=rowcount(answered),
                 suggestion=suggestion.reason if suggestion else None,
             )
             return PainResult(
@@ -145,7 +146,7 @@ class _Pain(_Core):
                 stage,
                 is_severe(score),
                 suggestion,
-                checkin=_rowcount(answered) > 0 or checkin_id is not None,
+                checkin=rowcount(answered) > 0 or checkin_id is not None,
             )
 
     async def tell_helpers(self, user_id: int, report_id: int) -> tuple[str, ...]:

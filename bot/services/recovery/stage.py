@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import flows
 from bot.db.models import RecoveryPlan, StageChange, User
+from bot.db.statements import rowcount
 from bot.domain.flows import Awaiting
 from bot.domain.recovery import Stage
 from bot.events import log_event
 from bot.services.errors import StaleAction
 from bot.services.recovery.core import _Core
-from bot.services.recovery.views import StageView, _rowcount
+from bot.services.recovery.views import StageView
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class _Stage(_Core):
             # Picking a stage, even the one they are in, answers "Back to acute?".
             await self._end_flare_pause(session, plan)
             return StageView(
-                Stage(plan.stage), plan.stage_since, timezone, changed, _rowcount(finished) == 1
+                Stage(plan.stage), plan.stage_since, timezone, changed, rowcount(finished) == 1
             )
 
     async def accept_suggestion(self, user_id: int, target: Stage, from_stage: Stage) -> StageView:
@@ -101,7 +102,7 @@ class _Stage(_Core):
             )
             .execution_options(synchronize_session="fetch")
         )
-        if _rowcount(result) != 1:
+        if rowcount(result) != 1:
             # Someone else moved it first (a double tap on another connection): read what won.
             await session.refresh(plan)
             return False

@@ -5,11 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Protocol
 
 from bot.domain.recovery import Stage, Suggestion
 
@@ -105,11 +101,3 @@ class ProgressView:
     stage_since: dt.datetime
     timezone: str
     doses: Mapping[dt.date, int] | None
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
