@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -23,6 +22,7 @@ from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
 from bot.ordering import ChatOrderedProcessor
 from bot.ratelimit import FloodControl
+from bot.registry import Services
 from bot.scheduling import PRUNE_JOB_ID, Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
@@ -36,24 +36,6 @@ CareApplication = Application[Any, Any, Any, Any, BotData, Any]
 # The outbox is pruned daily, and a few minutes after each start (once the catch-up is done).
 PRUNE_EVERY = dt.timedelta(days=1)
 PRUNE_FIRST = dt.timedelta(minutes=5)
-
-
-@dataclass
-class Services:
-    """Everything handlers may call; built once per process."""
-
-    settings: Settings
-    clock: Clock
-    db: Database
-    notifier: Notifier
-    scheduler: Scheduler
-    circles: CircleService
-    needs: NeedService
-    availability: AvailabilityService
-    meds: MedicationService
-    recovery: RecoveryService
-    privacy: PrivacyService
-    onboarding: OnboardingService
 
 
 def create_services(settings: Settings, clock: Clock | None = None) -> Services:

@@ -23,7 +23,6 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select, update
 
 from bot import app
-from bot.app import Services
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.models import Circle, DoseOccurrence, Need, NeedOffer, OutboxMessage, OutboxState
@@ -33,6 +32,7 @@ from bot.domain.recovery import Stage
 from bot.domain.tips import TipBook, load_tips
 from bot.notify import Notifier
 from bot.ratelimit import FloodControl
+from bot.registry import Services
 from bot.scheduling import Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService, Person

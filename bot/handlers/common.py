@@ -27,10 +27,10 @@ from bot.services.errors import (
 )
 
 if TYPE_CHECKING:
-    from bot.app import Services
     from bot.cluster import Cluster
     from bot.delivery import OutboxSender
     from bot.metrics import Metrics
+    from bot.registry import Services
 
 log = logging.getLogger(__name__)
 

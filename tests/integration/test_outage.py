@@ -24,13 +24,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from telegram.error import NetworkError
 
-from bot.app import Services, create_services
+from bot.app import create_services
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.ratelimit import FloodControl
+from bot.registry import Services
 from bot.services.circles import Person
 
 PAT = Person(100, "Pat")
