@@ -72,6 +72,13 @@ class PlaygroundApi(FakeBotApi):
         user = self._users.get(user_id)
         return user.reply_keyboard if user is not None else None
 
+    def call_chat(self, call: ApiCall) -> int | None:
+        """The chat a call is about; for answerCallbackQuery, the chat of the pressed button."""
+        if call.method == "answerCallbackQuery":
+            query = self._queries.get(str(call.params.get("callback_query_id")))
+            return query.chat_id if query is not None else None
+        return call.chat_id
+
     def file(self, file_id: str) -> tuple[bytes, str] | None:
         """A file's bytes and MIME type, for the page to show a photo or play a voice note."""
         record = self._files.get(file_id)

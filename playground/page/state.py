@@ -73,7 +73,7 @@ class PageState:
             "i": index,
             "t": round(call.at - self.started_at, 3),
             "method": call.method,
-            "chat": call.chat_id,
+            "chat": self.playground.sim.call_chat(call),
             "status": call.status,
             "error": (call.error or "")[:ERROR_LENGTH],
         }
