@@ -78,6 +78,22 @@ async def test_a_need_posted_claimed_and_seen_as_taken(page: Any) -> None:
         await page.screenshot(path=str(SCREENSHOT))
 
 
+async def test_an_invite_link_opens_the_bot_as_whoever_is_picked(page: Any) -> None:
+    from playwright.async_api import expect
+
+    pat, _, _ = await set_up_demo_family(page)
+    await type_and_send(pat, "/invite")  # the demo's two links are used: a fresh one
+    await expect(bubble(pat, "Send this link")).to_have_count(3, timeout=STEP_MS)
+    invite = bubble(pat, "Send this link").last
+    await invite.locator("a.start-link").click()
+    menu = page.locator("#open-as")
+    await expect(menu.get_by_role("button", name="Anna")).to_be_visible()
+    await menu.get_by_placeholder("someone new").fill("Ben")
+    await menu.get_by_role("button", name="Add and open").click()
+    await expect(bubble(column(page, "Ben"), "You're now in")).to_be_visible(timeout=STEP_MS)
+    await expect(bubble(pat, "Ben joined your circle")).to_be_visible(timeout=STEP_MS)
+
+
 async def test_names_and_messages_are_shown_as_text_never_as_markup(page: Any) -> None:
     from playwright.async_api import expect
 
