@@ -1,10 +1,13 @@
-# carecircle — `make run` starts the bot, `make test` runs every check. Both set up .venv first.
+# carecircle — `make run` starts the bot (or, without a token, the playground), `make test` runs
+# every check. Both set up .venv first.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The browser tests drive the system's Chromium; Playwright must never download one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint typecheck pytest migrate bench lock clean
+.PHONY: run demo test lint typecheck pytest migrate bench lock clean
 
 # The virtualenv holds exactly the locked versions, hash-checked (requirements-dev.lock: the
 # bot's own, which requirements.lock and the image use, plus tests and benchmarks); carecircle
@@ -18,8 +21,16 @@ $(STAMP): pyproject.toml requirements-dev.lock
 	$(BIN)/python -m pip check
 	touch $(STAMP)
 
+# With a token (BOT_TOKEN in the environment or in .env; a token starts with digits) the bot
+# runs on Telegram; without one, the playground: the same bot against a simulated Telegram.
+HAS_TOKEN = [ -n "$$BOT_TOKEN" ] || grep -Eqs '^[[:space:]]*(export[[:space:]]+)?BOT_TOKEN[[:space:]]*=[[:space:]]*.?[0-9]' .env
+
 run: $(STAMP)
-	$(BIN)/python -m bot
+	@if $(HAS_TOKEN); then $(BIN)/python -m bot; else $(BIN)/python -m playground; fi
+
+# The playground, token or not: the page shows everyone's chats with the bot side by side.
+demo: $(STAMP)
+	$(BIN)/python -m playground
 
 migrate: $(STAMP)
 	$(BIN)/python -m bot migrate
@@ -27,8 +38,8 @@ migrate: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tests bench playground
+	$(BIN)/ruff format --check bot tests bench playground
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
