@@ -782,7 +782,7 @@ def lookin_asked(helper_name: str, since: str = "yesterday") -> str:
 # --- someone always hears: look-ins, and when nobody in close family can be reached ----------
 
 if TYPE_CHECKING:
-    from bot.services.reach import AlertReach, LookIn
+    from bot.views.reach import AlertReach, LookIn
 
 
 def since_day(day: dt.date, today: dt.date) -> str:
@@ -1379,7 +1379,7 @@ def away_days_button(days: int) -> str:
 
 if TYPE_CHECKING:
     from bot.services.errors import DomainError
-    from bot.services.meds import (
+    from bot.views.meds import (
         AddPrompt,
         AdherenceReport,
         AsNeededAnswer,
