@@ -13,7 +13,7 @@ from bot.db.needs import any_membership
 from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.doses import DoseState
-from bot.services.errors import (
+from bot.domain.errors import (
     DoseAlreadyRecorded,
     GiveNotAllowed,
     MedicationGone,

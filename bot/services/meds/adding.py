@@ -13,16 +13,16 @@ from bot.db.circles import display_name, patient_circle_id
 from bot.db.models import Medication
 from bot.db.session import after_commit
 from bot.domain import meds as parse
-from bot.domain.flows import Awaiting
-from bot.domain.meds import Schedule
-from bot.events import log_event
-from bot.services.errors import (
+from bot.domain.errors import (
     DuplicateMedication,
     FlowMoved,
     MedInputError,
     NeedTimezone,
     StaleAction,
 )
+from bot.domain.flows import Awaiting
+from bot.domain.meds import Schedule
+from bot.events import log_event
 from bot.services.meds.core import _Ctx, log
 from bot.services.meds.state import _State
 from bot.views.meds import AddPrompt, MedDetail

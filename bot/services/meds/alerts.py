@@ -14,9 +14,9 @@ from bot.db import doses as doses_db
 from bot.db.circles import display_name
 from bot.db.models import Access, DoseOccurrence, OutboxState, User
 from bot.domain.doses import DoseState
+from bot.domain.errors import StaleAction
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import StaleAction
 from bot.services.meds.core import _Ctx, _label, log
 from bot.services.meds.state import _State
 from bot.services.reach import look_in_people

@@ -13,10 +13,10 @@ from bot.db import meds as meds_db
 from bot.db.models import DoseOccurrence, Medication
 from bot.domain import doses as rules
 from bot.domain.doses import DoseState
+from bot.domain.errors import MedicationGone, StaleAction
 from bot.domain.meds import Slot
 from bot.domain.requests import Request, request_key
 from bot.events import log_event
-from bot.services.errors import MedicationGone, StaleAction
 from bot.services.meds.core import _Ctx, log
 from bot.services.meds.doses import _Doses
 from bot.views.meds import AsNeededAnswer, DoseOutcome, MedView

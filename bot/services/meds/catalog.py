@@ -9,15 +9,15 @@ from bot.db.models import Access
 from bot.db.session import after_commit
 from bot.domain import meds as parse
 from bot.domain.doses import ALERT_CHOICES
-from bot.domain.flows import Awaiting
-from bot.events import log_event
-from bot.services.errors import (
+from bot.domain.errors import (
     MedicationGone,
     MedsPrivate,
     NeedTimezone,
     NotRegistered,
     StaleAction,
 )
+from bot.domain.flows import Awaiting
+from bot.events import log_event
 from bot.services.meds.adding import _Adding
 from bot.services.meds.core import log
 from bot.services.meds.supply import _Supply

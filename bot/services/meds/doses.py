@@ -15,10 +15,10 @@ from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.clocktime import local_date, local_instant, parse_time_of_day
 from bot.domain.doses import SNOOZE_CHOICES, DoseEvent
+from bot.domain.errors import DoseNotOpen, MedInputError, StaleAction
 from bot.domain.flows import Awaiting
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import DoseNotOpen, MedInputError, StaleAction
 from bot.services.meds.adding import _Adding
 from bot.services.meds.core import log
 from bot.services.meds.supply import _Supply

@@ -7,9 +7,9 @@ from bot.db import doses as doses_db
 from bot.db.circles import display_name
 from bot.db.models import Access
 from bot.domain.doses import DoseState
+from bot.domain.errors import MedsPrivate, StaleAction
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import MedsPrivate, StaleAction
 from bot.services.meds.core import log
 from bot.services.meds.state import _State
 from bot.views.meds import CheckOn

@@ -12,10 +12,10 @@ from bot.db import meds as meds_db
 from bot.db.circles import active_helpers, display_name
 from bot.db.models import Access, Medication
 from bot.domain import doses as rules
+from bot.domain.errors import MedicationGone, RefillUnavailable, StaleAction
 from bot.domain.meds import AS_NEEDED
 from bot.events import log_event
 from bot.notify import OutMessage
-from bot.services.errors import MedicationGone, RefillUnavailable, StaleAction
 from bot.services.meds.core import _Ctx, log
 from bot.services.meds.state import _State
 from bot.views.meds import RefillPosted

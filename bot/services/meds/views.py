@@ -15,8 +15,8 @@ from bot.db.models import Circle, DoseOccurrence, Medication, Role, User
 from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.doses import LabelCheck
+from bot.domain.errors import StaleAction
 from bot.domain.meds import Schedule, Slot
-from bot.services.errors import StaleAction
 from bot.services.meds.access import _Access
 from bot.services.meds.core import _Ctx, _label
 from bot.services.reach import alert_reach, look_in_people

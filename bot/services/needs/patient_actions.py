@@ -9,6 +9,7 @@ from sqlalchemy import update
 from bot import texts
 from bot.db.circles import display_name
 from bot.db.models import Need
+from bot.domain.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.domain.needs import (
     LADDER_EVERYONE,
     NOTE_MAX,
@@ -22,7 +23,6 @@ from bot.domain.needs import (
 )
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.services.needs.routing import _Routing
 from bot.services.needs.state import log
 from bot.services.needs.views import Outcome, _card, _new_round, _rowcount

@@ -15,11 +15,11 @@ from bot.db.circles import circle_and_patient, patient_circle_id
 from bot.db.models import Membership, MemberStatus, RecoveryPlan, Role, StageChange
 from bot.db.session import Database, after_commit
 from bot.domain.clocktime import local_date, next_local_time
+from bot.domain.errors import NotPatient, NotRegistered
 from bot.domain.recovery import Stage
 from bot.domain.tips import TipBook
 from bot.events import log_event
 from bot.notify import Notifier
-from bot.services.errors import NotPatient, NotRegistered
 from bot.services.recovery.views import DoseCounter, RecoveryConfig, _insert_for, _rowcount
 
 log = logging.getLogger(__name__)

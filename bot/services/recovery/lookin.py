@@ -24,9 +24,9 @@ from bot.db.models import (
 )
 from bot.db.session import after_commit
 from bot.domain.clocktime import local_date
+from bot.domain.errors import StaleAction
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import StaleAction
 from bot.services.reach import look_in_people
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import UTC, _rowcount
