@@ -782,7 +782,7 @@ def lookin_asked(helper_name: str, since: str = "yesterday") -> str:
 # --- someone always hears: look-ins, and when nobody in close family can be reached ----------
 
 if TYPE_CHECKING:
-    from bot.services.reach import AlertReach, LookIn
+    from bot.views.reach import AlertReach, LookIn
 
 
 def since_day(day: dt.date, today: dt.date) -> str:
@@ -1378,8 +1378,8 @@ def away_days_button(days: int) -> str:
 # suggestion. Errand helpers never get any of these (they see needs only).
 
 if TYPE_CHECKING:
-    from bot.services.errors import DomainError
-    from bot.services.meds import (
+    from bot.domain.errors import DomainError
+    from bot.views.meds import (
         AddPrompt,
         AdherenceReport,
         AsNeededAnswer,
@@ -1581,7 +1581,7 @@ def dose_given_to_patient(view: DoseView) -> str:
 
 
 def dose_already(error: DomainError) -> str:
-    from bot.services.errors import DoseAlreadyRecorded
+    from bot.domain.errors import DoseAlreadyRecorded
 
     assert isinstance(error, DoseAlreadyRecorded)
     at = f" at {clock(error.at, error.zone)}" if error.at else ""
@@ -2069,7 +2069,7 @@ MED_INPUT = {
 
 def med_refusal(error: DomainError) -> str | None:
     """The reply for a medication refusal that needs more than a fixed text."""
-    from bot.services.errors import (
+    from bot.domain.errors import (
         DoseAlreadyRecorded,
         DuplicateMedication,
         MedInputError,

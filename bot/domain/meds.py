@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.clocktime import format_time, local_date, local_instant, parse_time_of_day
-from bot.services.errors import MedInputError
+from bot.domain.errors import MedInputError
 
 MAX_NAME = 60
 MAX_DOSE = 40

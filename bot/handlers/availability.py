@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import keyboards, texts
 from bot.buttons import QuietVerb
+from bot.domain.errors import StaleAction
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -19,7 +20,6 @@ from bot.handlers.common import (
     verb_of,
 )
 from bot.services.availability import Availability
-from bot.services.errors import StaleAction
 
 
 def _status(availability: Availability) -> str:

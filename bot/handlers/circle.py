@@ -8,6 +8,7 @@ from bot import keyboards, texts
 from bot.buttons import CircleVerb, InviteVerb, SettingsVerb
 from bot.callbacks import Callback
 from bot.db.models import Access
+from bot.domain.errors import NotHelper, NotRegistered, StaleAction
 from bot.handlers.common import (
     CareContext,
     Press,
@@ -23,7 +24,6 @@ from bot.handlers.common import (
     verb_of,
 )
 from bot.services.circles import CIRCLE_SETTINGS
-from bot.services.errors import NotHelper, NotRegistered, StaleAction
 
 
 async def send_invite(

@@ -14,10 +14,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot
 
 from bot import callbacks, texts
-from bot.keyboards import Menu, Rows
-from bot.render import markup, menu_markup
-from bot.services.circles import Person
-from bot.services.errors import (
+from bot.domain.errors import (
     DomainError,
     InviteError,
     NeedTaken,
@@ -25,6 +22,9 @@ from bot.services.errors import (
     TooManyAttempts,
     UnknownTimezone,
 )
+from bot.keyboards import Menu, Rows
+from bot.render import markup, menu_markup
+from bot.services.circles import Person
 
 if TYPE_CHECKING:
     from bot.cluster import Cluster

@@ -8,6 +8,7 @@ from telegram import Update
 
 from bot import texts
 from bot.buttons import LookVerb
+from bot.domain.errors import StaleAction
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -18,7 +19,6 @@ from bot.handlers.common import (
     verb_of,
 )
 from bot.handlers.common import user_id as who
-from bot.services.errors import StaleAction
 
 
 @guarded

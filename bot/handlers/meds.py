@@ -9,6 +9,7 @@ from telegram import Update
 from bot import keyboards, texts
 from bot.buttons import DoseVerb, MedVerb
 from bot.callbacks import Callback
+from bot.domain.errors import StaleAction
 from bot.handlers.common import (
     CareContext,
     Press,
@@ -23,7 +24,6 @@ from bot.handlers.common import (
     services,
     user_id,
 )
-from bot.services.errors import StaleAction
 from bot.services.meds import AddPrompt, DoseOutcome, EditPrompt, MedDetail, MedList
 
 

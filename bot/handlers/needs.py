@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import callbacks, keyboards, texts
 from bot.buttons import FROM_LIST, NeedVerb
+from bot.domain.errors import NotHelper, NotPatient, NotRegistered, StaleAction
 from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedState
 from bot.handlers.common import (
@@ -21,7 +22,6 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.keyboards import Rows
-from bot.services.errors import NotHelper, NotPatient, NotRegistered, StaleAction
 from bot.services.needs import NeedView, Outcome, Posted
 
 # --- showing things ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import keyboards, texts
 from bot.buttons import StageVerb, StartVerb, TimezoneVerb
+from bot.domain.errors import StaleAction
 from bot.handlers.circle import join_with_code
 from bot.handlers.common import (
     CareContext,
@@ -19,7 +20,6 @@ from bot.handlers.common import (
     user_id,
     verb_of,
 )
-from bot.services.errors import StaleAction
 from bot.services.onboarding import Step, TimezoneAnswer
 
 JOIN_PREFIX = "join_"

@@ -6,6 +6,7 @@ from telegram import InputFile, ReplyKeyboardRemove, Update
 
 from bot import keyboards, texts
 from bot.buttons import DataVerb
+from bot.domain.errors import StaleAction
 from bot.handlers.common import (
     CareContext,
     answer,
@@ -17,7 +18,6 @@ from bot.handlers.common import (
     user_id,
     verb_of,
 )
-from bot.services.errors import StaleAction
 
 
 @guarded

@@ -9,6 +9,7 @@ from telegram import Update
 from bot import keyboards, texts
 from bot.buttons import PainVerb, StageVerb, TipVerb
 from bot.domain.clocktime import format_time
+from bot.domain.errors import NotAPainScore, NotPatient, StaleAction, UnknownStage
 from bot.domain.recovery import (
     ScheduleChoice,
     Stage,
@@ -30,7 +31,6 @@ from bot.handlers.common import (
     user_id,
     verb_of,
 )
-from bot.services.errors import NotAPainScore, NotPatient, StaleAction, UnknownStage
 from bot.services.recovery import PainResult, StageView, TipSettings
 
 

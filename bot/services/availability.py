@@ -13,9 +13,9 @@ from bot.clock import Clock
 from bot.db.models import Membership, MemberStatus, Need, Role, User
 from bot.db.session import Database
 from bot.domain.clocktime import parse_time_of_day, parse_time_range
+from bot.domain.errors import BadAway, BadQuietHours, NotHelper, NoTimezone
 from bot.domain.needs import NeedState, is_off, parse_away_days
 from bot.events import log_event
-from bot.services.errors import BadAway, BadQuietHours, NotHelper, NoTimezone
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,7 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import Database
-from bot.domain.flows import Awaiting
-from bot.domain.timezones import Refusal, read_timezone, zone_at
-from bot.events import log_event
-from bot.notify import Notifier, OutMessage, Priority
-from bot.services.errors import (
+from bot.domain.errors import (
     FlowMoved,
     InviteError,
     NotInCircle,
@@ -44,6 +40,10 @@ from bot.services.errors import (
     TooManyAttempts,
     UnknownTimezone,
 )
+from bot.domain.flows import Awaiting
+from bot.domain.timezones import Refusal, read_timezone, zone_at
+from bot.events import log_event
+from bot.notify import Notifier, OutMessage, Priority
 
 log = logging.getLogger(__name__)
 

@@ -62,12 +62,12 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import Database
+from bot.domain.errors import ExportTooLarge
 from bot.domain.needs import NeedState
 from bot.domain.privacy import CircleCounts, Forgotten
 from bot.events import log_event
 from bot.notify import Notifier, OutMessage, Priority
 from bot.services.circles import CIRCLE_SETTINGS, CircleService
-from bot.services.errors import ExportTooLarge
 from bot.services.retention import Pruned, forget_in_outbox, prune_outbox
 
 log = logging.getLogger(__name__)

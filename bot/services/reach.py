@@ -4,33 +4,12 @@ the patient allowed it (and then without a word about medication)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.circles import display_name, reachable_helpers
 from bot.db.models import Access, Circle, User
-
-
-@dataclass(frozen=True)
-class AlertReach:
-    """Who would hear about a missed dose right now (for /addmed and /meds)."""
-
-    close: tuple[str, ...]
-    # Asked to look in, told nothing about medication: only when no close family can be
-    # reached and the patient switched errand look-ins on.
-    errand: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LookIn:
-    """The answer to an "I'll check on them" tap."""
-
-    patient_name: str
-    checker_name: str
-    by_me: bool
-    # Not needed any more: the patient answered, or the dose was settled.
-    resolved: bool
+from bot.views.reach import AlertReach
 
 
 async def look_in_people(

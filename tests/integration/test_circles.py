@@ -12,9 +12,7 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage
 from bot.db.session import Database
-from bot.domain.timezones import Refusal
-from bot.services.circles import CircleService, Person
-from bot.services.errors import (
+from bot.domain.errors import (
     InviteError,
     NotInCircle,
     NotPatient,
@@ -23,6 +21,8 @@ from bot.services.errors import (
     TooManyAttempts,
     UnknownTimezone,
 )
+from bot.domain.timezones import Refusal
+from bot.services.circles import CircleService, Person
 from tests.people import ANNA, BEN, PAT
 from tests.rig import Rig
 

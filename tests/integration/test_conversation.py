@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clock import FrozenClock
-from bot.services.errors import FlowMoved, MedInputError, StaleAction
+from bot.domain.errors import FlowMoved, MedInputError, StaleAction
 from bot.services.meds import ADD_STEPS
 from tests.people import PAT
 from tests.rig import START, Rig, example_url, open_rig

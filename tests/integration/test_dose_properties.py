@@ -23,8 +23,8 @@ from sqlalchemy import select, update
 from bot.clock import FrozenClock
 from bot.db.models import DoseOccurrence, Medication
 from bot.domain.doses import busiest_window
+from bot.domain.errors import DomainError
 from bot.domain.meds import schedule_from_stored, slot_for
-from bot.services.errors import DomainError
 from bot.services.meds import AS_NEEDED_CLOSE
 from tests.people import ANNA, PAT
 from tests.rig import BERLIN, Rig, example_url, open_rig

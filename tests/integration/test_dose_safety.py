@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot import texts
 from bot.db.models import Medication
-from bot.services.errors import DoseAlreadyRecorded, StaleAction
+from bot.domain.errors import DoseAlreadyRecorded, StaleAction
 from bot.services.meds import DoseOutcome
 from tests.people import ANNA, BEN, PAT
 from tests.rig import Rig

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bot import texts
 from bot.db.models import DoseOccurrence, Medication, Need
-from bot.services.errors import (
+from bot.domain.errors import (
     DoseAlreadyRecorded,
     DuplicateMedication,
     GiveNotAllowed,

@@ -18,7 +18,7 @@ from telegram.error import Forbidden
 
 from bot import texts
 from bot.db.models import DoseOccurrence, OutboxMessage, OutboxState
-from bot.services.errors import StaleAction
+from bot.domain.errors import StaleAction
 from tests.people import ANNA, BEN, ERRI, EVE, PAT
 from tests.rig import Rig
 

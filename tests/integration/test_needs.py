@@ -9,9 +9,7 @@ import pytest
 
 from bot.app import need_timings
 from bot.db.models import OutboxMessage
-from bot.domain.needs import NEED_TEXT_MAX, NeedState, utf16_len
-from bot.services.circles import Person
-from bot.services.errors import (
+from bot.domain.errors import (
     BadDeadline,
     EmptyNeed,
     NeedClosed,
@@ -21,6 +19,8 @@ from bot.services.errors import (
     NotRegistered,
     StaleAction,
 )
+from bot.domain.needs import NEED_TEXT_MAX, NeedState, utf16_len
+from bot.services.circles import Person
 from tests.people import ANNA, BEN, CARA, PAT, STRANGER
 from tests.rig import Rig
 

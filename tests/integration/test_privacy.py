@@ -26,11 +26,11 @@ from bot.db.models import (
     OutboxMessage,
     User,
 )
+from bot.domain.errors import DoseAlreadyRecorded, ExportTooLarge
 from bot.domain.recovery import Stage
 from bot.notify import KEEP_AFTER_SEND, OutMessage
 from bot.services import privacy
 from bot.services.circles import Person
-from bot.services.errors import DoseAlreadyRecorded, ExportTooLarge
 from bot.services.privacy import EXPORT_FORMAT
 from bot.services.retention import Pruned
 from tests.integration.test_delivery import ScriptedBot

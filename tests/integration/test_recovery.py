@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.db.models import PainReport, StageChange, User
-from bot.domain.recovery import Reason, Stage
-from bot.services.errors import (
+from bot.domain.errors import (
     NotAPainScore,
     NotInCircle,
     NotPatient,
     NotRegistered,
     StaleAction,
 )
+from bot.domain.recovery import Reason, Stage
 from bot.services.recovery import DoseCounter, RecoveryConfig, RecoveryService
 from tests.people import ANNA, BEN, PAT, SAM
 from tests.rig import Rig, berlin

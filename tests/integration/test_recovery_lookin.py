@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.models import DailyCheckin, OutboxMessage
+from bot.domain.errors import StaleAction
 from bot.domain.recovery import ScheduleChoice, Stage
 from bot.services.circles import Person
-from bot.services.errors import StaleAction
 from tests.people import ANNA, BEN, CARA, ERRI, PAT, STRANGER
 from tests.rig import Rig, berlin
 

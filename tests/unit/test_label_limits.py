@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import texts
+from bot.domain.errors import MedInputError
 from bot.domain.meds import (
     MAX_GAP_HOURS,
     MAX_PER_DAY,
@@ -22,7 +23,6 @@ from bot.domain.meds import (
     parse_one_line,
     schedule_vs_label,
 )
-from bot.services.errors import MedInputError
 
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)?")
 

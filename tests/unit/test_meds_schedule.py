@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.errors import MedInputError
 from bot.domain.meds import (
     AS_NEEDED,
     FIXED,
@@ -27,7 +28,6 @@ from bot.domain.meds import (
     parse_times,
     slots_between,
 )
-from bot.services.errors import MedInputError
 
 T = dt.time
 UTC = dt.UTC

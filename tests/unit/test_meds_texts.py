@@ -8,7 +8,7 @@ import pytest
 
 from bot import keyboards, texts
 from bot.domain.doses import check_label
-from bot.services.errors import DoseAlreadyRecorded, MedInputError
+from bot.domain.errors import DoseAlreadyRecorded, MedInputError
 from bot.services.meds import (
     AddPrompt,
     AdherenceReport,

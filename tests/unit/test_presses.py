@@ -14,10 +14,10 @@ import pytest
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.error import NetworkError
 
+from bot.domain.errors import StaleAction
 from bot.handlers import common
 from bot.handlers.common import edit_or_reply, reply
 from bot.notify import Button
-from bot.services.errors import StaleAction
 
 CHAT_ID = 5
 SENT_AT = 1_700_000_000

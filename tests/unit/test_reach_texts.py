@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot import texts
-from bot.services.reach import AlertReach, LookIn
+from bot.views.reach import AlertReach, LookIn
 
 MONDAY = dt.date(2026, 3, 2)
 

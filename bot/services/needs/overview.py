@@ -20,8 +20,8 @@ from bot.db.needs import (
     owned_in_circle,
     taken_by,
 )
+from bot.domain.errors import NotRegistered
 from bot.notify import OutMessage
-from bot.services.errors import NotRegistered
 from bot.services.needs.routing import _Routing
 from bot.services.needs.views import WEEK, Overview, WeekInCircle, _card, _media
 

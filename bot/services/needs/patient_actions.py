@@ -10,6 +10,7 @@ from bot import texts
 from bot.db.circles import display_name
 from bot.db.models import Need
 from bot.db.statements import rowcount
+from bot.domain.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.domain.needs import (
     LADDER_EVERYONE,
     NOTE_MAX,
@@ -23,7 +24,6 @@ from bot.domain.needs import (
 )
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import BadDeadline, EmptyNeed, StaleAction
 from bot.services.needs.routing import _Routing
 from bot.services.needs.state import log
 from bot.services.needs.views import Outcome, _card, _new_round

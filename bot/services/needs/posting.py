@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from bot import texts
 from bot.db.circles import active_helpers
 from bot.db.models import User
+from bot.domain.errors import EmptyNeed, NeedClosed, NoHelpers, StaleAction
 from bot.domain.flows import Awaiting
 from bot.domain.needs import CATEGORIES, NEED_TEXT_MAX, NeedState, clean_text, has_content
 from bot.domain.requests import Request, request_key
 from bot.notify import Media
-from bot.services.errors import EmptyNeed, NeedClosed, NoHelpers, StaleAction
 from bot.services.needs.routing import _Routing
 from bot.services.needs.views import Posted
 

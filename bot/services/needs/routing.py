@@ -10,6 +10,7 @@ from bot import keyboards, texts
 from bot.db.circles import active_helpers, circle_and_patient, display_name
 from bot.db.models import Circle, Need, NeedOffer, User
 from bot.db.needs import done_counts, live_offers, on_it_counts, round_offers
+from bot.domain.errors import NoHelpers
 from bot.domain.needs import (
     LADDER_EVERYONE,
     Candidate,
@@ -21,7 +22,6 @@ from bot.domain.needs import (
 )
 from bot.events import log_event
 from bot.notify import Media, OutMessage, Priority
-from bot.services.errors import NoHelpers
 from bot.services.needs.messages import _Messages
 from bot.services.needs.state import log
 from bot.services.needs.views import WEEK, Outcome, _card, _media, _new_round, _quiet_until, _zone

@@ -16,10 +16,10 @@ from bot.db.models import Circle, Need, Role, User
 from bot.db.needs import any_membership
 from bot.db.session import Database, after_commit
 from bot.db.statements import rowcount
+from bot.domain.errors import NeedClosed, NeedTaken, NotPatient, NotRegistered, StaleAction
 from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedAction, NeedState, next_state, next_step_at, states_allowing
 from bot.notify import Notifier, Priority
-from bot.services.errors import NeedClosed, NeedTaken, NotPatient, NotRegistered, StaleAction
 from bot.services.needs.views import NeedTimings, NeedView, _card, _media, _progress
 
 log = logging.getLogger(__package__)  # one logger for the service, named as before the split

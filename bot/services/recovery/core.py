@@ -16,11 +16,11 @@ from bot.db.models import Membership, MemberStatus, RecoveryPlan, Role, StageCha
 from bot.db.session import Database, after_commit
 from bot.db.statements import insert_or_ignore, rowcount
 from bot.domain.clocktime import local_date, next_local_time
+from bot.domain.errors import NotPatient, NotRegistered
 from bot.domain.recovery import Stage
 from bot.domain.tips import TipBook
 from bot.events import log_event
 from bot.notify import Notifier
-from bot.services.errors import NotPatient, NotRegistered
 from bot.services.recovery.views import DoseCounter, RecoveryConfig
 
 log = logging.getLogger(__name__)

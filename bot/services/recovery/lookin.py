@@ -25,12 +25,13 @@ from bot.db.models import (
 from bot.db.session import after_commit
 from bot.db.statements import rowcount
 from bot.domain.clocktime import local_date
+from bot.domain.errors import StaleAction
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import StaleAction
-from bot.services.reach import LookIn, look_in_people
+from bot.services.reach import look_in_people
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import UTC
+from bot.views.reach import LookIn
 
 log = logging.getLogger(__name__)
 

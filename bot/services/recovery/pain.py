@@ -22,11 +22,11 @@ from bot.db.models import (
 )
 from bot.db.statements import dialect_insert, rowcount
 from bot.domain.clocktime import local_date, local_instant
+from bot.domain.errors import NotAPainScore, StaleAction
 from bot.domain.recovery import PAIN_MAX, PAIN_MIN, Reading, Reason, Stage, is_severe, suggest
 from bot.domain.requests import Request, request_key
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
-from bot.services.errors import NotAPainScore, StaleAction
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import UTC, PainResult, ProgressView
 

@@ -21,9 +21,9 @@ from bot.db.models import (
     User,
 )
 from bot.db.session import after_commit
+from bot.domain.errors import BadTime, NotHelper, NotInCircle, NotRegistered
 from bot.domain.recovery import ScheduleChoice
 from bot.events import log_event
-from bot.services.errors import BadTime, NotHelper, NotInCircle, NotRegistered
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import HelperTips, ScheduleView, TipSettings
 

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import flows
 from bot.db.models import RecoveryPlan, StageChange, User
 from bot.db.statements import rowcount
+from bot.domain.errors import StaleAction
 from bot.domain.flows import Awaiting
 from bot.domain.recovery import Stage
 from bot.events import log_event
-from bot.services.errors import StaleAction
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import StageView
 

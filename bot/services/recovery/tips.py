@@ -17,10 +17,10 @@ from bot.db.models import (
     TipShown,
     User,
 )
+from bot.domain.errors import NotInCircle, StaleAction
 from bot.domain.recovery import Stage
 from bot.domain.tips import Tip
 from bot.events import log_event
-from bot.services.errors import NotInCircle, StaleAction
 from bot.services.recovery.core import _Core
 from bot.services.recovery.views import HELPER, PATIENT, TipView
 

@@ -1,0 +1,358 @@
+"""Queries about dose occurrences and the messages sent about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.meds import rowcount
+from bot.db.models import DoseOccurrence, Medication, OutboxMessage, OutboxState, User
+from bot.domain import doses as rules
+from bot.domain import meds as parse
+from bot.domain.doses import DoseState
+
+# --- the scheduler's side -------------------------------------------------------------------------
+
+
+async def first_action_at(session: AsyncSession) -> dt.datetime | None:
+    """The earliest nudge, snooze wake-up or family alert due of any dose."""
+    result: dt.datetime | None = await session.scalar(
+        select(DoseOccurrence.next_action_at)
+        .where(DoseOccurrence.next_action_at.is_not(None))
+        .order_by(DoseOccurrence.next_action_at)
+        .limit(1)
+    )
+    return result
+
+
+async def due_dose_ids(
+    session: AsyncSession, now: dt.datetime, skip: set[int], limit: int
+) -> list[int]:
+    """Doses whose next action fell due, leaving out `skip`; earliest first."""
+    query = select(DoseOccurrence.id).where(DoseOccurrence.next_action_at <= now)
+    if skip:
+        query = query.where(DoseOccurrence.id.not_in(skip))
+    return list(await session.scalars(query.order_by(DoseOccurrence.next_action_at).limit(limit)))
+
+
+async def insert_dose(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Create a dose once; None if one for its slot or request exists already."""
+    statement = (
+        _insert(session)(DoseOccurrence)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(DoseOccurrence.id)
+    )
+    new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+    return new_id
+
+
+async def slot_dose_id(session: AsyncSession, med_id: int, slot_key: str) -> int | None:
+    """The dose of this medication for that slot, if there is one."""
+    result: int | None = await session.scalar(
+        select(DoseOccurrence.id).where(
+            DoseOccurrence.medication_id == med_id, DoseOccurrence.slot == slot_key
+        )
+    )
+    return result
+
+
+async def slot_dose(session: AsyncSession, med_id: int, slot_key: str) -> DoseOccurrence | None:
+    """The dose of this medication for that slot, read afresh."""
+    found: DoseOccurrence | None = await session.scalar(
+        select(DoseOccurrence)
+        .where(DoseOccurrence.medication_id == med_id, DoseOccurrence.slot == slot_key)
+        .execution_options(populate_existing=True)
+    )
+    return found
+
+
+# --- messages about doses -------------------------------------------------------------------------
+
+
+async def message_waiting(session: AsyncSession, keys: Collection[str]) -> bool:
+    """Is one of these messages still waiting to be sent?"""
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.key.in_(keys),
+            OutboxMessage.op == "send",
+            OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+        )
+    )
+    return bool(waiting)
+
+
+async def sent_keys(session: AsyncSession, keys: Collection[str]) -> Sequence[str]:
+    """Those of these keys that name a message queued to be sent."""
+    return (
+        await session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.key.in_(keys), OutboxMessage.op == "send")
+        )
+    ).all()
+
+
+async def undelivered_alert_keys(
+    session: AsyncSession, user_id: int, since: dt.datetime
+) -> list[str]:
+    """Keys of the missed-dose alerts to this person since `since` that were not sent."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage.key).where(
+                OutboxMessage.chat_id == user_id,
+                OutboxMessage.kind == "dose.alert",
+                OutboxMessage.op == "send",
+                OutboxMessage.state != OutboxState.SENT,
+                OutboxMessage.created_at > since,
+            )
+        )
+    )
+
+
+async def alert_states(session: AsyncSession, occurrence_id: int) -> list[tuple[str, bool | None]]:
+    """Each family alert of this dose: its outbox state, and whether its helper is reachable."""
+    rows = await session.execute(
+        select(OutboxMessage.state, User.reachable)
+        .outerjoin(User, User.id == OutboxMessage.chat_id)
+        .where(
+            OutboxMessage.key.like(f"dose:{occurrence_id}:alert:%"),
+            OutboxMessage.op == "send",
+        )
+    )
+    return [(state, reachable) for state, reachable in rows.all()]
+
+
+async def outbox_id(session: AsyncSession, key: str) -> int | None:
+    """The message queued under this key, if any."""
+    result: int | None = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.key == key)
+    )
+    return result
+
+
+async def lookin_messages(session: AsyncSession, occurrence_id: int) -> list[tuple[str, int]]:
+    """The look-in requests sent about this dose: key and chat."""
+    rows = await session.execute(
+        select(OutboxMessage.key, OutboxMessage.chat_id).where(
+            OutboxMessage.key.like(f"dose:{occurrence_id}:lookin:%"),
+            OutboxMessage.op == "send",
+        )
+    )
+    return [(key, chat_id) for key, chat_id in rows.all()]
+
+
+# --- changing doses -------------------------------------------------------------------------------
+
+
+async def fresh_dose(session: AsyncSession, occurrence_id: int) -> DoseOccurrence | None:
+    """The dose as the database has it now."""
+    found: DoseOccurrence | None = (
+        await session.scalars(
+            select(DoseOccurrence)
+            .where(DoseOccurrence.id == occurrence_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    return found
+
+
+async def bump_dose(session: AsyncSession, occ: DoseOccurrence, values: dict[str, Any]) -> bool:
+    """Change the dose only if its version and state are still those read; True if changed."""
+    result = await session.execute(
+        update(DoseOccurrence)
+        .where(
+            DoseOccurrence.id == occ.id,
+            DoseOccurrence.version == occ.version,
+            DoseOccurrence.state == occ.state,
+        )
+        .values(version=occ.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
+
+
+async def claim_check(session: AsyncSession, occurrence_id: int, helper_id: int) -> bool:
+    """Record who checks on the patient, if nobody does yet; True if this helper is the one."""
+    result = await session.execute(
+        update(DoseOccurrence)
+        .where(DoseOccurrence.id == occurrence_id, DoseOccurrence.checker_id.is_(None))
+        .values(checker_id=helper_id)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
+
+
+async def checker_of(session: AsyncSession, occurrence_id: int) -> int | None:
+    """Who said they would check on the patient about this dose."""
+    result: int | None = await session.scalar(
+        select(DoseOccurrence.checker_id).where(DoseOccurrence.id == occurrence_id)
+    )
+    return result
+
+
+async def dose_by_request(session: AsyncSession, request_key: str) -> DoseOccurrence | None:
+    """The dose an earlier copy of this request logged, if any."""
+    found: DoseOccurrence | None = await session.scalar(
+        select(DoseOccurrence).where(DoseOccurrence.request_key == request_key)
+    )
+    return found
+
+
+async def stop_chasing(session: AsyncSession, med_id: int) -> None:
+    """Paused, or its times changed: a reminder still waiting gets no nudge and raises
+    no family alert (the doctor may have said stop). It can still be answered."""
+    await session.execute(
+        update(DoseOccurrence)
+        .where(
+            DoseOccurrence.medication_id == med_id,
+            DoseOccurrence.state.in_([s.value for s in rules.WAITING]),
+        )
+        .values(next_action_at=None, version=DoseOccurrence.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- reading doses --------------------------------------------------------------------------------
+
+
+async def answerable_doses(session: AsyncSession, med_id: int) -> list[DoseOccurrence]:
+    """This medication's doses that can still be answered."""
+    return list(
+        await session.scalars(
+            select(DoseOccurrence).where(
+                DoseOccurrence.medication_id == med_id,
+                DoseOccurrence.state.in_([s.value for s in rules.ANSWERABLE]),
+            )
+        )
+    )
+
+
+async def open_doses(
+    session: AsyncSession, med_ids: list[int], since: dt.datetime
+) -> Sequence[DoseOccurrence]:
+    """Answerable doses of these medications due after `since`, earliest first."""
+    return (
+        await session.scalars(
+            select(DoseOccurrence)
+            .where(
+                DoseOccurrence.medication_id.in_(med_ids),
+                DoseOccurrence.state.in_([s.value for s in rules.ANSWERABLE]),
+                DoseOccurrence.due_at > since,
+            )
+            .order_by(DoseOccurrence.due_at)
+        )
+    ).all()
+
+
+async def taken_between(
+    session: AsyncSession,
+    med: Medication,
+    after: dt.datetime,
+    before: dt.datetime,
+    exclude: int | None,
+    *,
+    same_name: bool,
+) -> list[DoseOccurrence]:
+    """Doses of this medication taken strictly between `after` and `before`; with
+    `same_name`, also those of a deleted medication of the same name in the circle."""
+    ids = [med.id]
+    if same_name:
+        rows = await session.execute(
+            select(Medication.id, Medication.name).where(
+                Medication.circle_id == med.circle_id, Medication.deleted_at.is_not(None)
+            )
+        )
+        key = parse.name_key(med.name)
+        ids += [other for other, name in rows.all() if parse.name_key(name) == key]
+    query = select(DoseOccurrence).where(
+        DoseOccurrence.medication_id.in_(ids),
+        DoseOccurrence.state == DoseState.TAKEN,
+        DoseOccurrence.taken_at > after,
+        DoseOccurrence.taken_at < before,
+    )
+    if exclude is not None:
+        query = query.where(DoseOccurrence.id != exclude)
+    return list(await session.scalars(query))
+
+
+async def taken_count(session: AsyncSession, med_id: int, since: dt.datetime) -> int:
+    """How many doses of this medication were taken after `since`."""
+    count = await session.scalar(
+        select(func.count(DoseOccurrence.id)).where(
+            DoseOccurrence.medication_id == med_id,
+            DoseOccurrence.state == DoseState.TAKEN,
+            DoseOccurrence.taken_at > since,
+        )
+    )
+    return count or 0
+
+
+async def last_taken(session: AsyncSession, med_id: int) -> dt.datetime | None:
+    """When a dose of this medication was last taken."""
+    last = await session.scalar(
+        select(func.max(DoseOccurrence.taken_at)).where(
+            DoseOccurrence.medication_id == med_id, DoseOccurrence.state == DoseState.TAKEN
+        )
+    )
+    return _aware(last)
+
+
+async def state_counts(
+    session: AsyncSession, med_id: int, since: dt.datetime
+) -> dict[tuple[str, bool], int]:
+    """Scheduled doses due after `since`, counted by state and lateness."""
+    result = await session.execute(
+        select(
+            DoseOccurrence.state,
+            DoseOccurrence.late,
+            func.count(DoseOccurrence.id),
+        )
+        .where(
+            DoseOccurrence.medication_id == med_id,
+            DoseOccurrence.scheduled.is_(True),
+            DoseOccurrence.due_at > since,
+        )
+        .group_by(DoseOccurrence.state, DoseOccurrence.late)
+    )
+    return {(state, bool(late)): n for state, late, n in result.all()}
+
+
+async def taken_times(
+    session: AsyncSession, circle_id: int, start: dt.datetime, end: dt.datetime
+) -> Sequence[dt.datetime | None]:
+    """When each dose of the circle's medications taken in [start, end) was taken."""
+    return (
+        await session.scalars(
+            select(DoseOccurrence.taken_at)
+            .join(Medication, Medication.id == DoseOccurrence.medication_id)
+            .where(
+                Medication.circle_id == circle_id,
+                DoseOccurrence.state == DoseState.TAKEN,
+                DoseOccurrence.taken_at >= start,
+                DoseOccurrence.taken_at < end,
+            )
+        )
+    ).all()
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Aggregates bypass the column type on SQLite: make sure an instant is aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -1,0 +1,106 @@
+"""Medication's core: what the service is built from, and the small helpers every part uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot import texts
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.models import Circle, DoseOccurrence, Medication, User
+from bot.db.session import Database
+from bot.notify import Notifier
+from bot.services.circles import CircleService
+
+log = logging.getLogger(__package__)  # one logger for the service, named as before the split
+
+
+class RefillRequester(Protocol):
+    """Posts a need to the circle's helpers (the needs feature's NeedService)."""
+
+    async def post_need(
+        self,
+        patient_id: int,
+        text: str,
+        *,
+        category: str = "other",
+        urgent: bool = False,
+        deadline: dt.datetime | None = None,
+    ) -> int: ...
+
+
+@dataclass(frozen=True)
+class MedTiming:
+    """The timings of reminders, from Settings."""
+
+    nudge: dt.timedelta
+    alert: dt.timedelta
+    grace: dt.timedelta
+    refill_lead_days: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MedTiming:
+        return cls(
+            nudge=dt.timedelta(minutes=settings.reminder_nudge_minutes),
+            alert=dt.timedelta(minutes=settings.missed_dose_alert_minutes),
+            grace=dt.timedelta(minutes=settings.reminder_grace_minutes),
+            refill_lead_days=settings.refill_lead_days,
+        )
+
+
+@dataclass
+class _Ctx:
+    """A medication with its circle and patient, loaded in one transaction."""
+
+    med: Medication
+    circle: Circle
+    patient: User
+
+    @property
+    def zone(self) -> str:
+        return self.patient.timezone or "UTC"
+
+
+class _Core:
+    """The service's parts."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        circles: CircleService,
+        timing: MedTiming,
+        *,
+        wake: Callable[[], None] | None = None,
+        refills: RefillRequester | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+        self._circles = circles
+        self._timing = timing
+        self._wake = wake or (lambda: None)
+        self._refills = refills
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _label(occ: DoseOccurrence, zone: str) -> str:
+    """The local time a dose stands for ("08:00"), as scheduled."""
+    if occ.slot:
+        return occ.slot.rsplit("T", 1)[-1]
+    return texts.clock(occ.due_at, zone)
+
+
+def _patient_keys(occ: DoseOccurrence) -> list[str]:
+    """The outbox keys of every message the patient got about this dose."""
+    base = f"dose:{occ.id}"
+    return [f"{base}:reminder", f"{base}:nudge"] + [
+        f"{base}:again:{n}" for n in range(1, occ.resends + 1)
+    ]
