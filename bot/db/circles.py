@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Circle, Membership, MemberStatus, Role, User
+from bot.domain.errors import NotPatient, NotRegistered
 
 
 def display_name(user: User) -> str:
@@ -18,6 +19,20 @@ async def patient_circle_id(session: AsyncSession, user_id: int) -> int | None:
     """The circle this person is the patient of, if any."""
     result: int | None = await session.scalar(select(Circle.id).where(Circle.patient_id == user_id))
     return result
+
+
+async def require_patient(session: AsyncSession, user_id: int) -> int:
+    """The circle this person is the patient of. Anyone else is refused: a helper (someone in
+    a circle) with NotPatient, someone in no circle yet with NotRegistered."""
+    circle_id = await patient_circle_id(session, user_id)
+    if circle_id is not None:
+        return circle_id
+    member = await session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE
+        )
+    )
+    raise NotPatient() if member is not None else NotRegistered()
 
 
 async def circle_and_patient(session: AsyncSession, circle_id: int) -> tuple[Circle, User] | None:

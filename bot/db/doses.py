@@ -6,13 +6,11 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.meds import rowcount
 from bot.db.models import DoseOccurrence, Medication, OutboxMessage, OutboxState, User
+from bot.db.statements import dialect_insert, rowcount
 from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.doses import DoseState
@@ -31,20 +29,18 @@ async def first_action_at(session: AsyncSession) -> dt.datetime | None:
     return result
 
 
-async def due_dose_ids(
-    session: AsyncSession, now: dt.datetime, skip: set[int], limit: int
-) -> list[int]:
+def due_doses(now: dt.datetime, skip: set[int]) -> Select[Any]:
     """Doses whose next action fell due, leaving out `skip`; earliest first."""
     query = select(DoseOccurrence.id).where(DoseOccurrence.next_action_at <= now)
     if skip:
         query = query.where(DoseOccurrence.id.not_in(skip))
-    return list(await session.scalars(query.order_by(DoseOccurrence.next_action_at).limit(limit)))
+    return query.order_by(DoseOccurrence.next_action_at, DoseOccurrence.id)
 
 
 async def insert_dose(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Create a dose once; None if one for its slot or request exists already."""
     statement = (
-        _insert(session)(DoseOccurrence)
+        dialect_insert(session)(DoseOccurrence)
         .values(**values)
         .on_conflict_do_nothing()
         .returning(DoseOccurrence.id)
@@ -343,10 +339,6 @@ async def taken_times(
 
 
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

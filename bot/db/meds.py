@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Access, Circle, Medication, Membership, MemberStatus, Role, User
+from bot.db.statements import rowcount
 from bot.domain.meds import AS_NEEDED
 
 # --- the scheduler's side -------------------------------------------------------------------------
@@ -26,14 +27,12 @@ async def first_reminder_at(session: AsyncSession) -> dt.datetime | None:
     return result
 
 
-async def due_medication_ids(
-    session: AsyncSession, now: dt.datetime, skip: set[int], limit: int
-) -> list[int]:
+def due_medications(now: dt.datetime, skip: set[int]) -> Select[Any]:
     """Medications whose reminder fell due, leaving out `skip`; earliest first."""
     query = select(Medication.id).where(Medication.next_due_at <= now)
     if skip:
         query = query.where(Medication.id.not_in(skip))
-    return list(await session.scalars(query.order_by(Medication.next_due_at).limit(limit)))
+    return query.order_by(Medication.next_due_at, Medication.id)
 
 
 async def move_next_due(
@@ -218,8 +217,3 @@ async def user_timezone(session: AsyncSession, user_id: int) -> str | None:
 
 
 # --- small helpers --------------------------------------------------------------------------------
-
-
-def rowcount(result: Any) -> int:
-    """How many rows an UPDATE changed (0 when the driver cannot say)."""
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -213,13 +213,3 @@ async def memberships_of(session: AsyncSession, user_id: int) -> list[tuple[int,
         )
     )
     return [(circle_id, role) for circle_id, role in rows.all()]
-
-
-async def any_membership(session: AsyncSession, user_id: int) -> int | None:
-    """The id of one of this person's active memberships, if they have any."""
-    result: int | None = await session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == user_id, Membership.status == MemberStatus.ACTIVE
-        )
-    )
-    return result

@@ -7,9 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import texts
 from bot.db import doses as doses_db
 from bot.db import meds as meds_db
-from bot.db.circles import active_membership, display_name, patient_circle_id
+from bot.db.circles import active_membership, display_name
 from bot.db.models import FORMER_HELPER_ID, Access, Circle, DoseOccurrence, Role, User
-from bot.db.needs import any_membership
 from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.doses import DoseState
@@ -96,15 +95,6 @@ class _Access(_Core):
         if not rows:
             await self._not_patient(session, user_id)
         return [(cid, display_name(patient)) for cid, patient in rows]
-
-    async def _own_circle(self, session: AsyncSession, user_id: int) -> int:
-        """The patient's own circle: doses are logged by the person taking them (helpers
-        mark a dose as given instead)."""
-        circle_id = await patient_circle_id(session, user_id)
-        if circle_id is not None:
-            return circle_id
-        helping = await any_membership(session, user_id)
-        raise NotPatient() if helping is not None else NotRegistered()
 
     async def _not_patient(self, session: AsyncSession, user_id: int) -> None:
         """Raise the right refusal for someone who is not a patient here."""

@@ -10,14 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import doses as doses_db
 from bot.db import meds as meds_db
+from bot.db.circles import require_patient
 from bot.db.models import DoseOccurrence, Medication
 from bot.domain import doses as rules
 from bot.domain.doses import DoseState
-from bot.domain.errors import MedicationGone, StaleAction
+from bot.domain.errors import MedicationGone
 from bot.domain.meds import Slot
 from bot.domain.requests import Request, request_key
 from bot.events import log_event
-from bot.services.meds.core import _Ctx, log
+from bot.services.meds.core import _Ctx, log, until_won
 from bot.services.meds.doses import _Doses
 from bot.views.meds import AsNeededAnswer, DoseOutcome, MedView
 
@@ -42,10 +43,11 @@ class _AsNeeded(_Doses):
         update log it once."""
         now = self._clock.now()
         async with self._db.transaction() as session:
-            circle_id = await self._own_circle(session, user_id)
+            circle_id = await require_patient(session, user_id)
             ctx = await self._find(session, circle_id, name=name, med_id=med_id)
             await meds_db.lock_medication(session, ctx.med.id)
-            for _ in range(3):
+
+            async def attempt() -> tuple[int, Slot | None] | DoseOutcome | None:
                 existing = await doses_db.dose_by_request(session, request_key)
                 if existing is not None:
                     view = await self._dose_view(session, ctx, existing)
@@ -70,11 +72,13 @@ class _AsNeeded(_Doses):
                 new_id = await self._insert_taken(
                     session, ctx, user_id, now, request_key, early, warning is not None
                 )
-                if new_id is not None:
-                    break
-                # The scheduler or a twin request made that dose just now: look again.
-            else:
-                raise StaleAction()
+                # None: the scheduler or a twin request made that dose just now; look again.
+                return None if new_id is None else (new_id, early)
+
+            won: tuple[int, Slot | None] | DoseOutcome = await until_won(attempt)
+            if isinstance(won, DoseOutcome):
+                return won
+            new_id, early = won
             _ctx, occ = await self._dose(session, new_id)
             await self._use_supply(session, ctx)
             log_event(
@@ -164,6 +168,6 @@ class _AsNeeded(_Doses):
     async def took_choices(self, user_id: int) -> list[MedView]:
         """The patient's medications, as-needed first, for a one-tap /took."""
         async with self._db.transaction() as session:
-            circle_id = await self._own_circle(session, user_id)
+            circle_id = await require_patient(session, user_id)
             listing = await self._list(session, user_id, circle_id)
             return sorted(listing.meds, key=lambda m: (not m.as_needed, m.name.casefold()))

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot import texts
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.models import Circle, DoseOccurrence, Medication, User
 from bot.db.session import Database
+from bot.domain.errors import StaleAction
 from bot.notify import Notifier
 from bot.services.circles import CircleService
 
 log = logging.getLogger(__package__)  # one logger for the service, named as before the split
+
+
+T = TypeVar("T")
+
+# A conditional update that loses to a change made meanwhile is read again and retried, this
+# many times in all; a dose still changing under us after that is answered as stale.
+ATTEMPTS = 3
+
+
+async def until_won(attempt: Callable[[], Awaitable[T | None]]) -> T:
+    """Run `attempt` (read, check, one conditional update) until it wins: None means it lost
+    the update to someone else and reads again."""
+    for _ in range(ATTEMPTS):
+        won = await attempt()
+        if won is not None:
+            return won
+    raise StaleAction()
 
 
 class RefillRequester(Protocol):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
 from bot.db import meds as meds_db
+from bot.db.models import DoseOccurrence
 from bot.db.session import after_commit
 from bot.domain import doses as rules
 from bot.domain import meds as parse
@@ -20,13 +21,17 @@ from bot.domain.flows import Awaiting
 from bot.events import log_event
 from bot.notify import OutMessage, Priority
 from bot.services.meds.adding import _Adding
-from bot.services.meds.core import log
+from bot.services.meds.core import _Ctx, log, until_won
 from bot.services.meds.supply import _Supply
 from bot.services.meds.views import Confirmation
 from bot.views.meds import DoseOutcome, DoseView
 
 # A typed "I took it at …" time is read no earlier than this before the dose was due.
 TYPED_EARLIEST = dt.timedelta(hours=12)
+
+
+# What resolving a dose won: the dose, and whether it had been alerted and was late.
+_Taken = tuple[_Ctx, DoseOccurrence, bool, bool]
 
 
 class _Doses(_Adding, _Supply):
@@ -100,7 +105,8 @@ class _Doses(_Adding, _Supply):
         """Resolve one scheduled dose (Taken, /took, "Mark as given", a typed time), also
         after the family was alerted; a second answer is refused, saying who and when."""
         now = self._clock.now()
-        for _ in range(3):
+
+        async def attempt() -> _Taken | DoseOutcome | None:
             ctx, occ = await self._dose(session, occurrence_id)
             if by_patient:
                 await self._require_patient_of(session, user_id, ctx)
@@ -114,7 +120,7 @@ class _Doses(_Adding, _Supply):
             was_alerted = occ.alerted_at is not None
             late = occ.late or (occ.alert_at is not None and taken_at > occ.alert_at)
             extra: dict[str, Any] = {"request_key": request_key} if request_key else {}
-            if await self._transition(
+            won = await self._transition(
                 session,
                 occ,
                 DoseEvent.TAKE,
@@ -126,10 +132,13 @@ class _Doses(_Adding, _Supply):
                 next_action_at=None,
                 snoozed_until=None,
                 **extra,
-            ):
-                break
-        else:
-            raise StaleAction()
+            )
+            return (ctx, occ, was_alerted, late) if won else None
+
+        won: _Taken | DoseOutcome = await until_won(attempt)
+        if isinstance(won, DoseOutcome):
+            return won
+        ctx, occ, was_alerted, late = won
         view = await self._dose_view(session, ctx, occ)
         final = texts.dose_done(view)
         pressed = message_id if by_patient else None
@@ -160,23 +169,24 @@ class _Doses(_Adding, _Supply):
             raise StaleAction()
         now = self._clock.now()
         async with self._db.transaction() as session:
-            for _ in range(3):
+
+            async def attempt() -> tuple[_Ctx, DoseOccurrence] | None:
                 ctx, occ = await self._dose(session, occurrence_id)
                 await self._require_patient_of(session, user_id, ctx)
                 await self._require_answerable(session, user_id, ctx, occ)
                 if occ.state not in rules.WAITING or occ.alert_at is None:
                     raise DoseNotOpen()
                 until = now + dt.timedelta(minutes=minutes)
-                if await self._transition(
+                won = await self._transition(
                     session,
                     occ,
                     DoseEvent.SNOOZE,
                     snoozed_until=until,
                     next_action_at=min(until, occ.alert_at),
-                ):
-                    break
-            else:
-                raise StaleAction()
+                )
+                return (ctx, occ) if won else None
+
+            ctx, occ = await until_won(attempt)
             after_commit(session, self._wake)
             log_event(log, "dose.snoozed", occurrence_id=occ.id, minutes=minutes)
             return DoseOutcome(dose=await self._dose_view(session, ctx, occ))
@@ -186,12 +196,13 @@ class _Doses(_Adding, _Supply):
     ) -> DoseOutcome:
         now = self._clock.now()
         async with self._db.transaction() as session:
-            for _ in range(3):
+
+            async def attempt() -> tuple[_Ctx, DoseOccurrence, bool] | None:
                 ctx, occ = await self._dose(session, occurrence_id)
                 await self._require_patient_of(session, user_id, ctx)
                 await self._require_answerable(session, user_id, ctx, occ)
                 was_alerted = occ.alerted_at is not None
-                if await self._transition(
+                won = await self._transition(
                     session,
                     occ,
                     DoseEvent.SKIP,
@@ -199,10 +210,10 @@ class _Doses(_Adding, _Supply):
                     recorded_by=user_id,
                     next_action_at=None,
                     snoozed_until=None,
-                ):
-                    break
-            else:
-                raise StaleAction()
+                )
+                return (ctx, occ, was_alerted) if won else None
+
+            ctx, occ, was_alerted = await until_won(attempt)
             view = await self._dose_view(session, ctx, occ)
             await self._edit_patient_messages(session, occ, texts.dose_done(view), message_id)
             if was_alerted:

@@ -4,7 +4,6 @@ snooze, catching up after downtime."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards, texts
 from bot.db import doses as doses_db
 from bot.db import meds as meds_db
+from bot.db.due import drain
 from bot.db.models import DoseOccurrence
 from bot.db.session import after_commit
 from bot.domain import doses as rules
@@ -29,7 +29,6 @@ LATE_AFTER = dt.timedelta(minutes=1)
 CATCH_UP_LIMIT = dt.timedelta(days=7)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
-MAX_ROUNDS = 1000
 
 
 class _Reminders(_Alerts):
@@ -42,39 +41,21 @@ class _Reminders(_Alerts):
         return min((t for t in (reminder, action) if t is not None), default=None)
 
     async def run_due(self, now: dt.datetime) -> int:
-        handled = await self._drain(self._due_medications, self._materialise, now)
-        handled += await self._drain(self._due_doses, self._act, now)
+        handled = await drain(
+            self._db,
+            lambda skip: meds_db.due_medications(now, skip),
+            lambda med_id: self._materialise(med_id, now),
+            batch=BATCH,
+            area="meds",
+        )
+        handled += await drain(
+            self._db,
+            lambda skip: doses_db.due_doses(now, skip),
+            lambda occurrence_id: self._act(occurrence_id, now),
+            batch=BATCH,
+            area="meds",
+        )
         return handled
-
-    async def _drain(
-        self,
-        due: Callable[[dt.datetime, set[int]], Any],
-        handle: Callable[[int, dt.datetime], Any],
-        now: dt.datetime,
-    ) -> int:
-        handled = 0
-        failed: set[int] = set()
-        previous: list[int] = []
-        for _ in range(MAX_ROUNDS):
-            ids: list[int] = await due(now, failed)
-            if not ids or ids == previous:
-                break  # nothing left, or rows that stay due without failing: next sweep
-            previous = ids
-            for item in ids:
-                try:
-                    handled += await handle(item, now)
-                except Exception:
-                    log.exception("event=meds.due_failed id=%s", item)
-                    failed.add(item)
-        return handled
-
-    async def _due_medications(self, now: dt.datetime, skip: set[int]) -> list[int]:
-        async with self._db.transaction() as session:
-            return await meds_db.due_medication_ids(session, now, skip, BATCH)
-
-    async def _due_doses(self, now: dt.datetime, skip: set[int]) -> list[int]:
-        async with self._db.transaction() as session:
-            return await doses_db.due_dose_ids(session, now, skip, BATCH)
 
     async def _materialise(self, med_id: int, now: dt.datetime) -> int:
         """Queue the reminder(s) of one medication that fell due, and move it to its next slot.

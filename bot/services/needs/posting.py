@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot import texts
-from bot.db.circles import active_helpers
+from bot.db.circles import active_helpers, require_patient
 from bot.db.models import User
 from bot.domain.errors import EmptyNeed, NeedClosed, NoHelpers, StaleAction
 from bot.domain.flows import Awaiting
@@ -72,7 +72,7 @@ class _Posting(_Routing):
                     if existing is not None:
                         await self._require_own(session, patient_id, existing)
                         return Posted(await self._view(session, existing), None, trimmed)
-                circle_id = await self._require_patient(session, patient_id)
+                circle_id = await require_patient(session, patient_id)
                 need, routed = await self._create(
                     session,
                     circle_id,
@@ -117,7 +117,7 @@ class _Posting(_Routing):
     async def begin(self, patient_id: int) -> None:
         """Start the walk-through: only a patient with someone to ask gets the categories."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, patient_id)
+            circle_id = await require_patient(session, patient_id)
             if not await active_helpers(session, circle_id):
                 raise NoHelpers()
             await self._end_flow(session, patient_id)
@@ -126,7 +126,7 @@ class _Posting(_Routing):
         """Wait for the patient to type: a need's words (NEED_DETAIL), a note (NEED_NOTE)
         or a time (NEED_WHEN) for one of their needs."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, patient_id)
+            circle_id = await require_patient(session, patient_id)
             draft: dict[str, Any] = {}
             if need_id is not None:
                 need, _, _ = await self._patient_need(session, patient_id, need_id)
@@ -142,7 +142,7 @@ class _Posting(_Routing):
     ) -> None:
         """A photo or voice note from the patient: keep it, and ask before sending it on."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, patient_id)
+            circle_id = await require_patient(session, patient_id)
             if not await active_helpers(session, circle_id):
                 raise NoHelpers()
             draft = {"kind": kind, "file_id": file_id, "caption": caption or "", "ref": message_id}

@@ -11,12 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db import flows
-from bot.db.circles import active_membership, circle_and_patient, display_name, patient_circle_id
+from bot.db.circles import active_membership, circle_and_patient, display_name
 from bot.db.models import Circle, Need, Role, User
-from bot.db.needs import any_membership
 from bot.db.session import Database, after_commit
 from bot.db.statements import rowcount
-from bot.domain.errors import NeedClosed, NeedTaken, NotPatient, NotRegistered, StaleAction
+from bot.domain.errors import NeedClosed, NeedTaken, StaleAction
 from bot.domain.flows import Awaiting
 from bot.domain.needs import NeedAction, NeedState, next_state, next_step_at, states_allowing
 from bot.notify import Notifier, Priority
@@ -120,13 +119,6 @@ class _Core:
     async def _is_active_helper(self, session: AsyncSession, circle_id: int, user_id: int) -> bool:
         membership = await active_membership(session, circle_id, user_id)
         return membership is not None and membership.role == Role.HELPER
-
-    async def _require_patient(self, session: AsyncSession, user_id: int) -> int:
-        circle_id = await patient_circle_id(session, user_id)
-        if circle_id is not None:
-            return circle_id
-        helping = await any_membership(session, user_id)
-        raise NotPatient() if helping is not None else NotRegistered()
 
     async def _by_source(self, session: AsyncSession, source_ref: str) -> Need | None:
         result: Need | None = (

@@ -7,16 +7,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.db.circles import circle_and_patient, patient_circle_id
-from bot.db.models import Membership, MemberStatus, RecoveryPlan, Role, StageChange
+from bot.db.circles import circle_and_patient
+from bot.db.models import RecoveryPlan, StageChange
 from bot.db.session import Database, after_commit
 from bot.db.statements import insert_or_ignore, rowcount
 from bot.domain.clocktime import local_date, next_local_time
-from bot.domain.errors import NotPatient, NotRegistered
 from bot.domain.recovery import Stage
 from bot.domain.tips import TipBook
 from bot.events import log_event
@@ -49,21 +47,6 @@ class _Core:
         self._doses = doses
 
     # --- internals ---------------------------------------------------------------------
-
-    async def _require_patient(self, session: AsyncSession, user_id: int) -> int:
-        circle_id = await patient_circle_id(session, user_id)
-        if circle_id is not None:
-            return circle_id
-        helping = await session.scalar(
-            select(
-                exists().where(
-                    Membership.user_id == user_id,
-                    Membership.status == MemberStatus.ACTIVE,
-                    Membership.role == Role.HELPER,
-                )
-            )
-        )
-        raise NotPatient() if helping else NotRegistered()
 
     async def _plan(
         self,

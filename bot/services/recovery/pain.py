@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
-from bot.db.circles import active_helpers, display_name
+from bot.db.circles import active_helpers, display_name, require_patient
 from bot.db.models import (
     Access,
     CheckinState,
@@ -78,7 +78,7 @@ class _Pain(_Core):
         if not PAIN_MIN <= score <= PAIN_MAX:
             raise NotAPainScore()
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id, lock=True)
             now = self._clock.now()
             if checkin_id is not None:
@@ -152,7 +152,7 @@ class _Pain(_Core):
     async def tell_helpers(self, user_id: int, report_id: int) -> tuple[str, ...]:
         """ "Let my helpers know" after severe pain: close family hears, once each."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             report = await session.get(PainReport, report_id)
             now = self._clock.now()
             if (
@@ -188,7 +188,7 @@ class _Pain(_Core):
     async def progress(self, user_id: int) -> ProgressView:
         """The last 14 days: the day's highest pain, stage changes, and doses if counted."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id)
             zone = timezone or UTC
             today = local_date(self._clock.now(), zone)

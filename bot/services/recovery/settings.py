@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.db.circles import display_name, patient_circle_id
+from bot.db.circles import display_name, patient_circle_id, require_patient
 from bot.db.models import (
     CheckinState,
     Circle,
@@ -45,7 +45,7 @@ class _Settings(_Core):
         if choice.action not in ("on", "off", "time"):
             raise BadTime()
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id, lock=True)
             plan.tips_on = choice.action != "off"
             if choice.at is not None:
@@ -86,7 +86,7 @@ class _Settings(_Core):
 
     async def checkin_settings(self, user_id: int) -> ScheduleView:
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id)
             return ScheduleView(plan.checkins_on, plan.checkin_time, timezone)
 
@@ -95,7 +95,7 @@ class _Settings(_Core):
         if choice.action not in ("on", "off", "time"):
             raise BadTime()
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id, lock=True)
             plan.checkins_on = choice.action != "off"
             if choice.at is not None:

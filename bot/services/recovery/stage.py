@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import flows
+from bot.db.circles import require_patient
 from bot.db.models import RecoveryPlan, StageChange, User
 from bot.db.statements import rowcount
 from bot.domain.errors import StaleAction
@@ -28,19 +29,19 @@ class _Stage(_Core):
     async def ask_first_stage(self, user_id: int) -> None:
         """Onboarding: the next answer we wait for is how their back is (a button or words)."""
         async with self._db.transaction() as session:
-            await self._require_patient(session, user_id)
+            await require_patient(session, user_id)
             await flows.start(session, user_id, Awaiting.STAGE, None, self._clock.now())
 
     async def stage(self, user_id: int) -> StageView:
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id)
             return StageView(Stage(plan.stage), plan.stage_since, timezone)
 
     async def choose_stage(self, user_id: int, stage: Stage) -> StageView:
         """The patient picks a stage (/stage, its buttons, or the onboarding question)."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             # Conditional: only the press that ends onboarding gets first=True (a double tap
             # sends one invite link, not two).
             finished = await session.execute(
@@ -59,7 +60,7 @@ class _Stage(_Core):
     async def accept_suggestion(self, user_id: int, target: Stage, from_stage: Stage) -> StageView:
         """ "Yes, switch": only if the stage is still the one the suggestion was made in."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, timezone = await self._plan(session, circle_id)
             if plan.stage == target:
                 return StageView(target, plan.stage_since, timezone)
@@ -73,7 +74,7 @@ class _Stage(_Core):
     async def decline_suggestion(self, user_id: int, target: Stage) -> None:
         """ "Not now": the same suggestion waits a few days."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             await self._plan(session, circle_id)
             until = self._clock.now() + self._config.suggestion_pause
             answered = {"flare_asked_at": None} if target == Stage.ACUTE else {}

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.circles import active_membership, circle_and_patient, display_name
+from bot.db.circles import active_membership, circle_and_patient, display_name, require_patient
 from bot.db.models import (
     HelperTipOptIn,
     Membership,
@@ -35,7 +35,7 @@ class _Tips(_Core):
     async def tip_now(self, user_id: int) -> TipView:
         """One tip for the patient's stage, not repeated until the stage's tips are used up."""
         async with self._db.transaction() as session:
-            circle_id = await self._require_patient(session, user_id)
+            circle_id = await require_patient(session, user_id)
             plan, _ = await self._plan(session, circle_id, lock=True)
             stage = Stage(plan.stage)
             paused = plan.flare_asked_at is not None
