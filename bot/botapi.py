@@ -42,8 +42,7 @@ def method_name(url: str, http_method: str) -> str:
 
 def describe(error: BaseException) -> str:
     """Telegram's own words for an error (its `description`), short, with no token in them."""
-    text = error.message if isinstance(error, TelegramError) else str(error)
-    return TOKEN.sub("<token>", " ".join(text.split()))[:DESCRIPTION_CHARS]
+    return _clean(error.message if isinstance(error, TelegramError) else str(error))
 
 
 def conflict_hint(error: Conflict) -> str:
@@ -168,6 +167,11 @@ def _description(payload: bytes, status: int) -> str:
     text = body.get("description") if isinstance(body, dict) else None
     if not isinstance(text, str):
         return f"HTTP {status} (not a Bot API answer)"
+    return _clean(text)
+
+
+def _clean(text: str) -> str:
+    """One line, short, and never the token."""
     return TOKEN.sub("<token>", " ".join(text.split()))[:DESCRIPTION_CHARS]
 
 
