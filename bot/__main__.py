@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         )
     except ValidationError as error:
         return fail(describe_settings_error(error))
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         upgrade_in_child(settings.database_url, settings.log_level)
     except MigrationFailed as error:

@@ -11,13 +11,14 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot import handlers, texts
+from bot.botapi import BotApiMonitor, observed_requests
 from bot.clock import Clock, SystemClock
 from bot.cluster import Cluster
 from bot.config import Settings
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.domain.tips import load_tips
-from bot.handlers.common import BotData
+from bot.handlers.common import BotData, CareContext
 from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
 from bot.ordering import ChatOrderedProcessor
@@ -128,16 +129,17 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         per_chat_seconds=settings.flood_per_chat_seconds,
         per_group_per_minute=settings.flood_group_per_minute,
     )
-    timeout = settings.telegram_timeout_seconds
+    metrics = Metrics()
+    # Every Bot API call, replies and the outbox's alike, is counted and timed by this.
+    botapi = BotApiMonitor(metrics)
+    calls, polls = observed_requests(botapi, settings.telegram_timeout_seconds)
     app: CareApplication = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.file_base_url)
-        .connect_timeout(timeout)
-        .read_timeout(timeout)
-        .write_timeout(timeout)
-        .get_updates_connect_timeout(timeout)
+        .request(calls)
+        .get_updates_request(polls)
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(
             Defaults(
@@ -156,9 +158,10 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         .build()
     )
     app.bot_data.services = services
-    metrics = Metrics()
     app.bot_data.metrics = metrics
+    app.bot_data.botapi = botapi
     app.add_handler(TypeHandler(Update, _counter(metrics)), group=-3)
+    app.add_error_handler(_error_counter(metrics))
     sender = OutboxSender(
         services.db,
         app.bot,
@@ -190,6 +193,16 @@ def _counter(metrics: Metrics) -> Callable[[Update, object], Coroutine[Any, Any,
 
     async def count(update: Update, _context: object) -> None:
         metrics.update_handled(update_kind(update))
+
+    return count
+
+
+def _error_counter(metrics: Metrics) -> Callable[[object, CareContext], Coroutine[Any, Any, None]]:
+    """Counts the updates whose handler raised (handlers.errors logs and apologises)."""
+
+    async def count(update: object, context: CareContext) -> None:
+        if isinstance(update, Update) and context.error is not None:
+            metrics.handler_failed(context.error)
 
     return count
 

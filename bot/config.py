@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.domain.clocktime import parse_time_of_day
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 ASYNC_DRIVERS = {
     "sqlite://": "sqlite+aiosqlite://",
     "postgresql://": "postgresql+asyncpg://",
@@ -27,6 +28,8 @@ class DatabaseSettings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///carecircle.db"
     log_level: str = "INFO"
+    # "text": one `time LEVEL logger event=…` line per event; "json": one JSON object per line.
+    log_format: str = "text"
 
     @field_validator("database_url")
     @classmethod
@@ -45,6 +48,14 @@ class DatabaseSettings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        return fmt
 
 
 class Settings(DatabaseSettings):
@@ -143,6 +154,8 @@ class Settings(DatabaseSettings):
     webhook_listen: str = "0.0.0.0:8080"
     # /healthz, /readyz and /metrics, in both modes. Port 0 picks a free port (logged).
     health_listen: str = "0.0.0.0:9090"
+    # /readyz says not ready once the Bot API has answered nothing (or only 5xx) this long.
+    ready_unreachable_seconds: float = Field(default=120, gt=0)
 
     @field_validator("webhook_url", mode="before")
     @classmethod

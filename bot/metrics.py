@@ -1,4 +1,5 @@
-"""Prometheus metrics: updates handled, notifications by outcome, the outbox, reminder lateness.
+"""Prometheus metrics: updates handled, notifications by outcome, the outbox, reminder lateness,
+handler and Bot API errors, and the process itself (memory, CPU, open files).
 
 Each process builds its own registry (never prometheus_client's global one), so tests can build
 applications over and over. Outbox gauges are computed when /metrics is scraped, from one query
@@ -12,16 +13,17 @@ import datetime as dt
 import logging
 import math
 import re
+import time
+from collections.abc import Callable
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
-    generate_latest,
 )
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select
 from telegram import Update
 
@@ -30,7 +32,6 @@ from bot.db.session import Database
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 UPDATE_KINDS = ("message", "callback", "other")
 # The first reminder of a scheduled dose (bot.services.meds queues it under this key).
 DOSE_REMINDER_KEY = re.compile(r"dose:(\d+):reminder")
@@ -51,10 +52,14 @@ def update_kind(update: Update) -> str:
 class Metrics:
     """The process's instruments, in a registry of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         # No `*_created` series: in the text format they only double what Prometheus scrapes.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
+        self._monotonic = monotonic
+        self._newest_update: float | None = None
+        # process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds …
+        ProcessCollector(registry=self.registry)
         self.updates = Counter(
             "carecircle_updates",
             "Telegram updates handled, by kind (message, callback, other).",
@@ -103,11 +108,48 @@ class Metrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
+        self.newest_update_age = Gauge(
+            "carecircle_newest_update_age_seconds",
+            "Seconds since the newest Telegram update arrived (NaN before the first).",
+            registry=self.registry,
+        )
+        self.newest_update_age.set_function(self._update_age)
+        self.handler_errors = Counter(
+            "carecircle_handler_errors",
+            "Updates whose handler raised, by exception class (Forbidden: the person blocked us).",
+            ["error"],
+            registry=self.registry,
+        )
+        self.botapi_errors = Counter(
+            "carecircle_botapi_errors",
+            "Bot API calls that failed, by method and code: the HTTP status, or network, "
+            "timeout, pool_timeout when no answer came.",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        # Its value comes from the BotApiMonitor (bot.botapi), which sets the function.
+        self.botapi_unreachable = Gauge(
+            "carecircle_botapi_unreachable_seconds",
+            "How long the Bot API has answered nothing (or only 5xx); 0 while it answers.",
+            registry=self.registry,
+        )
 
     # --- recording ------------------------------------------------------------------------
 
     def update_handled(self, kind: str) -> None:
         self.updates.labels(kind if kind in UPDATE_KINDS else "other").inc()
+        self._newest_update = self._monotonic()
+
+    def _update_age(self) -> float:
+        if self._newest_update is None:
+            return math.nan
+        return self._monotonic() - self._newest_update
+
+    def handler_failed(self, error: BaseException) -> None:
+        self.handler_errors.labels(type(error).__name__).inc()
+
+    def botapi_error(self, method: str, code: str) -> None:
+        self.botapi_errors.labels(method, code).inc()
 
     def notification_sent(self, kind: str) -> None:
         self.sent.labels(kind).inc()
@@ -164,9 +206,6 @@ class Metrics:
         self.outbox_depth.labels("now").set(due)
         self.outbox_depth.labels("later").set(waiting - due)
         self.outbox_oldest_age.set(_age(oldest, now))
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
 
 
 def _age(oldest: dt.datetime | str | None, now: dt.datetime) -> float:

@@ -11,8 +11,9 @@ import signal
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, TelegramError
 
+from bot.botapi import conflict_hint, describe, rejection
 from bot.config import parse_listen
 from bot.events import log_event
 from bot.web import Health, ListenError, Server, health_app, new_secret, webhook_app
@@ -28,8 +29,16 @@ class StartupError(Exception):
 
 
 def _polling_error(error: TelegramError) -> None:
-    """PTB retries polling by itself; a network blip is one line, not a traceback."""
-    log.warning("event=polling.error error=%s", type(error).__name__)
+    """PTB retries polling by itself; a network blip is one line, not a traceback, saying
+    what Telegram said (bot.botapi logs when it answers again)."""
+    if isinstance(error, Conflict):
+        log.warning(
+            "event=polling.conflict hint=%r description=%r", conflict_hint(error), describe(error)
+        )
+        return
+    log.warning(
+        "event=polling.error error=%s description=%r", type(error).__name__, describe(error)
+    )
 
 
 async def run_polling(app: CareApplication) -> None:
@@ -54,6 +63,8 @@ async def run_polling(app: CareApplication) -> None:
             await app.updater.stop()
             await _stop(app)
         await _post_shutdown(app)
+    except InvalidToken:
+        raise _rejected(app) from None
     finally:
         await health_server.stop()
     log.info("event=bot.stopped")
@@ -97,6 +108,8 @@ async def run_webhook(app: CareApplication) -> None:
             await webhook.stop()
             await _stop(app)
         await _post_shutdown(app)
+    except InvalidToken:
+        raise _rejected(app) from None
     finally:
         await webhook.stop()
         await health_server.stop()
@@ -119,6 +132,13 @@ async def _set_webhook(app: CareApplication, url: str, secret: str) -> None:
         ) from None
 
 
+def _rejected(app: CareApplication) -> StartupError:
+    """getMe was refused (401 or 404; PTB says InvalidToken to both): say which, and what to
+    check. The exception's own text holds the token, so it is not shown."""
+    settings = app.bot_data.services.settings
+    return StartupError(rejection(app.bot_data.botapi.last_refusal, settings.telegram_base_url))
+
+
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -139,6 +159,8 @@ def _health(app: CareApplication) -> tuple[Health, Server]:
         metrics=app.bot_data.metrics,
         role=lambda: app.bot_data.cluster.role,
         scheduler_running=scheduler_running,
+        botapi_unreachable=app.bot_data.botapi.unreachable_seconds,
+        unreachable_limit=services.settings.ready_unreachable_seconds,
     )
     host, port = parse_listen(services.settings.health_listen)
     return health, Server("health", health_app(health), host, port, setting="HEALTH_LISTEN")

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application
@@ -23,7 +25,7 @@ from telegram.ext import Application
 from bot.clock import Clock
 from bot.db.session import Database
 from bot.events import log_event
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,9 @@ class Health:
     role: Callable[[], str] = lambda: "single"
     # Whether this process's scheduler is driving due work.
     scheduler_running: Callable[[], bool] = lambda: False
+    # How long the Bot API has been unreachable (bot.botapi), and how long makes us not ready.
+    botapi_unreachable: Callable[[], float] = lambda: 0.0
+    unreachable_limit: float = math.inf
     started: bool = False
     stopping: bool = False
     ready_timeout: float = READY_TIMEOUT_SECONDS
@@ -140,7 +145,9 @@ class Health:
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         database = await self.database_ok()
         bot = "stopping" if self.stopping else "started" if self.started else "starting"
-        ready = database and bot == "started"
+        # A short blip is not worth failing over; an outage longer than the limit is.
+        bot_api = self.botapi_unreachable() <= self.unreachable_limit
+        ready = database and bot_api and bot == "started"
         try:
             role = self.role()
         except Exception:
@@ -149,6 +156,7 @@ class Health:
             "ready": ready,
             "bot": bot,
             "database": "ok" if database else "unreachable",
+            "bot_api": "ok" if bot_api else "unreachable",
             "scheduler": {
                 "running": self.scheduler_running(),
                 "role": role,
@@ -165,9 +173,12 @@ def health_app(health: Health) -> web.Application:
         ready, body = await health.readiness()
         return web.json_response(body, status=200 if ready else 503)
 
-    async def metrics(_request: web.Request) -> web.Response:
+    exposition = make_aiohttp_handler(health.metrics.registry)
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        # The outbox gauges are read from the database now, then prometheus_client renders.
         await health.metrics.refresh_outbox(health.db, health.clock.now(), health.ready_timeout)
-        return web.Response(body=health.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+        return await exposition(request)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -27,6 +27,7 @@ from bot.render import markup, menu_markup
 from bot.services.circles import Person
 
 if TYPE_CHECKING:
+    from bot.botapi import BotApiMonitor
     from bot.cluster import Cluster
     from bot.delivery import OutboxSender
     from bot.metrics import Metrics
@@ -44,6 +45,7 @@ class BotData:
     sender: OutboxSender
     cluster: Cluster
     metrics: Metrics
+    botapi: BotApiMonitor
 
 
 CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]

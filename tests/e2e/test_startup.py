@@ -78,6 +78,19 @@ async def test_rejected_token(tmp_path: Path, fake_api: FakeBotApi) -> None:
     assert "rejected BOT_TOKEN" in only_line(output)
 
 
+async def test_a_wrong_base_url_says_so_not_that_the_token_was_rejected(
+    tmp_path: Path, fake_api: FakeBotApi
+) -> None:
+    """A server that answers 404 (here: the fake, under another path) is not Telegram
+    refusing the token, though PTB raises InvalidToken for both."""
+    wrong = fake_api.base_url.replace("/bot", "/api/bot")
+    code, output = await run_bot(tmp_path, BOT_TOKEN=fake_api.token, TELEGRAM_BASE_URL=wrong)
+    assert code != 0
+    line = only_line(output)
+    assert "404" in line and "check TELEGRAM_BASE_URL" in line, line
+    assert fake_api.token not in output
+
+
 @pytest.mark.parametrize(
     "url", ["nonsense", "mysql+nodriver://x/y", "postgresql://u:secret@127.0.0.1:1/x"]
 )

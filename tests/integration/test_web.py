@@ -266,6 +266,7 @@ async def test_ready_once_started_with_the_database_answering(health: Health) ->
         "ready": True,
         "bot": "started",
         "database": "ok",
+        "bot_api": "ok",
         "scheduler": {"running": False, "role": "single"},
     }
 
@@ -295,6 +296,27 @@ async def test_a_hanging_database_is_not_ready_within_the_timeout(
     finally:
         await hanging.dispose()
     assert (status, body["database"]) == (503, "unreachable")
+
+
+async def test_not_ready_while_the_bot_api_is_unreachable_longer_than_the_limit(
+    health: Health,
+) -> None:
+    unreachable = 0.0
+    health.botapi_unreachable = lambda: unreachable
+    health.unreachable_limit = 120
+    unreachable = 100  # a blip: still ready
+    status, body = await get_json(health, "/readyz")
+    assert (status, body["bot_api"]) == (200, "ok")
+    unreachable = 121
+    status, body = await get_json(health, "/readyz")
+    assert (status, body["ready"], body["bot_api"], body["database"]) == (
+        503,
+        False,
+        "unreachable",
+        "ok",
+    )
+    unreachable = 0  # it answered again
+    assert (await get_json(health, "/readyz"))[0] == 200
 
 
 async def test_readiness_shows_the_schedulers_role_from_the_hook(health: Health) -> None:
@@ -333,7 +355,8 @@ async def test_metrics_parse_and_name_what_operators_watch(health: Health) -> No
     async with serving(health) as client:
         exposition = await (await client.get("/metrics")).text()
     families = {f.name: f.type for f in text_string_to_metric_families(exposition)}
-    assert families == {
+    ours = {name: kind for name, kind in families.items() if name.startswith("carecircle_")}
+    assert ours == {
         "carecircle_updates": "counter",
         "carecircle_notifications_sent": "counter",
         "carecircle_notifications_retried": "counter",
@@ -342,10 +365,47 @@ async def test_metrics_parse_and_name_what_operators_watch(health: Health) -> No
         "carecircle_outbox_depth": "gauge",
         "carecircle_outbox_oldest_age_seconds": "gauge",
         "carecircle_reminder_lateness_seconds": "histogram",
+        "carecircle_newest_update_age_seconds": "gauge",
+        "carecircle_handler_errors": "counter",
+        "carecircle_botapi_errors": "counter",
+        "carecircle_botapi_unreachable_seconds": "gauge",
     }
+    # The process itself, from prometheus_client's ProcessCollector (Linux's /proc).
+    for name in ("resident_memory_bytes", "cpu_seconds", "open_fds", "start_time_seconds"):
+        assert f"process_{name}" in families
     samples = await scrape(health)
     for kind in ("message", "callback", "other"):
         assert samples[f"carecircle_updates_total{{kind={kind}}}"] == 0
+    assert samples["process_resident_memory_bytes"] > 0
+
+
+async def test_metrics_are_served_by_prometheus_client_with_its_formats(health: Health) -> None:
+    """Content negotiation and compression come with prometheus_client's aiohttp handler."""
+    openmetrics = "application/openmetrics-text; version=1.0.0"
+    async with serving(health) as client:
+        response = await client.get(
+            "/metrics", headers={"Accept": openmetrics, "Accept-Encoding": "gzip"}
+        )
+        text = await response.text()
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert text.rstrip().endswith("# EOF")
+    assert "carecircle_outbox_depth" in text  # refreshed from the database first
+
+
+async def test_the_newest_updates_age_grows_until_the_next_one(
+    db: Database, clock: FrozenClock
+) -> None:
+    now = [50.0]
+    metrics = Metrics(monotonic=lambda: now[0])
+    health = Health(db=db, clock=clock, metrics=metrics, started=True)
+    assert math.isnan((await scrape(health))["carecircle_newest_update_age_seconds"])
+    metrics.update_handled("message")
+    now[0] += 42
+    assert (await scrape(health))["carecircle_newest_update_age_seconds"] == 42
+    metrics.update_handled("callback")
+    assert (await scrape(health))["carecircle_newest_update_age_seconds"] == 0
 
 
 async def test_every_application_has_its_own_registry() -> None:

@@ -153,7 +153,7 @@ def test_an_installed_wheel_migrates_a_new_database_from_anywhere(installed: Ins
 def migrate_in_process(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database: Path
 ) -> str:
-    monkeypatch.setattr("bot.logs.configure_logging", lambda level: None)
+    monkeypatch.setattr("bot.logs.configure_logging", lambda *settings: None)
     monkeypatch.setenv(migrate.URL_VARIABLE, f"sqlite+aiosqlite:///{database}")
     assert migrate.main() == 1
     [line] = capsys.readouterr().err.splitlines()
