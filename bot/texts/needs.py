@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from bot.domain.needs import NeedCard, Routed
 from bot.texts.common import NAME_MAX, _name, _names, esc
-from bot.texts.times import by_time
+from bot.texts.times import by_time, clock
 
 __all__ = [
     "BUTTON_ADD_NOTE",
@@ -187,8 +186,9 @@ def need_routing(routed: Routed, zone: str | None, now: dt.datetime) -> str:
         lines.append(f"I've asked {_names(routed.asked)}. I'll tell you who takes it.")
     for name, until in routed.held:
         lines.append(
-            f"<b>{_name(name)}</b> has quiet hours now and will see it at "
-            f"{by_time(until, zone, now)} (make it urgent to reach them now)."
+            # "until", not "at": the time may start with its day ("tomorrow 07:00").
+            f"<b>{_name(name)}</b> has quiet hours until {by_time(until, zone, now)} and will "
+            "see it then (make it urgent to reach them now)."
         )
     if routed.away:
         verb = "is" if len(routed.away) == 1 else "are"
@@ -379,10 +379,7 @@ def need_honest_note(card: NeedCard, asked: list[str], *, all_declined: bool) ->
 
 
 def need_expired_for_patient(card: NeedCard, zone: str | None) -> str:
-    when = ""
-    if card.deadline_at is not None:
-        tz = ZoneInfo(zone) if zone else dt.UTC
-        when = f" by {card.deadline_at.astimezone(tz).strftime('%H:%M')}"
+    when = f" by {clock(card.deadline_at, zone)}" if card.deadline_at is not None else ""
     return (
         f"⌛ Nobody could take {_short(card)}{when}, so I've taken it off the list.\n"
         "If you still need it, you can post it again."

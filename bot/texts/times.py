@@ -1,10 +1,11 @@
-"""Local times and dates as a person reads them, in their own time zone."""
+"""Local times and dates as a person reads them, in their own time zone: the day, then the time."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from bot.domain.clocktime import format_time
 from bot.domain.timezones import fixed_offset
 
 __all__ = [
@@ -20,45 +21,54 @@ __all__ = [
 ]
 
 
-def clock(instant: dt.datetime, zone: str) -> str:
-    """A wall-clock time in the patient's zone, like 08:05."""
-    return instant.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+# One order everywhere: the day, then the time. Days near today by name ("today 08:00",
+# "tomorrow 08:00"), others by date ("Mon 12 Jan, 08:00").
+_NEAR_DAYS = {0: "today", 1: "tomorrow", -1: "yesterday"}
 
 
-def day_clock(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
-    """ "today 14:00", "tomorrow 08:00" or "Wed 08:00", in the patient's zone."""
-    tz = ZoneInfo(zone)
-    local, today = instant.astimezone(tz), now.astimezone(tz).date()
-    days = (local.date() - today).days
-    prefix = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days, local.strftime("%a %d %b"))
-    return f"{prefix} {local:%H:%M}"
-
-
-def by_time(instant: dt.datetime, zone: str | None, now: dt.datetime) -> str:
-    """ "19:00", "19:00 tomorrow" or "Tue 03 Mar, 19:00", in the reader's time zone."""
-    tz = ZoneInfo(zone) if zone else dt.UTC
-    local, today = instant.astimezone(tz), now.astimezone(tz).date()
-    if local.date() == today:
-        return local.strftime("%H:%M")
-    if local.date() == today + dt.timedelta(days=1):
-        return local.strftime("%H:%M tomorrow")
-    return local.strftime("%a %d %b, %H:%M")
-
-
-def when_local(instant: dt.datetime, timezone: str | None) -> str:
-    """A date a person can read, in their own time zone."""
-    local = instant.astimezone(ZoneInfo(timezone)) if timezone else instant
-    return local.strftime("%a %d %b, %H:%M")
-
-
-def date_local(instant: dt.datetime, timezone: str | None) -> str:
-    """A day a person can read, in their own time zone."""
-    local = instant.astimezone(ZoneInfo(timezone)) if timezone else instant
-    return local.strftime("%a %d %b")
+def _local(instant: dt.datetime, zone: str | None) -> dt.datetime:
+    """The instant on the reader's clock (UTC for someone who hasn't set a zone)."""
+    return instant.astimezone(ZoneInfo(zone) if zone else dt.UTC)
 
 
 def _day(day: dt.date) -> str:
+    """ "Mon 12 Jan"."""
     return day.strftime("%a %d %b")
+
+
+def _dated(local: dt.datetime) -> str:
+    """ "Mon 12 Jan, 08:00"."""
+    return f"{_day(local.date())}, {local:%H:%M}"
+
+
+def clock(instant: dt.datetime, zone: str | None) -> str:
+    """A wall-clock time in the reader's zone, like 08:05."""
+    return f"{_local(instant, zone):%H:%M}"
+
+
+def day_clock(instant: dt.datetime, zone: str | None, now: dt.datetime) -> str:
+    """ "today 14:00", "tomorrow 08:00" or "Wed 12 Mar, 08:00", in the reader's zone."""
+    local = _local(instant, zone)
+    day = _NEAR_DAYS.get((local.date() - _local(now, zone).date()).days)
+    return f"{day} {local:%H:%M}" if day else _dated(local)
+
+
+def by_time(instant: dt.datetime, zone: str | None, now: dt.datetime) -> str:
+    """A time something is wanted by: as `day_clock`, but just "19:00" for today."""
+    local = _local(instant, zone)
+    if local.date() == _local(now, zone).date():
+        return f"{local:%H:%M}"
+    return day_clock(instant, zone, now)
+
+
+def when_local(instant: dt.datetime, timezone: str | None) -> str:
+    """ "Mon 12 Jan, 08:00", in the reader's zone."""
+    return _dated(_local(instant, timezone))
+
+
+def date_local(instant: dt.datetime, timezone: str | None) -> str:
+    """ "Mon 12 Jan", in the reader's zone."""
+    return _day(_local(instant, timezone).date())
 
 
 def since_day(day: dt.date, today: dt.date) -> str:
@@ -70,7 +80,7 @@ def since_day(day: dt.date, today: dt.date) -> str:
 
 
 def quiet_range(start: dt.time, end: dt.time) -> str:
-    return f"{start.strftime('%H:%M')}–{end.strftime('%H:%M')}"
+    return f"{format_time(start)}–{format_time(end)}"
 
 
 def utc_offset(instant: dt.datetime, zone: str) -> str:
