@@ -1,8 +1,8 @@
 """The shared rig: the real bot process, a recording fake Bot API, databases, seeding, figures.
 
 Every benchmark runs `python -m bot` as a subprocess against the project's own fake Telegram
-Bot API (tests/fakes/fake_bot_api.py) on loopback, with Telegram's flood limits enforced, so
-a message sent too fast comes back as a 429 exactly as it would from Telegram.
+Bot API (playground/sim/) on loopback, with Telegram's flood limits enforced, so a message
+sent too fast comes back as a 429 exactly as it would from Telegram.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Circle, Medication, Membership, RecoveryPlan, User
 from bot.db.session import create_engine
-from tests.fakes.fake_bot_api import FakeBotApi, FloodLimits
+from playground.sim import FakeBotApi, FloodLimits
 
 REPO = Path(__file__).resolve().parents[1]
 PG_SERVER_URL = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

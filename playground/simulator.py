@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.fakes.fake_bot_api import (
+from playground.sim import (
     JSON,
     ApiCall,
     FakeBotApi,

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 
+from playground.sim import FakeBotApi, Press
 from tests.conftest import fresh_pg_database
-from tests.fakes.fake_bot_api import FakeBotApi, Press
 
 REPO = Path(__file__).resolve().parents[2]
 

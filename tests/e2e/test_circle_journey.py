@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=join_([A-Za-z0-9_-]+)")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 
 async def answers_in_a_burst(user: FakeUser, *answers: str, gap: float = 0.005) -> None:

@@ -19,8 +19,8 @@ import pytest
 from bot.clock import SystemClock
 from bot.db.session import Database
 from bot.notify import Notifier, OutMessage, Priority
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
-from tests.fakes.fake_bot_api import FakeBotApi
 
 TOKEN = re.compile(r"#(\w+)")
 FLOOR_PER_SECOND = 30

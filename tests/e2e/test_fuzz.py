@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 UPDATES = int(os.environ.get("FUZZ_UPDATES", "2000"))
 ACTORS = 15

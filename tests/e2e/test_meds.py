@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from playground.sim import JSON, FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess, assert_answered_first
 from tests.e2e.test_circle_journey import LINK, onboard_patient
-from tests.fakes.fake_bot_api import JSON, FakeBotApi, FakeUser
 
 BERLIN = ZoneInfo("Europe/Berlin")  # where onboard_patient() puts the patient
 

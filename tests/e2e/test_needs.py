@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess, assert_answered_first, assert_telegram_never_refused
 from tests.e2e.test_circle_journey import LINK, onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 JSON = dict[str, Any]
 OFFER = "needs a hand"

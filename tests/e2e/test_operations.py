@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from playground.sim import POLL_CONFLICT, FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_web import get, listening_port
-from tests.fakes.fake_bot_api import POLL_CONFLICT, FakeBotApi
 
 
 async def readiness_becomes(port: int, status: int, timeout: float = 30) -> dict[str, object]:

@@ -20,10 +20,10 @@ from pydantic import SecretStr
 from bot.app import create_services
 from bot.clock import SystemClock
 from bot.config import Settings
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
 from tests.e2e.test_meds import join, next_whole_minute
-from tests.fakes.fake_bot_api import FakeBotApi
 
 MEDS = [f"Medicine {letter}" for letter in "ABCDEFGH"]
 NEEDS_EACH = 3

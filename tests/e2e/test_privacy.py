@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import LINK, onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 
 async def exported(fake: FakeBotApi, user: FakeUser) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi
 
 NEED_WORD = "Zqxrhubarbtea"
 MED_WORD = "Zqxtramadolium"

@@ -12,9 +12,9 @@ from bot.db.models import PainReport, RecoveryPlan
 from bot.db.session import Database
 from bot.domain.recovery import Stage
 from bot.domain.tips import Tip, load_tips
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess, assert_answered_first
 from tests.e2e.test_circle_journey import onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi
 
 TIPS = load_tips()
 

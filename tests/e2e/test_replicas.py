@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
 from tests.e2e.test_meds import next_whole_minute
 from tests.e2e.test_web import free_port
-from tests.fakes.fake_bot_api import FakeBotApi
 
 SECRET = "replicas-share-this-secret"
 LEADER = re.compile(r"event=cluster\.leadership role=leader")

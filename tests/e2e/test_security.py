@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 B_NEED = "Zqxbravo soup"
 B_MED = "Bravomycin"

@@ -12,10 +12,10 @@ from sqlalchemy import update
 
 from bot.db.models import Medication
 from bot.db.session import Database
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
 from tests.e2e.test_meds import errand_code, join, texts
-from tests.fakes.fake_bot_api import FakeBotApi
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import REPO, BotProcess
-from tests.fakes.fake_bot_api import FakeBotApi
 
 
 async def run_bot(workdir: Path, **env: str) -> tuple[int, str]:

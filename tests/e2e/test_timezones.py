@@ -7,8 +7,8 @@ import itertools
 import re
 from zoneinfo import ZoneInfo
 
+from playground.sim import FakeBotApi, FakeUser
 from tests.e2e.conftest import BotProcess
-from tests.fakes.fake_bot_api import FakeBotApi, FakeUser
 
 SAO_PAULO = (-23.55, -46.63)
 MUNICH = (48.14, 11.58)

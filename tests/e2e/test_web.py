@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from playground.sim import FakeBotApi
 from tests.e2e.conftest import BotProcess
 from tests.e2e.test_circle_journey import onboard_patient
 from tests.e2e.test_startup import only_line, run_bot
-from tests.fakes.fake_bot_api import FakeBotApi
 
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 LISTENING = re.compile(r"event=http\.listening server=(\w+) port=(\d+)")

@@ -17,7 +17,7 @@ from telegram.ext import TypeHandler
 
 from bot.app import CareApplication, build_application
 from bot.config import Settings
-from tests.fakes.fake_bot_api import FakeBotApi
+from playground.sim import FakeBotApi
 
 
 @pytest.fixture

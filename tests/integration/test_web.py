@@ -30,7 +30,7 @@ from bot.metrics import Metrics
 from bot.notify import Notifier, OutMessage
 from bot.ratelimit import FloodControl
 from bot.web import SECRET_HEADER, Health, health_app, webhook_app
-from tests.fakes.fake_bot_api import FakeBotApi
+from playground.sim import FakeBotApi
 from tests.fakes.timer import Ticks
 from tests.integration.test_delivery import ScriptedBot
 from tests.people import PAT

@@ -40,7 +40,7 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.fakes.fake_bot_api import ApiError, FakeBotApi, FakeUser, FloodLimits, format_text
+from playground.sim import ApiError, FakeBotApi, FakeUser, FloodLimits, format_text
 
 TOKEN = "123456:TEST-token"
 

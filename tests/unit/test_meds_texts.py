@@ -21,7 +21,7 @@ from bot.services.meds import (
     MedList,
     MedView,
 )
-from tests.fakes.fake_bot_api import MAX_TEXT_LENGTH, parse_html
+from playground.sim import MAX_TEXT_LENGTH, parse_html
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 NAMES = [

@@ -18,7 +18,7 @@ from bot.domain.needs import (
     clean_text,
     utf16_len,
 )
-from tests.fakes.fake_bot_api import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
+from playground.sim import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 TYPED = st.text(

@@ -10,7 +10,7 @@ from bot import callbacks, keyboards, texts
 from bot.callbacks import MAX_BYTES
 from bot.domain.needs import utf16_len
 from bot.domain.privacy import CircleCounts
-from tests.fakes.fake_bot_api import MAX_TEXT_LENGTH, parse_html
+from playground.sim import MAX_TEXT_LENGTH, parse_html
 
 NAME = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("<>&\"'🧊שלום"),
