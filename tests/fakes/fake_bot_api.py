@@ -1416,6 +1416,8 @@ class FakeBotApi:
         # (when, chat) of each send within the longest window a flood rule looks at.
         self._send_times: deque[tuple[float, int]] = deque()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        # setMyDescription / setMyShortDescription, by field and language ("" for all).
+        self.descriptions: dict[tuple[str, str], str] = {}
         self._in_flight = 0
         self._last_activity = 0.0
         self._polled = False
@@ -1438,6 +1440,12 @@ class FakeBotApi:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "setMyDescription": functools.partial(self._set_description, "description", 512),
+            "getMyDescription": functools.partial(self._get_description, "description"),
+            "setMyShortDescription": functools.partial(
+                self._set_description, "short_description", 120
+            ),
+            "getMyShortDescription": functools.partial(self._get_description, "short_description"),
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
@@ -2036,6 +2044,16 @@ class FakeBotApi:
         key = self._commands_key(params.get("scope"), params.get("language_code") or "")
         self._commands.pop(key, None)
         return True
+
+    async def _set_description(self, field: str, limit: int, params: JSON) -> bool:
+        text = params.get(field) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{field.upper()}_INVALID")
+        self.descriptions[(field, params.get("language_code") or "")] = text
+        return True
+
+    async def _get_description(self, field: str, params: JSON) -> JSON:
+        return {field: self.descriptions.get((field, params.get("language_code") or ""), "")}
 
     @staticmethod
     def _commands_key(scope: JSON | None, language_code: str) -> tuple[str, str]:
