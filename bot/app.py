@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
-from bot import handlers, texts
+from bot import handlers
 from bot.botapi import BotApiMonitor, observed_requests
 from bot.clock import Clock, SystemClock
 from bot.cluster import Cluster
@@ -208,7 +208,7 @@ def _error_counter(metrics: Metrics) -> Callable[[object, CareContext], Coroutin
 
 
 async def _on_startup(app: CareApplication) -> None:
-    await app.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.MENU_COMMANDS])
+    await handlers.introduce(app.bot)
     await app.bot_data.cluster.start()
     await app.bot_data.sender.start()
     assert app.job_queue is not None

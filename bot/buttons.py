@@ -29,6 +29,7 @@ class Ns(StrEnum):
     MED = "med"
     DOSE = "dose"
     DATA = "data"
+    HUB = "hub"
 
 
 class StartVerb(StrEnum):
@@ -46,6 +47,7 @@ class TimezoneVerb(StrEnum):
 class InviteVerb(StrEnum):
     NEW = "new"  # replace the link of this kind
     SHOW = "show"  # show the link of the other kind
+    ANOTHER = "another"  # "Invite someone else" after a join: a link of this kind, anew
 
 
 class CircleVerb(StrEnum):
@@ -179,6 +181,16 @@ class DataVerb(StrEnum):
     NO = "no"
 
 
+class HubVerb(StrEnum):
+    """The /settings hub: each button opens what its command shows."""
+
+    TIMEZONE = "tz"
+    QUIET = "quiet"
+    TIPS = "tips"
+    CHECKIN = "checkin"
+    PRIVACY = "privacy"
+
+
 # Each namespace's verbs, for tests and for anything that must know them all.
 VERBS: dict[Ns, type[StrEnum]] = {
     Ns.START: StartVerb,
@@ -195,6 +207,7 @@ VERBS: dict[Ns, type[StrEnum]] = {
     Ns.MED: MedVerb,
     Ns.DOSE: DoseVerb,
     Ns.DATA: DataVerb,
+    Ns.HUB: HubVerb,
 }
 
 Verb: TypeAlias = (
@@ -212,6 +225,7 @@ Verb: TypeAlias = (
     | MedVerb
     | DoseVerb
     | DataVerb
+    | HubVerb
 )
 _NAMESPACE: dict[type[StrEnum], Ns] = {verbs: ns for ns, verbs in VERBS.items()}
 

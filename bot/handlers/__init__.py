@@ -24,13 +24,18 @@ from bot.handlers import (
     fallback,
     lookin,
     meds,
+    menus,
     needs,
     onboarding,
     privacy,
     recovery,
+    settings,
 )
 from bot.handlers.common import CareContext, Handler, person, services
 from bot.handlers.errors import on_error
+from bot.handlers.menus import introduce
+
+__all__ = ["introduce", "register"]
 
 MENU_LABELS = [texts.MENU_CIRCLE, texts.MENU_HELP, texts.MENU_NEED, texts.MENU_TIP, texts.MENU_MEDS]
 
@@ -58,6 +63,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     commands = {
         "start": onboarding.start,
         "help": onboarding.help_command,
+        "settings": settings.settings_command,
         "cancel": conversation.cancel_command,
         "timezone": onboarding.timezone_command,
         "invite": circle.invite_command,
@@ -84,6 +90,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "took": meds.took_command,
         "adherence": meds.adherence_command,
         # --- privacy ---
+        "privacy": privacy.privacy_command,
         "export": privacy.export_command,
         "deletemydata": privacy.deletemydata_command,
     }
@@ -96,6 +103,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         Ns.INVITE: circle.invite_button,
         Ns.CIRCLE: circle.circle_button,
         Ns.SETTINGS: circle.settings_button,
+        Ns.HUB: settings.hub_button,
         # --- needs ---
         Ns.NEED: needs.need_button,
         Ns.QUIET: availability.quiet_button,
@@ -157,3 +165,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(MessageHandler(filters.ChatType.GROUPS, fallback.not_private))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_error_handler(on_error)
+    # After whichever handler answered (a group of its own, so it runs after every update):
+    # the person's command menu follows their role, which that update may have changed.
+    app.add_handler(TypeHandler(Update, menus.keep_menu), group=1)

@@ -40,15 +40,18 @@ async def send_invite(
     invite = await svc.circles.invite(user_id(update), access, replace=replace)
     expires = texts.when_local(invite.expires_at, standing.timezone)
     text = texts.invite(context.bot.username, invite.code, invite.access, expires)
+    rows = keyboards.invite(invite.access, texts.invite_link(context.bot.username, invite.code))
     if replace:
         text = f"{texts.INVITE_REPLACED}\n\n{text}"
     if first_time:
-        # The end of onboarding: the menu replaces the link buttons (/invite has them).
-        await reply(update, f"{text}\n\n{texts.ALL_SET}", menu=keyboards.patient_menu())
+        # The end of onboarding. The menu comes in a message of its own first (a message has
+        # either a menu or buttons), so the link, with its Share button, is the last word.
+        await reply(update, texts.ALL_SET, menu=keyboards.patient_menu())
+        await reply(update, text, rows)
     elif edit:
-        await edit_or_reply(update, text, keyboards.invite(invite.access))
+        await edit_or_reply(update, text, rows)
     else:
-        await reply(update, text, keyboards.invite(invite.access))
+        await reply(update, text, rows)
 
 
 @guarded
@@ -68,7 +71,12 @@ async def invite_button(update: Update, context: CareContext) -> None:
     access = data.args[0] if data.args else ""
     if access not in (Access.CLOSE, Access.ERRAND):
         raise StaleAction()
-    await send_invite(update, context, access, replace=verb is InviteVerb.NEW, edit=True)
+    if verb is InviteVerb.ANOTHER:
+        # Under "Anna joined your circle", which stays as it is: the link as /invite gives it
+        # (Anna's was used up, so a fresh one, unless a newer one is still waiting unused).
+        await send_invite(update, context, access)
+    else:
+        await send_invite(update, context, access, replace=verb is InviteVerb.NEW, edit=True)
     await answer(query)
 
 

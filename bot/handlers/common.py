@@ -39,13 +39,17 @@ CAPTION_LIMIT = 1024
 
 
 class BotData:
-    """The application-wide state PTB hands to handlers: services, sender and cluster."""
+    """The application-wide state PTB hands to handlers: services, sender, cluster, menus."""
 
     services: Services
     sender: OutboxSender
     cluster: Cluster
     metrics: Metrics
     botapi: BotApiMonitor
+
+    def __init__(self) -> None:
+        # Each chat's command menu as this process last set it, and when (bot.handlers.menus).
+        self.menus: dict[int, tuple[tuple[tuple[str, str], ...], float]] = {}
 
 
 CareContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
@@ -69,7 +73,11 @@ def user_id(update: Update) -> int:
 
 
 def command_args(context: CareContext, update: Update) -> str:
-    """Everything after the command, as typed (context.args loses the spacing)."""
+    """Everything after the command, as typed (context.args loses the spacing).
+
+    A button press (the /settings hub opens what a command shows) carries none."""
+    if update.callback_query is not None:
+        return ""
     message = update.effective_message
     text = message.text if message and message.text else ""
     _, _, rest = text.partition(" ")

@@ -1,4 +1,5 @@
-"""Data rights: /export sends a person's data as a file; /deletemydata deletes it after a yes."""
+"""Data rights: /privacy says what is kept and who sees it; /export sends a person's data as a
+file; /deletemydata deletes it after a yes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ from bot.handlers.common import (
     user_id,
     verb_of,
 )
+
+
+@guarded
+async def privacy_command(update: Update, context: CareContext) -> None:
+    await reply(update, texts.PRIVACY)
 
 
 @guarded

@@ -13,3 +13,4 @@ from bot.keyboards.needs import *  # noqa: F403
 from bot.keyboards.onboarding import *  # noqa: F403
 from bot.keyboards.privacy import *  # noqa: F403
 from bot.keyboards.recovery import *  # noqa: F403
+from bot.keyboards.settings import *  # noqa: F403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote, urlencode
 
 from bot import texts
 from bot.buttons import InviteVerb, StartVerb, TimezoneVerb, tap
@@ -11,7 +12,19 @@ from bot.domain.timezones import COMMON_ZONES
 from bot.keyboards.common import AskLocation, Menu, Rows
 from bot.notify import Button
 
-__all__ = ["choose_role", "choose_timezone", "invite", "patient_menu", "share_location"]
+__all__ = [
+    "SHARE_URL",
+    "choose_role",
+    "choose_timezone",
+    "invite",
+    "invite_another",
+    "patient_menu",
+    "share_location",
+    "share_url",
+]
+
+# Telegram's share page: it asks whom to send to, and sends the link with the words.
+SHARE_URL = "https://t.me/share/url"
 
 
 def patient_menu() -> Menu:
@@ -49,10 +62,21 @@ def share_location(with_patient_menu: bool) -> Menu:
     return rows
 
 
-def invite(access: str) -> Rows:
+def share_url(link: str, words: str) -> str:
+    """A t.me/share link: two taps send `link` and `words` to whoever the patient picks."""
+    return f"{SHARE_URL}?{urlencode({'url': link, 'text': words}, quote_via=quote)}"
+
+
+def invite(access: str, link: str) -> Rows:
     other = Access.CLOSE if access == Access.ERRAND else Access.ERRAND
     other_label = texts.BUTTON_FAMILY_LINK if other == Access.CLOSE else texts.BUTTON_ERRAND_LINK
     return [
+        [Button(texts.BUTTON_SHARE_LINK, url=share_url(link, texts.invite_share(access)))],
         [Button(texts.BUTTON_NEW_LINK, tap(InviteVerb.NEW, access))],
         [Button(other_label, tap(InviteVerb.SHOW, other))],
     ]
+
+
+def invite_another(access: str) -> Rows:
+    """Under "Anna joined your circle": a link works for one person, so one tap for the next."""
+    return [[Button(texts.BUTTON_INVITE_ANOTHER, tap(InviteVerb.ANOTHER, access))]]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
+from bot import keyboards, texts
 from bot.clock import Clock
 from bot.db import flows
 from bot.db.circles import active_membership, display_name, patient_circle_id
@@ -490,7 +490,10 @@ class CircleService:
                 session,
                 key=f"circle:{circle.id}:joined:{user_id}:{invite.id}",
                 chat_id=circle.patient_id,
-                message=OutMessage(texts.helper_joined(display_name(helper), invite.access)),
+                message=OutMessage(
+                    texts.helper_joined(display_name(helper), invite.access),
+                    keyboards.invite_another(invite.access),
+                ),
                 kind="circle.joined",
                 priority=Priority.NORMAL,
                 circle_id=circle.id,

@@ -28,4 +28,5 @@ from bot.texts.onboarding import *  # noqa: F403
 from bot.texts.privacy import *  # noqa: F403
 from bot.texts.reach import *  # noqa: F403
 from bot.texts.recovery import *  # noqa: F403
+from bot.texts.settings import *  # noqa: F403
 from bot.texts.times import *  # noqa: F403

@@ -1,22 +1,51 @@
-"""The Telegram menu of commands, and /help."""
+"""How the bot presents itself: its description, each role's menu of commands, and /help."""
 
 from __future__ import annotations
 
 from bot.texts.common import NOT_MEDICAL
 
-__all__ = ["COMMANDS_EVERYONE", "COMMANDS_HELPER", "COMMANDS_PATIENT", "MENU_COMMANDS", "help_text"]
+__all__ = [
+    "BOT_DESCRIPTION",
+    "BOT_SHORT_DESCRIPTION",
+    "COMMANDS_EVERYONE",
+    "COMMANDS_HELPER",
+    "COMMANDS_NEWCOMER",
+    "COMMANDS_PATIENT",
+    "help_text",
+    "menu_commands",
+]
 
+# What Telegram shows in an empty chat with the bot ("What can this bot do?"), up to 512
+# characters, and on its profile and in shared links, up to 120. Plain text, no HTML.
+BOT_DESCRIPTION = (
+    "carecircle helps someone on bed rest get a hand from family and friends. "
+    "Ask once — for groceries, a pharmacy pick-up, a meal — and the first helper who can "
+    "do it takes it. Medication reminders on time, care tips for back spasms, a daily "
+    "check-in.\n\n"
+    "Got an invite link? Open it to join that person's circle. Recovering yourself? Tap Start.\n\n"
+    "carecircle is not a medical device: follow your prescription label and your doctor's advice."
+)
+BOT_SHORT_DESCRIPTION = (
+    "A hand from family while you're on bed rest: requests, medication reminders, care "
+    "tips. Not a medical device."
+)
+
+# The first three open a role's menu and the next three close it; the rest are in /help only
+# (/settings reaches the time zone and tips, /privacy the export and deleting).
 COMMANDS_EVERYONE: tuple[tuple[str, str], ...] = (
     ("start", "Start, or see where you are"),
     ("help", "What I can do for you"),
     ("circle", "Your care circle"),
+    ("settings", "Time zone, tips, quiet hours…"),
+    ("privacy", "What I keep, and who sees what"),
+    ("cancel", "Stop the question I'm waiting on"),
     ("timezone", "Set your time zone"),
     ("tips", "Daily care tips: time, on or off"),
-    ("cancel", "Stop the question I'm waiting on"),
     # --- privacy ---
     ("export", "A copy of your data, as a file"),
     ("deletemydata", "Delete your data"),
 )
+_MENU_OPENS, _MENU_CLOSES = COMMANDS_EVERYONE[:3], COMMANDS_EVERYONE[3:6]
 COMMANDS_PATIENT: tuple[tuple[str, str], ...] = (
     ("need", "Ask your helpers for something"),
     ("needs", "Your requests"),
@@ -53,10 +82,21 @@ def _once_each(commands: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], 
     return tuple(seen.items())
 
 
-# The Telegram menu, in this order.
-MENU_COMMANDS = _once_each(
-    COMMANDS_EVERYONE[:3] + COMMANDS_PATIENT + COMMANDS_HELPER + COMMANDS_EVERYONE[3:]
+# Someone in no circle (Telegram's default menu, for every chat without one of its own).
+COMMANDS_NEWCOMER: tuple[tuple[str, str], ...] = (
+    ("start", "Start: set up your circle, or join one"),
+    ("help", "What I can do for you"),
+    ("settings", "Time zone and privacy"),
+    ("privacy", "What I keep, and who sees what"),
 )
+
+
+def menu_commands(is_patient: bool, is_helper: bool) -> tuple[tuple[str, str], ...]:
+    """The menu of commands for someone's role: a patient's, a helper's, both, or a newcomer's."""
+    if not (is_patient or is_helper):
+        return COMMANDS_NEWCOMER
+    own = (COMMANDS_PATIENT if is_patient else ()) + (COMMANDS_HELPER if is_helper else ())
+    return _once_each(_MENU_OPENS + own + _MENU_CLOSES)
 
 
 def _command_lines(commands: tuple[tuple[str, str], ...]) -> str:

@@ -15,9 +15,11 @@ __all__ = [
     "BUTTON_ERRAND_LINK",
     "BUTTON_FAMILY_LINK",
     "BUTTON_HELPER",
+    "BUTTON_INVITE_ANOTHER",
     "BUTTON_NEW_LINK",
     "BUTTON_OTHER_ZONE",
     "BUTTON_PATIENT",
+    "BUTTON_SHARE_LINK",
     "BUTTON_SHARE_LOCATION",
     "HELPER_NEEDS_INVITE",
     "INVITE_ERRORS",
@@ -32,6 +34,7 @@ __all__ = [
     "invite",
     "invite_error",
     "invite_link",
+    "invite_share",
     "joined",
     "timezone_current",
     "timezone_set",
@@ -161,7 +164,10 @@ MENU_CIRCLE = "👥 My circle"
 MENU_HELP = "❓ Help"
 MENU_MEDS = "💊 My medications"
 MENU_TIP = "🌿 A care tip"
-ALL_SET = "You're all set. The buttons below are always here when you need them."
+ALL_SET = (
+    "You're all set. The buttons below are always here when you need them.\n\n"
+    "One more step: invite someone to your circle."
+)
 
 # Invites
 
@@ -184,6 +190,18 @@ def invite(bot_username: str, code: str, access: str, expires: str) -> str:
     )
 
 
+def invite_share(access: str) -> str:
+    """The words that go with the link when the patient shares it (plain text, their voice)."""
+    if access == "errand":
+        return (
+            "I'm on bed rest for a while. Could you help with the odd errand? Tap the link to "
+            "join my care circle on carecircle."
+        )
+    return "I'm on bed rest for a while. Tap the link to join my care circle on carecircle. 💛"
+
+
+BUTTON_SHARE_LINK = "📤 Share the link"
+BUTTON_INVITE_ANOTHER = "➕ Invite someone else"
 BUTTON_NEW_LINK = "Make a new link"
 BUTTON_ERRAND_LINK = "Link for an errand helper"
 BUTTON_FAMILY_LINK = "Link for close family"

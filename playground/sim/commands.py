@@ -55,6 +55,16 @@ class _Commands(_Core):
         self._commands.pop(key, None)
         return True
 
+    async def _set_description(self, field: str, limit: int, params: JSON) -> bool:
+        text = params.get(field) or ""
+        if not isinstance(text, str) or len(text) > limit:
+            raise bad_request(f"{field.upper()}_INVALID")
+        self.descriptions[(field, params.get("language_code") or "")] = text
+        return True
+
+    async def _get_description(self, field: str, params: JSON) -> JSON:
+        return {field: self.descriptions.get((field, params.get("language_code") or ""), "")}
+
     @staticmethod
     def _commands_key(scope: JSON | None, language_code: str) -> tuple[str, str]:
         return json.dumps(scope or {"type": "default"}, sort_keys=True), language_code

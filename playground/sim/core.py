@@ -68,6 +68,8 @@ class _Core:
         # (when, chat) of each send within the longest window a flood rule looks at.
         self._send_times: deque[tuple[float, int]] = deque()
         self._commands: dict[tuple[str, str], list[JSON]] = {}
+        # setMyDescription / setMyShortDescription, by field and language ("" for all).
+        self.descriptions: dict[tuple[str, str], str] = {}
         self._in_flight = 0
         self._last_activity = 0.0
         self._polled = False

@@ -73,6 +73,12 @@ class FakeBotApi(_People, _Commands, _Updates, _Messages):
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "setMyDescription": functools.partial(self._set_description, "description", 512),
+            "getMyDescription": functools.partial(self._get_description, "description"),
+            "setMyShortDescription": functools.partial(
+                self._set_description, "short_description", 120
+            ),
+            "getMyShortDescription": functools.partial(self._get_description, "short_description"),
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,

@@ -154,6 +154,22 @@ async def assert_answered_first(fake: FakeBotApi, press: Press, text_contains: s
     assert answered < sent, f"{text_contains!r} went out before the press was answered"
 
 
+async def menu_of(
+    fake: FakeBotApi, chat_id: int, *, has: set[str] | None = None, timeout: float = 10.0
+) -> set[str]:
+    """The commands set for a private chat's own menu (empty: Telegram's default one), once
+    it holds `has` (or, with `has` empty, once it is the default). The bot sets a menu just
+    after it answers, so it may land a moment after the reply a test waited for."""
+    scope = {"type": "chat", "chat_id": chat_id}
+    deadline = time.monotonic() + timeout
+    while True:
+        menu = {c["command"] for c in fake.commands(scope)}
+        done = has <= menu if has else not menu
+        if done or has is None or time.monotonic() > deadline:
+            return menu
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture(autouse=True)
 def telegram_never_refused(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each journey that uses `fake_api`: no 400 and no 429 from the Bot API.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from playground.sim import FakeBotApi, FakeUser
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, menu_of
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=join_([A-Za-z0-9_-]+)")
 
@@ -22,6 +22,7 @@ async def onboard_patient(fake: FakeBotApi, patient: FakeUser, stage: str = "Acu
     question = await patient.wait_for("how is your back today?")
     await patient.press(question, stage)
     await patient.wait_for_edit(question["message_id"], text_contains="Got it")
+    await patient.wait_for("You're all set")  # with the menu, just before the link
     invite = await patient.wait_for("Send this link")
     match = LINK.search(invite["text"])
     assert match, invite["text"]
@@ -154,5 +155,8 @@ async def test_settings_access_and_leaving(fake_api: FakeBotApi, bot: BotProcess
     await helper.wait_for_edit(confirm["message_id"], text_contains="You've left")
     await patient.wait_for("Dana has left your circle")
 
-    menu = [c["command"] for c in fake_api.commands()]
-    assert {"start", "help", "circle", "invite", "join", "leave", "timezone"} <= set(menu)
+    # Each chat has its role's menu: Dana left, so hers is the default (a newcomer's) again.
+    patients = {"start", "help", "circle", "invite", "settings", "privacy"}
+    assert patients <= await menu_of(fake_api, patient.chat_id, has=patients)
+    assert await menu_of(fake_api, helper.chat_id, has=set()) == set()
+    assert {c["command"] for c in fake_api.commands()} == {"start", "help", "settings", "privacy"}

@@ -31,7 +31,8 @@ REPLY_WITHIN = 4.0
 SEED = int(os.environ.get("FUZZ_SEED", "20261123"))
 
 COMMANDS = sorted(
-    {name for name, _ in texts.MENU_COMMANDS}
+    {name for name, _ in texts.menu_commands(is_patient=True, is_helper=True)}
+    | {name for name, _ in texts.COMMANDS_EVERYONE}
     | {"start", "join", "need", "addmed", "took", "quiet", "away", "back", "export"}
 )
 ODD_TEXTS = [

@@ -13,7 +13,7 @@ from bot.db.session import Database
 from bot.domain.recovery import Stage
 from bot.domain.tips import Tip, load_tips
 from playground.sim import FakeBotApi
-from tests.e2e.conftest import BotProcess, assert_answered_first
+from tests.e2e.conftest import BotProcess, assert_answered_first, menu_of
 from tests.e2e.test_circle_journey import onboard_patient
 
 TIPS = load_tips()
@@ -258,8 +258,8 @@ async def test_onboarding_stage_can_be_typed_and_resumes_after_start(
     await patient.send("/stage")
     await patient.wait_for("Your recovery stage: Easing")
 
-    menu = {c["command"] for c in fake_api.commands()}
-    assert {"stage", "tip", "tips", "pain", "progress", "checkin"} <= menu
+    wanted = {"stage", "tip", "pain", "progress", "checkin", "settings"}
+    assert await menu_of(fake_api, patient.chat_id, has=wanted) >= wanted
     await patient.send("/help")
     help_text = await patient.wait_for("How carecircle works")
     assert "/progress" in help_text["text"] and "/pain" in help_text["text"]

@@ -16,6 +16,7 @@ from bot.buttons import (
     VERBS,
     CircleVerb,
     DoseVerb,
+    HubVerb,
     LookVerb,
     MedVerb,
     NeedVerb,
@@ -26,14 +27,14 @@ from bot.buttons import (
 )
 from bot.db.models import Access
 from bot.domain.needs import DeadlinePreset, NeedCard
-from bot.handlers import circle, meds, needs
+from bot.handlers import circle, meds, needs, settings
 
 # Every button payload the bot made before the verbs were named, by namespace (from
 # keyboards.py as it was: 102 literal pairs, plus the verbs passed in as variables).
 OLD_VERBS: dict[str, set[str]] = {
     "start": {"patient", "helper"},
     "tz": {"set", "type"},
-    "inv": {"new", "show"},
+    "inv": {"new", "show", "another"},
     "circle": {"rm", "rmyes", "keep", "close", "errand", "leave", "leaveyes"},
     "set": {"show", "tog", "done"},
     "stage": {"first", "set", "go", "no"},
@@ -99,6 +100,7 @@ OLD_VERBS: dict[str, set[str]] = {
         "no",
     },
     "data": {"yes", "no"},
+    "hub": {"tz", "quiet", "tips", "checkin", "privacy"},
 }
 
 
@@ -133,9 +135,12 @@ def _every_keyboard() -> Iterator[keyboards.Rows]:
     yield keyboards.choose_role()
     yield keyboards.choose_timezone()
     for access in (Access.CLOSE, Access.ERRAND):
-        yield keyboards.invite(access)
+        yield keyboards.invite(access, "https://t.me/carecircle_bot?start=join_abc")
+        yield keyboards.invite_another(access)
         yield keyboards.circle_for_patient([(5, "Bo", access)])
     yield keyboards.circle_settings([("one_at_a_time", True)])
+    for is_patient, is_helper in ((False, False), (True, False), (False, True), (True, True)):
+        yield keyboards.settings_hub(is_patient, is_helper)
     yield keyboards.confirm_remove(5)
     yield keyboards.leave_choices([(3, "Ann")])
     yield keyboards.confirm_leave(3)
@@ -224,6 +229,10 @@ def test_keyboards_make_every_verb_and_only_those() -> None:
 )
 def test_every_verb_has_its_press(verbs: type[StrEnum], presses: dict[StrEnum, object]) -> None:
     assert set(presses) == set(verbs)
+
+
+def test_every_settings_hub_button_opens_something() -> None:
+    assert set(settings.OPENS) == set(HubVerb)
 
 
 def test_a_deadline_preset_stands_for_its_time() -> None:

@@ -495,6 +495,22 @@ async def test_groups_commands_and_get_chat(bot: Bot, fake: FakeBotApi) -> None:
     assert [c["command"] for c in fake.commands({"type": "chat", "chat_id": 1001})] == ["help"]
     invalid = bot.set_my_commands([BotCommand("Bad-Name", "x")])
     await rejected(fake, BadRequest, "Bad Request: BOT_COMMAND_INVALID", invalid)
+    await bot.delete_my_commands(scope=BotCommandScopeChat(1001))
+    assert fake.commands({"type": "chat", "chat_id": 1001}) == []
+
+
+async def test_descriptions(bot: Bot, fake: FakeBotApi) -> None:
+    assert (await bot.get_my_description()).description == ""
+    await bot.set_my_description("What this bot does.")
+    await bot.set_my_short_description("In short.")
+    assert (await bot.get_my_description()).description == "What this bot does."
+    assert (await bot.get_my_short_description()).short_description == "In short."
+    assert fake.descriptions == {
+        ("description", ""): "What this bot does.",
+        ("short_description", ""): "In short.",
+    }
+    too_long = bot.set_my_short_description("x" * 121)
+    await rejected(fake, BadRequest, "Bad Request: SHORT_DESCRIPTION_INVALID", too_long)
 
 
 # ---- faults ---------------------------------------------------------------------------------
