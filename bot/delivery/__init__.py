@@ -6,6 +6,6 @@ message to someone else leaves the bot this way, within Telegram's limits.
 
 from __future__ import annotations
 
-from bot.delivery.sender import OutboxSender, SenderConfig
+from bot.delivery.sender import Delivered, OnDelivered, OutboxSender, SenderConfig
 
-__all__ = ["OutboxSender", "SenderConfig"]
+__all__ = ["Delivered", "OnDelivered", "OutboxSender", "SenderConfig"]

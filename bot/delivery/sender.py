@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from bot.delivery import outbox
 from bot.delivery.outbox import NETWORK_ERROR, Job
 from bot.delivery.policy import Action, DeliveryPolicy, Failure, classify, in_outage, relevant
 from bot.events import log_event
-from bot.metrics import DOSE_REMINDER_KIND, Metrics
+from bot.metrics import Metrics
 from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
@@ -68,6 +68,20 @@ class SenderConfig:
         )
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A message Telegram has taken, as the sender's `on_delivered` hooks see it."""
+
+    kind: str
+    key: str
+    op: str  # "send" or "edit"
+    at: dt.datetime
+
+
+# Told of each message Telegram took (metrics, say); the sender knows nothing of what it was.
+OnDelivered = Callable[[Delivered], Awaitable[None]]
+
+
 class OutboxSender:
     """Drains the outbox in priority order, one task per message in flight."""
 
@@ -81,6 +95,7 @@ class OutboxSender:
         on_unreachable: Callable[[int], Awaitable[None]],
         config: SenderConfig | None = None,
         metrics: Metrics | None = None,
+        on_delivered: Sequence[OnDelivered] = (),
     ) -> None:
         self._db = db
         self._bot = bot
@@ -90,6 +105,7 @@ class OutboxSender:
         self._config = config or SenderConfig()
         self._policy = self._config.policy
         self._metrics = metrics or Metrics()
+        self._on_delivered = tuple(on_delivered)
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -319,8 +335,15 @@ class OutboxSender:
         await self._finish(job, OutboxState.SENT, message_id=message_id)
         log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
         self._metrics.notification_sent(job.kind)
-        if job.kind == DOSE_REMINDER_KIND and job.op == "send":
-            await self._metrics.reminder_delivered(self._db, job.key, self._clock.now())
+        await self._delivered(Delivered(job.kind, job.key, job.op, self._clock.now()))
+
+    async def _delivered(self, delivered: Delivered) -> None:
+        """Tell the hooks; one that fails cannot unsend the message or stop the others."""
+        for hook in self._on_delivered:
+            try:
+                await hook(delivered)
+            except Exception:
+                log.exception("event=outbox.hook_failed kind=%s", delivered.kind)
 
     async def _failed(self, job: Job, failure: Failure, exc: Exception) -> None:
         """Act on a failed send as bot.delivery.policy decides."""
