@@ -119,10 +119,6 @@ class OutboxSender:
         self._network_failures = 0
 
     @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
-
-    @property
     def in_outage(self) -> bool:
         """Every send lately failed for want of an answer: the Bot API is down."""
         return in_outage(self._network_failures)
