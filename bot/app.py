@@ -24,6 +24,7 @@ from bot.notify import Notifier
 from bot.ordering import ChatOrderedProcessor
 from bot.ratelimit import FloodControl
 from bot.registry import Services
+from bot.reminder_metrics import reminder_lateness
 from bot.scheduling import PRUNE_JOB_ID, Scheduler
 from bot.services.availability import AvailabilityService
 from bot.services.circles import CircleService
@@ -174,6 +175,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
             max_attempts=settings.outbox_max_attempts,
         ),
         metrics=metrics,
+        on_delivered=[reminder_lateness(services.db, metrics)],
     )
     services.notifier.set_waker(sender.wake)
     app.bot_data.sender = sender

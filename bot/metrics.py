@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 
@@ -27,15 +26,12 @@ from prometheus_client import (
 from sqlalchemy import case, func, select
 from telegram import Update
 
-from bot.db.models import DoseOccurrence, OutboxMessage, OutboxState
+from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import Database
 
 log = logging.getLogger(__name__)
 
 UPDATE_KINDS = ("message", "callback", "other")
-# The first reminder of a scheduled dose (bot.services.meds queues it under this key).
-DOSE_REMINDER_KEY = re.compile(r"dose:(\d+):reminder")
-DOSE_REMINDER_KIND = "dose.reminder"
 # From "on the minute" to "after a long outage" (late reminders are sent up to the grace window).
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 7200)
 WAITING = (OutboxState.PENDING, OutboxState.SENDING)
@@ -102,6 +98,7 @@ class Metrics:
             "How long the oldest notification that is due has waited past its send time.",
             registry=self.registry,
         )
+        # Observed by bot.reminder_metrics, a delivery hook the app wires into the sender.
         self.reminder_lateness = Histogram(
             "carecircle_reminder_lateness_seconds",
             "Seconds from a scheduled dose's time to the delivery of its reminder.",
@@ -159,22 +156,6 @@ class Metrics:
 
     def notification_failed(self, kind: str, count: int = 1) -> None:
         self.failed.labels(kind).inc(count)
-
-    async def reminder_delivered(self, db: Database, key: str, at: dt.datetime) -> None:
-        """Observe how late a dose reminder arrived, from its dose's due time (one lookup)."""
-        match = DOSE_REMINDER_KEY.fullmatch(key)
-        if match is None:
-            return  # a resend after a snooze: its lateness is the snooze's, not the schedule's
-        try:
-            async with db.transaction() as session:
-                due = await session.scalar(
-                    select(DoseOccurrence.due_at).where(DoseOccurrence.id == int(match[1]))
-                )
-        except Exception:
-            log.warning("event=metrics.lateness_failed", exc_info=True)
-            return
-        if due is not None:
-            self.reminder_lateness.observe(max(0.0, (at - due).total_seconds()))
 
     # --- scraping -------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy.ext.asyncio import AsyncConnection
 
 # How the parent hands the database URL to the child (not on the command line, where any
 # user of the machine could read its password).
@@ -59,19 +58,6 @@ def upgrade_to_head(database_url: str) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(database_url), "head")
-
-
-async def upgrade_connection(connection: AsyncConnection, revision: str = "head") -> None:
-    """Migrate over a connection that is already open (tests)."""
-
-    def run(sync_connection: object) -> None:
-        from alembic import command
-
-        config = alembic_config()
-        config.attributes["connection"] = sync_connection
-        command.upgrade(config, revision)
-
-    await connection.run_sync(run)
 
 
 def describe_database_error(database_url: str, error: Exception) -> str:

@@ -46,22 +46,6 @@ def parse_time_of_day(text: str) -> dt.time | None:
     return dt.time(hour, minute)
 
 
-def parse_times_list(text: str) -> list[dt.time] | None:
-    """ "08:00, 14:00, 20:00" (commas, "and" or spaces between) → sorted distinct times."""
-    parts = [p for p in re.split(r"\s*(?:,|;|\band\b)\s*", text.strip()) if p.strip()]
-    if not parts or len(parts) > 24 or text.strip().endswith(","):
-        return None
-    times = []
-    for part in parts:
-        parsed = parse_time_of_day(part)
-        if parsed is None:
-            return None
-        times.append(parsed)
-    if len(set(times)) != len(times):
-        return None
-    return sorted(times)
-
-
 def parse_time_range(text: str) -> tuple[dt.time, dt.time] | None:
     """ "22:00-07:00" or "10pm to 7am" → (start, end); the range may cross midnight."""
     parts = re.split(r"\s*(?:-|–|—|\bto\b)\s*", text.strip(), maxsplit=1)

@@ -73,14 +73,6 @@ def transition(state: str, event: DoseEvent) -> DoseState | None:
         return None
 
 
-@dataclass(frozen=True)
-class Timing:
-    """How long to wait before the nudge and before the family is alerted."""
-
-    nudge: dt.timedelta
-    alert: dt.timedelta
-
-
 def alert_at(due_at: dt.datetime, reminded_at: dt.datetime, alert: dt.timedelta) -> dt.datetime:
     """The family-alert limit, fixed when the reminder first goes out.
 

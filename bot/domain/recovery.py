@@ -36,7 +36,6 @@ class Stage(StrEnum):
     NOT_IMPROVING = "not-improving"
 
 
-STAGES = tuple(Stage)
 PAIN_MIN, PAIN_MAX = 0, 10
 SEVERE_PAIN = 9
 # A score this high in a later stage is a flare-up: back to acute?

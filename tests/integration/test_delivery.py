@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
-from bot.delivery import OutboxSender, SenderConfig
+from bot.delivery import Delivered, OutboxSender, SenderConfig
 from bot.notify import Notifier, OutMessage, Priority
 from bot.ratelimit import FloodControl
 from tests.fakes.timer import Ticks
@@ -345,3 +345,34 @@ async def test_a_single_5xx_does_not_slow_everyone_down(rig: Rig) -> None:
     await rig.queue("b", 2)
     await rig.pass_once()
     assert rig.sender._flood.overall_wait() < 0.1  # no outage pause after one error
+
+
+async def test_delivery_hooks_hear_of_each_sent_message_and_a_failing_one_unsends_nothing(
+    db: Database, clock: FrozenClock
+) -> None:
+    heard: list[Delivered] = []
+
+    async def broken(_delivered: Delivered) -> None:
+        raise RuntimeError("a hook's bug")
+
+    async def record(delivered: Delivered) -> None:
+        heard.append(delivered)
+
+    async def on_unreachable(chat_id: int) -> None:
+        pass
+
+    bot = ScriptedBot()
+    sender = OutboxSender(
+        db,
+        bot,  # type: ignore[arg-type]
+        FloodControl(timer=Ticks()),
+        clock,
+        on_unreachable=on_unreachable,
+        on_delivered=[broken, record],
+    )
+    rig = Rig(db, clock, Ticks(), bot, sender, Notifier(clock), [])
+    await rig.queue("a", 1)
+    await rig.pass_once()
+    assert heard == [Delivered("test", "a", "send", clock.now())]
+    row = await rig.row("a")
+    assert row.state == OutboxState.SENT and row.attempts == 1 and len(bot.calls) == 1

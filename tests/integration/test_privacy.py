@@ -29,9 +29,9 @@ from bot.db.models import (
 from bot.domain.errors import DoseAlreadyRecorded, ExportTooLarge
 from bot.domain.recovery import Stage
 from bot.notify import KEEP_AFTER_SEND, OutMessage
-from bot.services import privacy
 from bot.services.circles import Person
 from bot.services.privacy import EXPORT_FORMAT
+from bot.services.privacy import export as privacy_export
 from bot.services.retention import Pruned
 from tests.integration.test_delivery import ScriptedBot
 from tests.people import ANNA, ANNABEL, BEN, ERRI, PAT, SAM, STRANGER
@@ -304,10 +304,10 @@ async def test_an_export_too_big_for_telegram_is_refused_kindly(
     await fill(rig)
     size = len((await rig.privacy.export_file(PAT.id)).content)
     compact = len(json.dumps(await rig.privacy.export(PAT.id), separators=(",", ":")).encode())
-    monkeypatch.setattr(privacy, "MAX_EXPORT_BYTES", size - 1)
+    monkeypatch.setattr(privacy_export, "MAX_EXPORT_BYTES", size - 1)
     smaller = await rig.privacy.export_file(PAT.id)  # the compact form still fits
     assert len(smaller.content) < size and json.loads(smaller.content)["format"]
-    monkeypatch.setattr(privacy, "MAX_EXPORT_BYTES", compact // 2)
+    monkeypatch.setattr(privacy_export, "MAX_EXPORT_BYTES", compact // 2)
     with pytest.raises(ExportTooLarge):
         await rig.privacy.export_file(PAT.id)
 

@@ -29,6 +29,7 @@ from bot.delivery import OutboxSender, SenderConfig
 from bot.metrics import Metrics
 from bot.notify import Notifier, OutMessage
 from bot.ratelimit import FloodControl
+from bot.reminder_metrics import reminder_lateness
 from bot.web import SECRET_HEADER, Health, health_app, webhook_app
 from playground.sim import FakeBotApi
 from tests.fakes.timer import Ticks
@@ -551,6 +552,7 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
         clock,
         on_unreachable=on_unreachable,
         metrics=metrics,
+        on_delivered=[reminder_lateness(rig.db, metrics)],  # as build_application wires it
     )
     # 09:00 UTC is 10:00 in Berlin: the dose is due at 09:30 UTC.
     await rig.meds.add_line(PAT.id, "Ibuprofen | 400 mg | 10:30")

@@ -14,7 +14,6 @@ from bot.domain.clocktime import (
     next_local_time,
     parse_time_of_day,
     parse_time_range,
-    parse_times_list,
 )
 
 T = dt.time
@@ -44,13 +43,6 @@ def test_unclear_times_are_refused(typed: str) -> None:
     assert parse_time_of_day(typed) is None
 
 
-def test_lists_of_times() -> None:
-    assert parse_times_list("20:00, 08:00,14:00") == [T(8), T(14), T(20)]
-    assert parse_times_list("8am and 8pm") == [T(8), T(20)]
-    for bad in ("08:00,,", "08:00, 08:00", "", "08:00, noonish"):
-        assert parse_times_list(bad) is None
-
-
 def test_ranges_may_cross_midnight() -> None:
     assert parse_time_range("22:00-07:00") == (T(22), T(7))
     assert parse_time_range("10pm to 7am") == (T(22), T(7))
@@ -63,7 +55,6 @@ def test_ranges_may_cross_midnight() -> None:
 @given(st.text(max_size=30))
 def test_parsers_never_raise(text: str) -> None:
     parse_time_of_day(text)
-    parse_times_list(text)
     parse_time_range(text)
 
 

@@ -1,4 +1,4 @@
-"""The sender's rules after a failed send: retry, give up, drop, pause (bot.delivery_policy)."""
+"""The sender's rules after a failed send: retry, give up, drop, pause (bot.delivery.policy)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery_policy import (
+from bot.delivery.policy import (
     OUTAGE_AFTER_FAILURES,
     Action,
     DeliveryPolicy,

@@ -13,33 +13,31 @@ import datetime as dt
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
 from telegram import Message
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
-from bot.db.models import OutboxMessage, OutboxState, User
+from bot.db.models import OutboxState
 from bot.db.session import Database
-from bot.delivery_policy import Action, DeliveryPolicy, Failure, classify, in_outage, relevant
+from bot.delivery import outbox
+from bot.delivery.outbox import NETWORK_ERROR, Job
+from bot.delivery.policy import Action, DeliveryPolicy, Failure, classify, in_outage, relevant
 from bot.events import log_event
-from bot.metrics import DOSE_REMINDER_KIND, Metrics
-from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until, settled_payload
+from bot.metrics import Metrics
+from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until
 from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
 from bot.render import markup
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)
 
-NETWORK_ERROR = "network error"
 INTERNAL_ERROR = "internal error"
 NO_LONGER_RELEVANT = "no longer relevant"
-# A message in one of these states will not be sent (again).
-SETTLED = (OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -71,15 +69,17 @@ class SenderConfig:
 
 
 @dataclass(frozen=True)
-class _Job:
-    id: int
-    key: str
+class Delivered:
+    """A message Telegram has taken, as the sender's `on_delivered` hooks see it."""
+
     kind: str
-    chat_id: int
-    op: str
-    ref_key: str | None
-    payload: dict[str, Any]
-    attempts: int
+    key: str
+    op: str  # "send" or "edit"
+    at: dt.datetime
+
+
+# Told of each message Telegram took (metrics, say); the sender knows nothing of what it was.
+OnDelivered = Callable[[Delivered], Awaitable[None]]
 
 
 class OutboxSender:
@@ -95,6 +95,7 @@ class OutboxSender:
         on_unreachable: Callable[[int], Awaitable[None]],
         config: SenderConfig | None = None,
         metrics: Metrics | None = None,
+        on_delivered: Sequence[OnDelivered] = (),
     ) -> None:
         self._db = db
         self._bot = bot
@@ -104,6 +105,7 @@ class OutboxSender:
         self._config = config or SenderConfig()
         self._policy = self._config.policy
         self._metrics = metrics or Metrics()
+        self._on_delivered = tuple(on_delivered)
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -111,14 +113,10 @@ class OutboxSender:
         # Chats with a message claimed by this process and not yet finished.
         self._inflight_chats: set[int] = set()
         # The next batch, being claimed while the current one is sent.
-        self._prefetch: asyncio.Task[tuple[list[_Job], float]] | None = None
+        self._prefetch: asyncio.Task[tuple[list[Job], float]] | None = None
         self._slots = asyncio.Semaphore(self._config.concurrency)
         # Network errors in a row: while the Bot API is unreachable, one probe at a time.
         self._network_failures = 0
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
 
     @property
     def in_outage(self) -> bool:
@@ -197,21 +195,21 @@ class OutboxSender:
             task.add_done_callback(functools.partial(self._done, job))
         return 0.0 if jobs else wait
 
-    async def _next_batch(self) -> tuple[list[_Job], float]:
+    async def _next_batch(self) -> tuple[list[Job], float]:
         """Choose and claim the next few messages; with none, how long until the next look.
 
         A claimed message's chat counts as busy from here on, so the next batch, claimed
         while this one is still being sent, never takes a second message for the same chat.
         """
         now = self._clock.now()
-        rows = await self._due(now)
+        rows = await outbox.due_heads(self._db, now, self._config.batch)
         if not rows:
-            return [], await self._until_next(now)
+            return [], await outbox.seconds_until_next(self._db, now, self._config.poll_seconds)
         chosen, unreachable, wait = self._choose(rows)
         if unreachable:
             await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
         jobs = []
-        for job in await self._claim(chosen, now):
+        for job in await outbox.claim(self._db, chosen, now, self._config.lease):
             if relevant(relevant_until(job.payload), now):
                 jobs.append(job)
             else:
@@ -245,111 +243,17 @@ class OutboxSender:
                         break
         return chosen, unreachable, wait
 
-    def _done(self, job: _Job, _task: asyncio.Task[None]) -> None:
+    def _done(self, job: Job, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
         self._inflight_chats.discard(job.chat_id)
         self._slots.release()
         self._wakeup.set()
 
-    # --- database steps -------------------------------------------------------------------
-
-    async def _due(self, now: dt.datetime) -> list[tuple[int, int, bool | None]]:
-        """The next message of each chat that has one due, most urgent first.
-
-        Only a chat's head matters (one at a time per chat). Within a priority, chats with
-        more waiting go first: each can take only one slot a second, so starting the long
-        queues early finishes a burst sooner without letting any chat crowd the others out.
-        """
-        due = or_(
-            and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
-            and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
-        )
-        place = (
-            func.row_number()
-            .over(
-                partition_by=OutboxMessage.chat_id,
-                order_by=(OutboxMessage.priority, OutboxMessage.id),
-            )
-            .label("place")
-        )
-        backlog = func.count().over(partition_by=OutboxMessage.chat_id).label("backlog")
-        heads = (
-            select(
-                OutboxMessage.id,
-                OutboxMessage.chat_id,
-                OutboxMessage.priority,
-                User.reachable,
-                place,
-                backlog,
-            )
-            .outerjoin(User, User.id == OutboxMessage.chat_id)
-            .where(due)
-            .subquery()
-        )
-        async with self._db.transaction() as session:
-            result = await session.execute(
-                select(heads.c.id, heads.c.chat_id, heads.c.reachable)
-                .where(heads.c.place == 1)
-                .order_by(heads.c.priority, heads.c.backlog.desc(), heads.c.id)
-                .limit(self._config.batch)
-            )
-            return [(r[0], r[1], r[2]) for r in result.all()]
-
-    async def _until_next(self, now: dt.datetime) -> float:
-        async with self._db.transaction() as session:
-            next_due = await session.scalar(
-                select(func.min(OutboxMessage.not_before)).where(
-                    OutboxMessage.state == OutboxState.PENDING
-                )
-            )
-        if next_due is None:
-            return self._config.poll_seconds
-        if next_due.tzinfo is None:  # aggregate results bypass the column type on SQLite
-            next_due = next_due.replace(tzinfo=dt.UTC)
-        return max(0.0, min(self._config.poll_seconds, (next_due - now).total_seconds()))
-
-    async def _claim(self, ids: list[int], now: dt.datetime) -> list[_Job]:
-        """Take these messages for sending, in one conditional UPDATE; returns those we won."""
-        if not ids:
-            return []
-        claimable = or_(
-            OutboxMessage.state == OutboxState.PENDING,
-            and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
-        )
-        # Several replicas drain one outbox: rows another replica is claiming right now are
-        # skipped rather than waited for (PostgreSQL; SQLite has one writer at a time).
-        free_rows = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.id.in_(ids), claimable)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        async with self._db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(free_rows), claimable)
-                .values(
-                    state=OutboxState.SENDING,
-                    lease_until=now + self._config.lease,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(
-                    OutboxMessage.id,
-                    OutboxMessage.key,
-                    OutboxMessage.kind,
-                    OutboxMessage.chat_id,
-                    OutboxMessage.op,
-                    OutboxMessage.ref_key,
-                    OutboxMessage.payload,
-                    OutboxMessage.attempts,
-                )
-            )
-            won = {row.id: _Job(*row) for row in result.all()}
-        return [won[row_id] for row_id in ids if row_id in won]  # keep the chosen order
+    # --- database steps (bot.delivery.outbox) --------------------------------------------
 
     async def _finish(
         self,
-        job: _Job,
+        job: Job,
         state: OutboxState,
         *,
         error: str | None = None,
@@ -357,76 +261,43 @@ class OutboxSender:
         retry_at: dt.datetime | None = None,
         refund_attempt: bool = False,
     ) -> None:
-        values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
-        if message_id is not None:
-            values["message_id"] = message_id
-        if state == OutboxState.SENT:
-            values["sent_at"] = self._clock.now()
-        if state in SETTLED and (kept := settled_payload(job.payload)) is not None:
-            values["payload"] = kept
-        if retry_at is not None:
-            values["not_before"] = retry_at
-        if refund_attempt:
-            values["attempts"] = OutboxMessage.attempts - 1
-        async with self._db.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == job.id, OutboxMessage.state == OutboxState.SENDING)
-                .values(**values)
-            )
+        await outbox.finish(
+            self._db,
+            job,
+            state,
+            sent_at=self._clock.now() if state == OutboxState.SENT else None,
+            error=error,
+            message_id=message_id,
+            retry_at=retry_at,
+            refund_attempt=refund_attempt,
+        )
 
-    async def _release(self, jobs: list[_Job]) -> None:
+    async def _release(self, jobs: list[Job]) -> None:
         """Hand claimed but unsent messages back to the queue."""
         for job in jobs:
             await self._finish(job, OutboxState.PENDING, refund_attempt=True)
             self._inflight_chats.discard(job.chat_id)
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
-        async with self._db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
-                .values(state=state, last_error=error)
-                .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
-            )
-            rows = result.all()
-            for row in rows:
-                if (kept := settled_payload(row.payload)) is not None:
-                    await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=kept)
-                    )
-        for row in rows:
-            self._metrics.notification_failed(row.kind)
+        for kind in await outbox.finish_many(self._db, ids, state, error):
+            self._metrics.notification_failed(kind)
         log_event(log, "outbox.skipped_unreachable", count=len(ids))
-
-    async def _edit_target(self, ref_key: str) -> tuple[str, int | None]:
-        async with self._db.transaction() as session:
-            ref = (
-                await session.execute(
-                    select(OutboxMessage.state, OutboxMessage.message_id).where(
-                        OutboxMessage.key == ref_key
-                    )
-                )
-            ).one_or_none()
-        if ref is None:
-            return OutboxState.CANCELLED, None
-        return ref.state, ref.message_id
 
     # --- Telegram -------------------------------------------------------------------------
 
-    async def _deliver(self, job: _Job) -> None:
+    async def _deliver(self, job: Job) -> None:
         try:
             await self._deliver_once(job)
         except Exception as exc:
             log.exception("event=outbox.deliver_crashed outbox_id=%s", job.id)
             await self._failed(job, Failure.INTERNAL, exc)
 
-    async def _deliver_once(self, job: _Job) -> None:
+    async def _deliver_once(self, job: Job) -> None:
         message = message_at(job.payload, self._clock.now())
         try:
             if job.op == "edit":
                 assert job.ref_key is not None
-                ref_state, ref_message_id = await self._edit_target(job.ref_key)
+                ref_state, ref_message_id = await outbox.edit_target(self._db, job.ref_key)
                 if ref_state == OutboxState.SENDING or ref_state == OutboxState.PENDING:
                     # The original is still on its way; edit once it has landed.
                     await self._finish(
@@ -460,11 +331,18 @@ class OutboxSender:
         await self._finish(job, OutboxState.SENT, message_id=message_id)
         log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
         self._metrics.notification_sent(job.kind)
-        if job.kind == DOSE_REMINDER_KIND and job.op == "send":
-            await self._metrics.reminder_delivered(self._db, job.key, self._clock.now())
+        await self._delivered(Delivered(job.kind, job.key, job.op, self._clock.now()))
 
-    async def _failed(self, job: _Job, failure: Failure, exc: Exception) -> None:
-        """Act on a failed send as bot.delivery_policy decides."""
+    async def _delivered(self, delivered: Delivered) -> None:
+        """Tell the hooks; one that fails cannot unsend the message or stop the others."""
+        for hook in self._on_delivered:
+            try:
+                await hook(delivered)
+            except Exception:
+                log.exception("event=outbox.hook_failed kind=%s", delivered.kind)
+
+    async def _failed(self, job: Job, failure: Failure, exc: Exception) -> None:
+        """Act on a failed send as bot.delivery.policy decides."""
         if failure is Failure.NETWORK:
             self._network_failures += 1
         now = self._clock.now()
@@ -490,7 +368,7 @@ class OutboxSender:
         else:
             await self._retry(job, failure, decision.retry_in, decision.use_attempt)
 
-    async def _retry(self, job: _Job, failure: Failure, delay: float, use_attempt: bool) -> None:
+    async def _retry(self, job: Job, failure: Failure, delay: float, use_attempt: bool) -> None:
         if failure is Failure.RETRY_AFTER:
             log_event(log, "outbox.retry_after", logging.WARNING, outbox_id=job.id, seconds=delay)
             error = None
@@ -513,7 +391,7 @@ class OutboxSender:
             refund_attempt=not use_attempt,
         )
 
-    async def _give_up(self, job: _Job, failure: Failure, exc: Exception) -> None:
+    async def _give_up(self, job: Job, failure: Failure, exc: Exception) -> None:
         if failure is Failure.FORBIDDEN:
             log_event(
                 log, "outbox.forbidden", logging.WARNING, outbox_id=job.id, chat_id=job.chat_id
@@ -536,7 +414,7 @@ class OutboxSender:
         if failure is Failure.FORBIDDEN:
             await self._on_unreachable(job.chat_id)
 
-    async def _drop(self, job: _Job) -> None:
+    async def _drop(self, job: Job) -> None:
         """The message no longer matters (a reminder whose dose was recorded missed while
         Telegram was down): withdrawn unsent, as its service would withdraw it."""
         log_event(log, "outbox.dropped", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
@@ -544,17 +422,8 @@ class OutboxSender:
 
     async def _after_outage(self) -> None:
         """The Bot API answers again: what waited out the outage goes now, not at its backoff."""
-        async with self._db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.state == OutboxState.PENDING,
-                    OutboxMessage.last_error == NETWORK_ERROR,
-                    OutboxMessage.not_before > self._clock.now(),
-                )
-                .values(not_before=self._clock.now())
-            )
-        log_event(log, "outbox.recovered", released=result.rowcount)  # type: ignore[attr-defined]
+        released = await outbox.release_after_outage(self._db, self._clock.now())
+        log_event(log, "outbox.recovered", released=released)
 
     async def _send(self, chat_id: int, message: OutMessage) -> Message:
         keyboard = markup(message.buttons)

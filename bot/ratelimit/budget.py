@@ -1,9 +1,7 @@
-"""Telegram's flood limits, kept by one object for everything this process sends.
+"""Telegram's flood limits as a budget: pure arithmetic over an injected timer, no Telegram.
 
-PTB's AIORateLimiter knows the overall and per-group limits but not one message a second per
-private chat, and it cannot share its budget with our outbox sender. This class plugs into
-PTB as its rate limiter (direct replies) and is asked by the sender before each notification,
-so both draw on one overall budget.
+One budget serves everything this process sends: direct replies (through the PTB adapter in
+bot.ratelimit.ptb) and the outbox sender's notifications, so both draw on one overall budget.
 
 Messages are spaced evenly rather than sent in bursts of 30: a burst that leaves at the top of
 one second can arrive bunched with the next at Telegram's end and count as 31. The spacing
@@ -16,25 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import math
 import time
-import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter
-from telegram.warnings import PTBDeprecationWarning
-
-JSON = bool | dict[str, Any] | list[dict[str, Any]]
-
-# Passed as rate_limit_args by the outbox sender: the slot was reserved already.
-RESERVED = "reserved"
-# Methods that put a message in a chat; edits, callback answers, getMe … are not counted.
-COUNTED_PREFIXES = ("send", "copy", "forward")
 HEADROOM = 0.96
 # Any rolling second holds at most the limit minus this many of our messages.
 WINDOW_SPARE = 1
@@ -63,18 +49,7 @@ class RealTimer:
         await asyncio.sleep(seconds)
 
 
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """RetryAfter.retry_after is moving from int seconds to a timedelta: accept both."""
-    with warnings.catch_warnings():
-        # PTB 22 warns on every read while the type changes; we handle both types.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: object = exc.retry_after
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]
-
-
-class FloodControl(BaseRateLimiter[str]):
+class FloodBudget:
     """Overall messages per second, per-private-chat spacing and per-group spacing."""
 
     def __init__(
@@ -111,12 +86,6 @@ class FloodControl(BaseRateLimiter[str]):
 
     def _window_cap(self, replicas: int) -> int:
         return max(1, math.floor((self._overall - WINDOW_SPARE) / replicas))
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
 
     # --- the budget ---------------------------------------------------------------------
 
@@ -212,61 +181,7 @@ class FloodControl(BaseRateLimiter[str]):
         """Telegram said 429: nobody in this process sends until it has passed."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    # --- PTB's hook for direct replies --------------------------------------------------
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, JSON]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: str | None,
-    ) -> JSON:
-        chat_id = data.get("chat_id")
-        counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
-        chat = chat_id if counted and isinstance(chat_id, int) else None
-        if rate_limit_args == RESERVED:
-            # The outbox sender reserved the slot and handles a 429 itself.
-            return await self._attempts(callback, args, kwargs, 1, counted, chat)
-        if chat is not None:
-            # A direct reply: the person is waiting, but a second reply to one chat still
-            # follows the first a second later, as Telegram asks, or it would draw a 429.
-            async with self._chat_turn(chat):
-                return await self._attempts(callback, args, kwargs, 2, counted, chat, reply=True)
-        return await self._attempts(callback, args, kwargs, 2, counted, None)
-
-    async def _attempts(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, JSON]],
-        args: Any,
-        kwargs: dict[str, Any],
-        attempts: int,
-        counted: bool,
-        chat: int | None,
-        reply: bool = False,
-    ) -> JSON:
-        for attempt in range(attempts):
-            if reply and chat is not None:
-                await self._reserve_reply(chat)
-            passed_at = await self.dispatch_gate() if counted else None
-            if chat is not None:
-                # The gate may have held it a moment: the chat's gap runs from now.
-                self.mark_chat(chat)
-            try:
-                result = await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if passed_at is not None:
-                    self.answered(passed_at)
-                self.pause(retry_after_seconds(exc))
-                if attempt == attempts - 1:
-                    raise
-                await self._sleep(retry_after_seconds(exc))
-            else:
-                if passed_at is not None:
-                    self.answered(passed_at)
-                return result
-        raise AssertionError("unreachable")
+    # --- direct replies -----------------------------------------------------------------
 
     async def _reserve_reply(self, chat_id: int) -> None:
         """Wait until the chat may have another message, claim it, then take an overall slot.

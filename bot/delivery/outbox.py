@@ -1,0 +1,213 @@
+"""The sender's database steps: due heads, claim, finish, release, the target of an edit.
+
+Each step is one short transaction of its own, so that no send ever happens inside one
+(claim → commit → send → record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from bot.db.models import OutboxMessage, OutboxState, User
+from bot.db.session import Database
+from bot.notify import settled_payload
+
+NETWORK_ERROR = "network error"
+# A message in one of these states will not be sent (again).
+SETTLED = (OutboxState.SENT, OutboxState.FAILED, OutboxState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A message this process has claimed for sending."""
+
+    id: int
+    key: str
+    kind: str
+    chat_id: int
+    op: str
+    ref_key: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def due_heads(
+    db: Database, now: dt.datetime, limit: int
+) -> list[tuple[int, int, bool | None]]:
+    """The next message of each chat that has one due, most urgent first.
+
+    Only a chat's head matters (one at a time per chat). Within a priority, chats with
+    more waiting go first: each can take only one slot a second, so starting the long
+    queues early finishes a burst sooner without letting any chat crowd the others out.
+    """
+    due = or_(
+        and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
+        and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
+    )
+    place = (
+        func.row_number()
+        .over(
+            partition_by=OutboxMessage.chat_id,
+            order_by=(OutboxMessage.priority, OutboxMessage.id),
+        )
+        .label("place")
+    )
+    backlog = func.count().over(partition_by=OutboxMessage.chat_id).label("backlog")
+    heads = (
+        select(
+            OutboxMessage.id,
+            OutboxMessage.chat_id,
+            OutboxMessage.priority,
+            User.reachable,
+            place,
+            backlog,
+        )
+        .outerjoin(User, User.id == OutboxMessage.chat_id)
+        .where(due)
+        .subquery()
+    )
+    async with db.transaction() as session:
+        result = await session.execute(
+            select(heads.c.id, heads.c.chat_id, heads.c.reachable)
+            .where(heads.c.place == 1)
+            .order_by(heads.c.priority, heads.c.backlog.desc(), heads.c.id)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in result.all()]
+
+
+async def seconds_until_next(db: Database, now: dt.datetime, poll_seconds: float) -> float:
+    async with db.transaction() as session:
+        next_due = await session.scalar(
+            select(func.min(OutboxMessage.not_before)).where(
+                OutboxMessage.state == OutboxState.PENDING
+            )
+        )
+    if next_due is None:
+        return poll_seconds
+    if next_due.tzinfo is None:  # aggregate results bypass the column type on SQLite
+        next_due = next_due.replace(tzinfo=dt.UTC)
+    return max(0.0, min(poll_seconds, (next_due - now).total_seconds()))
+
+
+async def claim(db: Database, ids: list[int], now: dt.datetime, lease: dt.timedelta) -> list[Job]:
+    """Take these messages for sending, in one conditional UPDATE; returns those we won."""
+    if not ids:
+        return []
+    claimable = or_(
+        OutboxMessage.state == OutboxState.PENDING,
+        and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now),
+    )
+    # Several replicas drain one outbox: rows another replica is claiming right now are
+    # skipped rather than waited for (PostgreSQL; SQLite has one writer at a time).
+    free_rows = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.id.in_(ids), claimable)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(free_rows), claimable)
+            .values(
+                state=OutboxState.SENDING,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.key,
+                OutboxMessage.kind,
+                OutboxMessage.chat_id,
+                OutboxMessage.op,
+                OutboxMessage.ref_key,
+                OutboxMessage.payload,
+                OutboxMessage.attempts,
+            )
+        )
+        won = {row.id: Job(*row) for row in result.all()}
+    return [won[row_id] for row_id in ids if row_id in won]  # keep the chosen order
+
+
+async def finish(
+    db: Database,
+    job: Job,
+    state: OutboxState,
+    *,
+    sent_at: dt.datetime | None = None,
+    error: str | None = None,
+    message_id: int | None = None,
+    retry_at: dt.datetime | None = None,
+    refund_attempt: bool = False,
+) -> None:
+    """Record how a claimed message ended (or hand it back), if it is still ours."""
+    values: dict[str, Any] = {"state": state, "lease_until": None, "last_error": error}
+    if message_id is not None:
+        values["message_id"] = message_id
+    if state == OutboxState.SENT:
+        values["sent_at"] = sent_at
+    if state in SETTLED and (kept := settled_payload(job.payload)) is not None:
+        values["payload"] = kept
+    if retry_at is not None:
+        values["not_before"] = retry_at
+    if refund_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    async with db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == job.id, OutboxMessage.state == OutboxState.SENDING)
+            .values(**values)
+        )
+
+
+async def finish_many(db: Database, ids: list[int], state: OutboxState, error: str) -> list[str]:
+    """Settle these pending messages unsent; returns the kinds of those that were."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
+            .values(state=state, last_error=error)
+            .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
+        )
+        rows = result.all()
+        for row in rows:
+            if (kept := settled_payload(row.payload)) is not None:
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(payload=kept)
+                )
+    return [row.kind for row in rows]
+
+
+async def edit_target(db: Database, ref_key: str) -> tuple[str, int | None]:
+    """The state and message id of the message an edit is for."""
+    async with db.transaction() as session:
+        ref = (
+            await session.execute(
+                select(OutboxMessage.state, OutboxMessage.message_id).where(
+                    OutboxMessage.key == ref_key
+                )
+            )
+        ).one_or_none()
+    if ref is None:
+        return OutboxState.CANCELLED, None
+    return ref.state, ref.message_id
+
+
+async def release_after_outage(db: Database, now: dt.datetime) -> int:
+    """Messages backing off from network errors are due now; returns how many."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.state == OutboxState.PENDING,
+                OutboxMessage.last_error == NETWORK_ERROR,
+                OutboxMessage.not_before > now,
+            )
+            .values(not_before=now)
+        )
+    return result.rowcount  # type: ignore[attr-defined, no-any-return]
