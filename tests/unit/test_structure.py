@@ -125,17 +125,13 @@ def test_no_import_cycle() -> None:
 def _within_one_package(cycle: list[str]) -> bool:
     """A package's __init__ and its own inner modules: the __init__ re-exports them."""
     heads = {m for m in cycle if MODULES[m].name == "__init__.py"}
-    for head in heads:
-        if all(m == head or m.startswith(head + ".") for m in cycle):
-            return True
-    return False
+    return any(all(m == head or m.startswith(head + ".") for m in cycle) for head in heads)
 
 
 @pytest.mark.parametrize("layer", ["bot.services", "bot.domain", "bot.db", "bot.views"])
 def test_no_telegram_below_the_handlers(layer: str) -> None:
-    offenders = [
-        m for m in MODULES if (m == layer or m.startswith(layer + ".")) and "telegram" in _external_imports(m)
-    ]
+    inside = [m for m in MODULES if m == layer or m.startswith(layer + ".")]
+    offenders = [m for m in inside if "telegram" in _external_imports(m)]
     assert not offenders, f"{layer} imports telegram: {offenders}"
 
 
