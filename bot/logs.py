@@ -13,7 +13,8 @@ QUIET_LOGGERS = (
     "httpx",
     "httpcore",
     "apscheduler",
-    "telegram.ext.Updater",
+    # PTB logs every request's parameters (health data) and the token at DEBUG.
+    "telegram",
     "aiosqlite",
     "alembic",
 )

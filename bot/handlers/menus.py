@@ -42,8 +42,8 @@ async def introduce(bot: Bot) -> None:
     The descriptions are set only when they differ (Telegram limits how often they change),
     and a refusal is logged, not fatal: the bot works without them.
     """
-    await bot.set_my_commands(_bot_commands(texts.COMMANDS_NEWCOMER))
     try:
+        await bot.set_my_commands(_bot_commands(texts.COMMANDS_NEWCOMER))
         if (await bot.get_my_description()).description != texts.BOT_DESCRIPTION:
             await bot.set_my_description(texts.BOT_DESCRIPTION)
         if (await bot.get_my_short_description()).short_description != (
@@ -61,7 +61,12 @@ async def keep_menu(update: Update, context: CareContext) -> None:
         return
     if update.message is None and update.callback_query is None:
         return
-    await sync_menu(context.bot, services(context).circles, context.bot_data.menus, chat.id)
+    try:
+        await sync_menu(context.bot, services(context).circles, context.bot_data.menus, chat.id)
+    except Exception:
+        # The person's own reply has gone out already: a menu that could not be checked
+        # (a locked database, say) must not tell them their action failed.
+        log.warning("event=menu.check_failed user_id=%s", user.id, exc_info=True)
 
 
 async def sync_menu(

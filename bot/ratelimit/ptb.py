@@ -38,6 +38,19 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
+# Bot settings, not messages: passed straight through (see process_request).
+SETUP_METHODS = frozenset(
+    {
+        "setMyCommands",
+        "deleteMyCommands",
+        "getMyDescription",
+        "setMyDescription",
+        "getMyShortDescription",
+        "setMyShortDescription",
+    }
+)
+
+
 class FloodControl(FloodBudget, BaseRateLimiter[str]):
     """The process's flood budget, plugged into PTB for direct replies."""
 
@@ -58,6 +71,11 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         data: dict[str, Any],
         rate_limit_args: str | None,
     ) -> JSON:
+        if endpoint in SETUP_METHODS:
+            # The bot's own menus and descriptions: a 429 on these says nothing about sending
+            # messages, so it must not pause reminders or hold the chat up waiting; the caller
+            # logs it and tries again later.
+            return await callback(*args, **kwargs)
         chat_id = data.get("chat_id")
         counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
         chat = chat_id if counted and isinstance(chat_id, int) else None

@@ -36,7 +36,6 @@ __all__ = [
     "dose_done",
     "dose_given_to_patient",
     "dose_nudge",
-    "dose_recorded",
     "dose_reminder",
     "dose_removed",
     "dose_resolved",
@@ -228,11 +227,6 @@ TOOK_NONE = "You have no medications yet. /addmed adds one."
 def extra_logged(view: DoseView, check: AsNeededAnswer | None = None) -> str:
     at = clock(view.taken_at, view.timezone) if view.taken_at else ""
     return f"Logged: {_med(view.name, view.dose)} at {at}. 💛"
-
-
-def dose_recorded(view: DoseView) -> str:
-    """/took when a reminder for that medication was waiting: it answers the reminder."""
-    return dose_done(view)
 
 
 def as_needed_answer(answer: AsNeededAnswer) -> str:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = [
     "BUTTON_ADD_MED",
     "BUTTON_BACK",
-    "BUTTON_DEFAULT",
     "BUTTON_DELETE",
     "BUTTON_KEEP_LIMIT",
     "BUTTON_LIMITS",
@@ -115,7 +114,6 @@ BUTTON_LOG_DOSE = "Log a dose now"
 BUTTON_YES_DELETE = "Yes, delete"
 BUTTON_NO_LIMIT = "No limit on the label"
 BUTTON_KEEP_LIMIT = "Keep as it is"
-BUTTON_DEFAULT = "Default"
 
 
 def button_alert(mins: float) -> str:

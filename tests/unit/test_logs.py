@@ -101,3 +101,14 @@ def test_log_format_is_text_or_json(monkeypatch: pytest.MonkeyPatch, tmp_path: o
     with pytest.raises(ValidationError) as error:
         DatabaseSettings()
     assert "LOG_FORMAT" in describe_settings_error(error.value)
+
+
+def test_ptb_at_debug_never_writes_the_token_or_request_parameters() -> None:
+    # PTB logs the API URL (with the token) and every request's parameters at DEBUG.
+    with configured("DEBUG") as stream:
+        logging.getLogger("telegram.Bot").debug("Set Bot API URL: https://x/bot123:SECRET")
+        logging.getLogger("telegram.ext.ExtBot").debug("Calling endpoint with parameters")
+        logging.getLogger("bot.meds").debug("event=dose.taken id=1")
+    out = stream.getvalue()
+    assert "SECRET" not in out and "parameters" not in out
+    assert "event=dose.taken" in out  # our own DEBUG lines still come through

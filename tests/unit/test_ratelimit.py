@@ -6,6 +6,9 @@ import asyncio
 import itertools
 import random
 
+import pytest
+from telegram.error import RetryAfter
+
 from bot.ratelimit import RESERVED, FloodControl
 from tests.fakes.timer import Ticks
 
@@ -237,3 +240,20 @@ async def test_a_chats_gap_runs_from_when_the_gate_let_its_message_go() -> None:
         await ticks.advance(0.01)
     # Held about a second at the gate; the chat's next message waits a full gap from then.
     assert flood.chat_wait(9) > 1.0
+
+
+async def test_a_429_on_the_bots_own_menu_pauses_no_message_and_is_not_retried() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks)
+    calls = 0
+
+    async def refuse() -> bool:
+        nonlocal calls
+        calls += 1
+        raise RetryAfter(30)
+
+    with pytest.raises(RetryAfter):
+        await flood.process_request(refuse, (), {}, "setMyCommands", {"scope": {}}, None)
+    assert calls == 1  # no sleep and retry inside the person's turn
+    assert flood.overall_wait() == 0  # reminders and alerts are not held up
+    assert flood.try_reserve(1) == 0
