@@ -174,6 +174,13 @@ class DoseVerb(StrEnum):
     LOG_OK = "xok"
     ASK = "ask"  # "Can I take one now?"
     NO = "no"  # "Not now" on a warning about an extra dose or a given one
+    # A line of a grouped reminder: the same answers, and the whole message redrawn after.
+    G_TAKE = "gtake"
+    G_SKIP = "gskip"
+    G_LATER = "glater"  # that line's snooze choices and "I took it at…"
+    G_SNOOZE = "gsnz"
+    G_BACK = "gback"  # back from those choices to the group (names the group's lead dose)
+    ALL = "all"  # "Took all" (names the group's lead dose)
 
 
 class DataVerb(StrEnum):

@@ -141,6 +141,9 @@ class Settings(DatabaseSettings):
     # After downtime: reminders due at most this long ago are sent late; older ones are
     # recorded as missed and alerted.
     reminder_grace_minutes: float = Field(default=120, ge=0)
+    # Doses of one patient due in the same minute arrive as one message with "Took all";
+    # off: one message per dose.
+    group_reminders: bool = True
     # Offer a refill when the counted supply is forecast to run out within this many days.
     refill_lead_days: float = Field(default=3, ge=0)
 

@@ -159,6 +159,33 @@ async def fresh_dose(session: AsyncSession, occurrence_id: int) -> DoseOccurrenc
     return found
 
 
+async def group_members(session: AsyncSession, lead_id: int) -> list[DoseOccurrence]:
+    """The doses reminded together with the group's lead dose (itself included), by id; a
+    dose reminded alone is its own group of one."""
+    found = (
+        await session.scalars(
+            select(DoseOccurrence)
+            .where((DoseOccurrence.group_id == lead_id) | (DoseOccurrence.id == lead_id))
+            .order_by(DoseOccurrence.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    lead = next((d for d in found if d.id == lead_id), None)
+    if lead is None or lead.group_id != lead_id:
+        return [lead] if lead is not None else []
+    return list(found)
+
+
+async def set_group(session: AsyncSession, ids: Collection[int], lead_id: int) -> None:
+    """Record that these doses are reminded in one message, led by `lead_id`."""
+    await session.execute(
+        update(DoseOccurrence)
+        .where(DoseOccurrence.id.in_(ids))
+        .values(group_id=lead_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def bump_dose(session: AsyncSession, occ: DoseOccurrence, values: dict[str, Any]) -> bool:
     """Change the dose only if its version and state are still those read; True if changed."""
     result = await session.execute(

@@ -35,6 +35,17 @@ def due_medications(now: dt.datetime, skip: set[int]) -> Select[Any]:
     return query.order_by(Medication.next_due_at, Medication.id)
 
 
+async def due_in_circle(session: AsyncSession, circle_id: int, now: dt.datetime) -> list[int]:
+    """The circle's medications whose reminder fell due, by id (reminded together)."""
+    return list(
+        await session.scalars(
+            select(Medication.id)
+            .where(Medication.circle_id == circle_id, Medication.next_due_at <= now)
+            .order_by(Medication.id)
+        )
+    )
+
+
 async def move_next_due(
     session: AsyncSession, med_id: int, expected: dt.datetime, new: dt.datetime | None
 ) -> bool:

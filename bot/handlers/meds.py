@@ -24,6 +24,7 @@ from bot.handlers.common import (
     services,
     user_id,
 )
+from bot.handlers.dose_groups import GROUP_PRESSES
 from bot.services.meds import AddPrompt, DoseOutcome, EditPrompt, MedDetail, MedList
 
 
@@ -105,6 +106,8 @@ async def _show_outcome(
     else:
         dose = outcome.dose
         assert dose is not None
+        if by_helper and outcome.batch_alert:
+            return  # the alert lists other doses too: the outbox redraws it whole
         if by_helper:
             text, rows = texts.dose_resolved(dose), []
         elif dose.scheduled:
@@ -437,7 +440,9 @@ async def _check(update: Update, context: CareContext, data: Callback, me: int) 
         result.patient_name, result.checker_name, result.by_me, result.resolved
     )
     if result.by_me and not result.resolved:
-        rows = keyboards.dose_give(target) if result.can_give else []
+        rows: keyboards.Rows = keyboards.dose_give(target) if result.can_give else []
+        if result.gives:
+            rows = keyboards.dose_group_alert(target, result.gives, result.can_give, True)
         await edit_or_reply(update, text, rows)
     else:
         query = update.callback_query
@@ -482,6 +487,7 @@ DOSE_PRESSES: dict[DoseVerb, Press] = {
     DoseVerb.LOG_OK: _log_anyway,
     DoseVerb.ASK: _can_i,
     DoseVerb.NO: _not_logged,
+    **GROUP_PRESSES,
 }
 
 

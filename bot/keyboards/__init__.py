@@ -8,6 +8,7 @@ modules and no module's own imports leak into the namespace.
 
 from bot.keyboards.circle import *  # noqa: F403
 from bot.keyboards.common import *  # noqa: F403
+from bot.keyboards.dose_groups import *  # noqa: F403
 from bot.keyboards.meds import *  # noqa: F403
 from bot.keyboards.needs import *  # noqa: F403
 from bot.keyboards.onboarding import *  # noqa: F403

@@ -16,6 +16,7 @@ from bot.texts.circle import *  # noqa: F403
 from bot.texts.commands import *  # noqa: F403
 from bot.texts.common import *  # noqa: F403
 from bot.texts.conversation import *  # noqa: F403
+from bot.texts.dose_groups import *  # noqa: F403
 from bot.texts.doses import *  # noqa: F403
 from bot.texts.errors import *  # noqa: F403
 from bot.texts.med_adding import *  # noqa: F403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.texts.common import _join_names, esc
@@ -54,10 +55,13 @@ def lookin_nobody(since: str) -> str:
     )
 
 
-def nobody_told_of_dose(name: str, dose: str, due_label: str, errand: list[str]) -> str:
-    """To the patient, when no close family can be told that a dose went unconfirmed."""
+def nobody_told_of_dose(meds: Sequence[tuple[str, str]], due_label: str, errand: list[str]) -> str:
+    """To the patient, when no close family can be told that a dose (or the doses of one
+    reminder) went unconfirmed."""
+    what = ", ".join(_med(name, dose) for name, dose in meds)
+    isnt = "isn't" if len(meds) == 1 else "aren't"
     lines = [
-        f"💛 Your {_med(name, dose)} due {due_label} isn't confirmed, and I couldn't tell "
+        f"💛 Your {what} due {due_label} {isnt} confirmed, and I couldn't tell "
         "anyone: nobody in your close family can be reached right now."
     ]
     if errand:

@@ -94,6 +94,32 @@ class DoseView:
 
 
 @dataclass(frozen=True)
+class DoseGroupView:
+    """Doses of one patient reminded together in one message, as they stand now."""
+
+    lead_id: int
+    due_label: str
+    doses: tuple[DoseView, ...]
+    # The time it was due, when the reminder went out late (after downtime).
+    late_label: str | None = None
+
+    @property
+    def open(self) -> tuple[DoseView, ...]:
+        """The doses still waiting for an answer (a late answer still counts)."""
+        return tuple(d for d in self.doses if d.state in ("sent", "snoozed", "missed"))
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    """ "Took all": the group after it, and the doses it did not log because the label (or
+    another dose for the same time) asks to look first."""
+
+    group: DoseGroupView
+    warnings: tuple[DoseWarning, ...] = ()
+    taken: int = 0
+
+
+@dataclass(frozen=True)
 class OtherDose:
     """A dose already logged for the same scheduled time (or, as needed, just before)."""
 
@@ -129,6 +155,10 @@ class DoseOutcome:
     # After logging: where the log stands against the label (for "Can I take another?").
     check: LabelCheck | None = None
     already_logged: bool = False
+    # The dose's group, if it was reminded together with others (to redraw that message).
+    group: DoseGroupView | None = None
+    # Given by a helper from an alert about several doses: that alert is redrawn for them.
+    batch_alert: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +169,8 @@ class CheckOn:
     resolved: bool
     can_give: bool
     dose: DoseView
+    # An alert about several doses of one reminder: those still unconfirmed (to mark given).
+    gives: tuple[DoseView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.buttons import (
 from bot.db.models import Access
 from bot.domain.needs import DeadlinePreset, NeedCard
 from bot.handlers import circle, meds, needs, settings
+from bot.views.meds import DoseGroupView, DoseView
 
 # Every button payload the bot made before the verbs were named, by namespace (from
 # keyboards.py as it was: 102 literal pairs, plus the verbs passed in as variables).
@@ -98,6 +99,13 @@ OLD_VERBS: dict[str, set[str]] = {
         "xok",
         "ask",
         "no",
+        # grouped reminders (2026-12)
+        "gtake",
+        "gskip",
+        "glater",
+        "gsnz",
+        "gback",
+        "all",
     },
     "data": {"yes", "no"},
     "hub": {"tz", "quiet", "tips", "checkin", "privacy"},
@@ -172,6 +180,10 @@ def _every_keyboard() -> Iterator[keyboards.Rows]:
     yield keyboards.quiet_choices()
     yield keyboards.away_choices()
     yield keyboards.dose_reminder(9)
+    group = _group()
+    yield keyboards.dose_group(group)
+    yield keyboards.dose_group_later(group.doses[0], group.lead_id)
+    yield keyboards.dose_group_alert(9, group.doses, can_give=True, checking=False)
     yield keyboards.dose_snoozed(9)
     yield keyboards.dose_alert(9, can_give=True)
     yield keyboards.dose_confirm(9, None, 1_700_000_000)
@@ -198,6 +210,18 @@ def _every_keyboard() -> Iterator[keyboards.Rows]:
     for field in ("max", "gap", "times"):
         yield keyboards.edit_prompt(field)
     yield keyboards.confirm_delete_data(5)
+
+
+def _group() -> DoseGroupView:
+    when = dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC)
+
+    def dose(occurrence_id: int, state: str) -> DoseView:
+        return DoseView(
+            occurrence_id, 2, "Medicine A", "1 tablet", None, True, when, "08:00", state,
+            None, None, None, False, None, True, "Sam", "UTC",
+        )  # fmt: skip
+
+    return DoseGroupView(9, "08:00", (dose(9, "missed"), dose(10, "sent")))
 
 
 def _made() -> set[tuple[str, str]]:

@@ -112,3 +112,6 @@ class DoseOccurrence(Base):
     past_warning: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The close-family helper who said "I'll check on them".
     checker_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Doses of one patient reminded in one message share the id of the group's first dose
+    # (its "lead"); NULL for a dose reminded on its own.
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -12,6 +12,7 @@ from bot.services.meds.adding import ADD_STEPS
 from bot.services.meds.adherence import _Adherence
 from bot.services.meds.as_needed import _AsNeeded
 from bot.services.meds.core import MedTiming, RefillRequester
+from bot.services.meds.groups import _Groups
 from bot.services.meds.helpers import _Helpers
 from bot.services.meds.reminders import _Reminders
 from bot.services.meds.views import AS_NEEDED_CLOSE
@@ -24,6 +25,7 @@ from bot.views.meds import (
     DoseView,
     DoseWarning,
     EditPrompt,
+    GroupOutcome,
     MedDetail,
     MedList,
     MedView,
@@ -40,6 +42,7 @@ __all__ = [
     "DoseView",
     "DoseWarning",
     "EditPrompt",
+    "GroupOutcome",
     "MedDetail",
     "MedList",
     "MedTiming",
@@ -51,8 +54,8 @@ __all__ = [
 
 # Each part builds on those below it (core ← access ← views ← state ← alerts ← reminders; state
 # ← adding, timezone, supply ← catalog ← adherence; adding, supply ← doses ← as_needed; state
-# ← helpers): the leaves bring in the rest.
-class MedicationService(_Reminders, _AsNeeded, _Helpers, _Adherence):
+# ← helpers; doses ← groups): the leaves bring in the rest.
+class MedicationService(_Reminders, _AsNeeded, _Groups, _Helpers, _Adherence):
     """Use cases for medications and doses; also the scheduler's source of due reminders."""
 
     name = "medication"

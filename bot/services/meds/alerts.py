@@ -34,28 +34,37 @@ class _Alerts(_State):
     ) -> None:
         """Tell every close-family helper who can be reached now (not blocked, not away);
         errand helpers never hear about medication. With nobody in close family to tell,
-        the patient is told plainly instead.
+        the patient is told plainly instead. Doses of one reminder alerted in the same
+        moment are one alert, named by the first of them (`occurrence_id`).
 
         Keys make it safe to call again (after a 403): only the newly reachable are told.
         """
         people, errand = await look_in_people(session, ctx.circle, self._clock.now())
+        occ = await session.get(DoseOccurrence, occurrence_id)
+        batch = await self._alert_batch(session, occ) if occ is not None else []
+        meds = [(ctx.med.name, ctx.med.dose)]
+        text = texts.dose_alert(display_name(ctx.patient), ctx.med.name, ctx.med.dose, due_label)
+        buttons = keyboards.dose_alert(occurrence_id, ctx.circle.helpers_mark_given)
+        if len(batch) > 1:
+            text, buttons = await self._batch_alert(session, ctx, batch)
+            meds = [await self._name_and_dose(session, m) for m in batch]
         if errand or not people:
-            await self._nobody_told(session, ctx, occurrence_id, due_label, people)
+            await self._nobody_told(session, ctx, occurrence_id, due_label, people, meds)
             return
-        patient = display_name(ctx.patient)
         for helper in people:
             await self._notifier.send(
                 session,
                 key=f"dose:{occurrence_id}:alert:{helper.id}",
                 chat_id=helper.id,
-                message=OutMessage(
-                    texts.dose_alert(patient, ctx.med.name, ctx.med.dose, due_label),
-                    keyboards.dose_alert(occurrence_id, ctx.circle.helpers_mark_given),
-                ),
+                message=OutMessage(text, buttons),
                 kind="dose.alert",
                 priority=Priority.URGENT,
                 circle_id=ctx.circle.id,
             )
+
+    async def _name_and_dose(self, session: AsyncSession, occ: DoseOccurrence) -> tuple[str, str]:
+        med = (await self._ctx(session, occ.medication_id)).med
+        return med.name, med.dose
 
     async def _nobody_told(
         self,
@@ -64,6 +73,7 @@ class _Alerts(_State):
         occurrence_id: int,
         due_label: str,
         errand: Sequence[User],
+        meds: Sequence[tuple[str, str]],
     ) -> None:
         """No close family can be told: the patient hears it, and errand helpers (if the
         patient allows it) are asked to look in — with no word about medication."""
@@ -86,9 +96,7 @@ class _Alerts(_State):
             key=f"dose:{occurrence_id}:nobody",
             chat_id=ctx.patient.id,
             message=OutMessage(
-                texts.nobody_told_of_dose(
-                    ctx.med.name, ctx.med.dose, due_label, [display_name(h) for h in errand]
-                )
+                texts.nobody_told_of_dose(meds, due_label, [display_name(h) for h in errand])
             ),
             kind="dose.nobody",
             priority=Priority.URGENT,
@@ -111,7 +119,8 @@ class _Alerts(_State):
             if found is None:
                 continue  # gone with its circle
             ctx, occ = await self._dose(session, found.id)
-            if occ.state != DoseState.MISSED or occ.checker_id is not None:
+            batch = await self._alert_batch(session, occ)
+            if not any(m.state == DoseState.MISSED and m.checker_id is None for m in batch):
                 continue  # answered, or someone is already on their way
             if not await self._alert_heard(session, occ.id):
                 await self._alert_family(session, ctx, occ.id, _label(occ, ctx.zone))
@@ -136,33 +145,12 @@ class _Alerts(_State):
             if role not in (Access.CLOSE, Access.ERRAND) or asked is None:
                 raise StaleAction()
             patient = display_name(ctx.patient)
-            if occ.state != DoseState.MISSED:
+            claim = await self._claim_check(session, ctx, occ, helper_id)
+            if claim.resolved:
                 return LookIn(patient, "", False, True)
-            if not await doses_db.claim_check(session, occ.id, helper_id):
-                checker_id = await doses_db.checker_of(session, occ.id)
-                checker = await self._name_of(session, checker_id) or ""
-                return LookIn(patient, checker, checker_id == helper_id, False)
-            me = await self._name_of(session, helper_id) or ""
-            view = await self._dose_view(session, ctx, occ)
-            can_give = ctx.circle.helpers_mark_given
-            await self._edit_alerts(
-                session,
-                ctx,
-                occ,
-                texts.dose_someone_checking(view, me),
-                None,
-                key_suffix="checking",
-                buttons=keyboards.dose_give(occ.id) if can_give else (),
+            if not claim.won:
+                return LookIn(patient, claim.checker, claim.by_me, False)
+            await self._announce_checker(
+                session, ctx, occ, claim.checker, helper_id, skip_alert=None, skip_lookin=helper_id
             )
-            await self._edit_lookins(session, occ.id, patient, me, helper_id)
-            await self._notifier.send(
-                session,
-                key=f"dose:{occ.id}:checking",
-                chat_id=ctx.patient.id,
-                message=OutMessage(texts.dose_checking_to_patient(me)),
-                kind="dose.checking",
-                priority=Priority.URGENT,
-                circle_id=ctx.circle.id,
-            )
-            log_event(log, "dose.checking", occurrence_id=occ.id, user_id=helper_id)
-            return LookIn(patient, me, True, False)
+            return LookIn(patient, claim.checker, True, False)

@@ -59,6 +59,8 @@ class MedTiming:
     alert: dt.timedelta
     grace: dt.timedelta
     refill_lead_days: float
+    # Doses of one patient due in the same minute go as one message.
+    group: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MedTiming:
@@ -67,6 +69,7 @@ class MedTiming:
             alert=dt.timedelta(minutes=settings.missed_dose_alert_minutes),
             grace=dt.timedelta(minutes=settings.reminder_grace_minutes),
             refill_lead_days=settings.refill_lead_days,
+            group=settings.group_reminders,
         )
 
 
@@ -117,8 +120,18 @@ def _label(occ: DoseOccurrence, zone: str) -> str:
 
 
 def _patient_keys(occ: DoseOccurrence) -> list[str]:
-    """The outbox keys of every message the patient got about this dose."""
+    """The outbox keys of every message the patient got about this dose: its own, and those
+    of the group it was reminded in."""
     base = f"dose:{occ.id}"
-    return [f"{base}:reminder", f"{base}:nudge"] + [
-        f"{base}:again:{n}" for n in range(1, occ.resends + 1)
-    ]
+    return (
+        [f"{base}:reminder", f"{base}:nudge"]
+        + [f"{base}:again:{n}" for n in range(1, occ.resends + 1)]
+        + _group_keys(occ)
+    )
+
+
+def _group_keys(occ: DoseOccurrence) -> list[str]:
+    """The grouped reminder and grouped nudge this dose is a line of (none if alone)."""
+    if occ.group_id is None:
+        return []
+    return [f"doses:{occ.group_id}:reminder", f"doses:{occ.group_id}:nudge"]

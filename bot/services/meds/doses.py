@@ -101,6 +101,7 @@ class _Doses(_Adding, _Supply):
         *,
         by_patient: bool,
         request_key: str | None = None,
+        redraw: bool = True,
     ) -> DoseOutcome:
         """Resolve one scheduled dose (Taken, /took, "Mark as given", a typed time), also
         after the family was alerted; a second answer is refused, saying who and when."""
@@ -142,11 +143,12 @@ class _Doses(_Adding, _Supply):
         view = await self._dose_view(session, ctx, occ)
         final = texts.dose_done(view)
         pressed = message_id if by_patient else None
-        await self._edit_patient_messages(session, occ, final, pressed)
+        await self._edit_patient_messages(session, occ, final, pressed, groups=redraw)
+        batch_alert = was_alerted and len(await self._alert_batch(session, occ)) > 1
         if was_alerted:
-            await self._edit_alerts(
-                session, ctx, occ, texts.dose_resolved(view), None if by_patient else user_id
-            )
+            # A helper's own alert is redrawn by the outbox when it lists other doses too.
+            skip = None if by_patient or batch_alert else user_id
+            await self._edit_alerts(session, ctx, occ, texts.dose_resolved(view), skip)
             await self._settle_lookins(session, ctx, occ)
         if not by_patient:
             await self._notifier.send(
@@ -160,7 +162,9 @@ class _Doses(_Adding, _Supply):
             )
         await self._use_supply(session, ctx)
         log_event(log, "dose.taken", occurrence_id=occ.id, by_patient=by_patient, late=late)
-        return DoseOutcome(dose=view)
+        return DoseOutcome(
+            dose=view, group=await self._group_of(session, occ), batch_alert=batch_alert
+        )
 
     async def snooze(
         self, user_id: int, occurrence_id: int, minutes: int, *, message_id: int | None = None
@@ -188,8 +192,10 @@ class _Doses(_Adding, _Supply):
 
             ctx, occ = await until_won(attempt)
             after_commit(session, self._wake)
+            await self._edit_patient_messages(session, occ, "", message_id, singles=False)
             log_event(log, "dose.snoozed", occurrence_id=occ.id, minutes=minutes)
-            return DoseOutcome(dose=await self._dose_view(session, ctx, occ))
+            view = await self._dose_view(session, ctx, occ)
+            return DoseOutcome(dose=view, group=await self._group_of(session, occ))
 
     async def skip(
         self, user_id: int, occurrence_id: int, *, message_id: int | None = None
@@ -220,7 +226,7 @@ class _Doses(_Adding, _Supply):
                 await self._edit_alerts(session, ctx, occ, texts.dose_resolved(view), None)
                 await self._settle_lookins(session, ctx, occ)
             log_event(log, "dose.skipped", occurrence_id=occ.id)
-            return DoseOutcome(dose=view)
+            return DoseOutcome(dose=view, group=await self._group_of(session, occ))
 
     async def reminder(self, user_id: int, occurrence_id: int) -> DoseView:
         """The dose as it stands (to show its reminder again after "Not now")."""

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from bot import keyboards, texts
-from bot.db import doses as doses_db
 from bot.db.circles import display_name
 from bot.db.models import Access
 from bot.domain.doses import DoseState
 from bot.domain.errors import MedsPrivate, StaleAction
-from bot.events import log_event
-from bot.notify import OutMessage, Priority
-from bot.services.meds.core import log
 from bot.services.meds.state import _State
 from bot.views.meds import CheckOn
 
@@ -30,32 +25,28 @@ class _Helpers(_State):
             view = await self._dose_view(session, ctx, occ)
             patient = display_name(ctx.patient)
             can_give = ctx.circle.helpers_mark_given
-            if occ.state != DoseState.MISSED:
-                checker = await self._name_of(session, occ.checker_id) or ""
-                return CheckOn(patient, checker, occ.checker_id == helper_id, True, False, view)
-            if not await doses_db.claim_check(session, occ.id, helper_id):
-                checker_id = await doses_db.checker_of(session, occ.id)
-                checker = await self._name_of(session, checker_id) or ""
-                return CheckOn(patient, checker, checker_id == helper_id, False, can_give, view)
-            me = await self._name_of(session, helper_id) or ""
-            await self._edit_alerts(
-                session,
-                ctx,
-                occ,
-                texts.dose_someone_checking(view, me),
-                helper_id,
-                key_suffix="checking",
-                buttons=keyboards.dose_give(occ.id) if can_give else (),
+            claim = await self._claim_check(session, ctx, occ, helper_id)
+            batch = await self._alert_batch(session, occ)
+            if len(batch) > 1 and can_give:
+                views = [
+                    await self._dose_view(session, await self._ctx(session, m.medication_id), m)
+                    for m in batch
+                ]
+                gives = tuple(v for v in views if v.state == DoseState.MISSED)
+            else:
+                gives = ()
+            if claim.resolved or not claim.won:
+                resolved = claim.resolved
+                return CheckOn(
+                    patient,
+                    claim.checker,
+                    claim.by_me,
+                    resolved,
+                    can_give and not resolved,
+                    view,
+                    gives,
+                )
+            await self._announce_checker(
+                session, ctx, occ, claim.checker, helper_id, skip_alert=helper_id, skip_lookin=None
             )
-            await self._edit_lookins(session, occ.id, patient, me, None)
-            await self._notifier.send(
-                session,
-                key=f"dose:{occ.id}:checking",
-                chat_id=ctx.patient.id,
-                message=OutMessage(texts.dose_checking_to_patient(me)),
-                kind="dose.checking",
-                priority=Priority.URGENT,
-                circle_id=ctx.circle.id,
-            )
-            log_event(log, "dose.checking", occurrence_id=occ.id, user_id=helper_id)
-            return CheckOn(patient, me, True, False, can_give, view)
+            return CheckOn(patient, claim.checker, True, False, can_give, view, gives)

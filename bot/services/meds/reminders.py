@@ -4,6 +4,7 @@ snooze, catching up after downtime."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from bot.domain.meds import Slot
 from bot.events import log_event
 from bot.notify import LateNote, OutMessage, Priority
 from bot.services.meds.alerts import _Alerts
-from bot.services.meds.core import _Ctx, _label, _patient_keys, log
+from bot.services.meds.core import _Ctx, _group_keys, _label, _patient_keys, log
 
 # A reminder queued later than this after its minute was sent late (the bot was down).
 LATE_AFTER = dt.timedelta(minutes=1)
@@ -29,6 +30,15 @@ LATE_AFTER = dt.timedelta(minutes=1)
 CATCH_UP_LIMIT = dt.timedelta(days=7)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
+
+
+@dataclass(frozen=True)
+class _Send:
+    """A dose whose reminder is to go out now."""
+
+    ctx: _Ctx
+    occurrence_id: int
+    slot: Slot
 
 
 class _Reminders(_Alerts):
@@ -58,54 +68,113 @@ class _Reminders(_Alerts):
         return handled
 
     async def _materialise(self, med_id: int, now: dt.datetime) -> int:
-        """Queue the reminder(s) of one medication that fell due, and move it to its next slot.
+        """Queue the reminders of a medication that fell due, together with those of the
+        patient's other medications due by now: doses due in the same minute go as one
+        message. Each medication moves to its next slot.
+        """
+        async with self._db.transaction() as session:
+            first = await self._ctx(session, med_id)
+            if first.med.next_due_at is None or first.med.next_due_at > now:
+                return 0
+            med_ids = [med_id]
+            if self._timing.group:
+                med_ids = await meds_db.due_in_circle(session, first.circle.id, now) or med_ids
+            handled, sends = 0, []
+            for each in med_ids:
+                ctx = first if each == med_id else await self._ctx(session, each)
+                count, send = await self._materialise_one(session, ctx, now)
+                handled += count
+                if send is not None:
+                    sends.append(send)
+            await self._send_reminders(session, sends, now)
+            after_commit(session, self._wake)
+            return handled
+
+    async def _materialise_one(
+        self, session: AsyncSession, ctx: _Ctx, now: dt.datetime
+    ) -> tuple[int, _Send | None]:
+        """Record the doses of one medication that fell due, and move it to its next slot;
+        returns how many slots it handled and the dose to remind now, if any.
 
         After downtime: the newest slot within the grace window is sent (marked late); older
         ones are recorded as missed and close family hears once about the newest of those.
         """
-        async with self._db.transaction() as session:
-            ctx = await self._ctx(session, med_id)
-            med = ctx.med
-            due_at = med.next_due_at
-            if due_at is None or due_at > now:
-                return 0
-            schedule = self._schedule(med)
-            if med.deleted_at or med.paused or schedule.as_needed or not schedule.times:
-                await meds_db.move_next_due(session, med.id, due_at, None)
-                return 0
-            zone = ctx.zone
-            since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
-            slots = await self._uncovered(
-                session, ctx, parse.slots_between(schedule.times, zone, since, now)
+        med = ctx.med
+        due_at = med.next_due_at
+        if due_at is None or due_at > now:
+            return 0, None
+        schedule = self._schedule(med)
+        if med.deleted_at or med.paused or schedule.as_needed or not schedule.times:
+            await meds_db.move_next_due(session, med.id, due_at, None)
+            return 0, None
+        zone = ctx.zone
+        since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
+        slots = await self._uncovered(
+            session, ctx, parse.slots_between(schedule.times, zone, since, now)
+        )
+        following = parse.next_slot(schedule.times, zone, now)
+        if not await meds_db.move_next_due(
+            session, med.id, due_at, following.at if following else None
+        ):
+            return 0, None  # someone else handled this slot
+        fresh = [s for s in slots if now - s.at <= self._timing.grace]
+        stale = [s for s in slots if now - s.at > self._timing.grace]
+        send = fresh[-1] if fresh else None
+        for slot in stale + fresh[:-1]:
+            # Close family hears once, about the newest dose that went unanswered; older
+            # ones (and any superseded by a newer reminder) are recorded quietly.
+            alert = bool(stale) and slot is stale[-1]
+            occurrence_id = await self._insert_slot(
+                session, ctx, slot, now, missed=True, alerted=alert
             )
-            following = parse.next_slot(schedule.times, zone, now)
-            if not await meds_db.move_next_due(
-                session, med.id, due_at, following.at if following else None
-            ):
-                return 0  # someone else handled this slot
-            fresh = [s for s in slots if now - s.at <= self._timing.grace]
-            stale = [s for s in slots if now - s.at > self._timing.grace]
-            send = fresh[-1] if fresh else None
-            for slot in stale + fresh[:-1]:
-                # Close family hears once, about the newest dose that went unanswered; older
-                # ones (and any superseded by a newer reminder) are recorded quietly.
-                alert = bool(stale) and slot is stale[-1]
-                occurrence_id = await self._insert_slot(
-                    session, ctx, slot, now, missed=True, alerted=alert
-                )
-                if occurrence_id is not None and alert:
-                    await self._alert_family(session, ctx, occurrence_id, slot.label)
-            if send is not None:
-                occurrence_id = await self._insert_slot(
-                    session, ctx, send, now, missed=False, alerted=False
-                )
-                if occurrence_id is not None:
-                    await self._send_reminder(session, ctx, occurrence_id, send, now)
-            after_commit(session, self._wake)
-            log_event(
-                log, "meds.due", medication_id=med.id, sent=send is not None, missed=len(stale)
+            if occurrence_id is not None and alert:
+                await self._alert_family(session, ctx, occurrence_id, slot.label)
+        queued = None
+        if send is not None:
+            occurrence_id = await self._insert_slot(
+                session, ctx, send, now, missed=False, alerted=False
             )
-            return len(slots)
+            if occurrence_id is not None:
+                queued = _Send(ctx, occurrence_id, send)
+        log_event(log, "meds.due", medication_id=med.id, sent=send is not None, missed=len(stale))
+        return len(slots), queued
+
+    async def _send_reminders(
+        self, session: AsyncSession, sends: list[_Send], now: dt.datetime
+    ) -> None:
+        """One message per minute of reminders: a dose alone as before, several as a group."""
+        by_minute: dict[dt.datetime, list[_Send]] = {}
+        for send in sends:
+            by_minute.setdefault(send.slot.at, []).append(send)
+        for batch in by_minute.values():
+            if len(batch) == 1:
+                only = batch[0]
+                await self._send_reminder(session, only.ctx, only.occurrence_id, only.slot, now)
+            else:
+                await self._send_group(session, batch, now)
+
+    async def _send_group(
+        self, session: AsyncSession, batch: list[_Send], now: dt.datetime
+    ) -> None:
+        """Doses of one patient due in the same minute: one message, a line and buttons per
+        medication and "Took all". Each dose keeps its own state machine."""
+        lead = min(s.occurrence_id for s in batch)
+        await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
+        first, slot = batch[0], batch[0].slot
+        late = now - slot.at > LATE_AFTER
+        view = await self._group_view(session, lead, late_label=slot.label if late else None)
+        await self._notifier.send(
+            session,
+            key=f"doses:{lead}:reminder",
+            chat_id=first.ctx.patient.id,
+            message=OutMessage(texts.dose_group(view), keyboards.dose_group(view)),
+            kind="dose.reminder",
+            priority=Priority.URGENT,
+            circle_id=first.ctx.circle.id,
+            relevant_until=max(self._alert_limit(s.ctx, s.slot, now) for s in batch),
+            late=None if late else LateNote(slot.at + LATE_AFTER, texts.late_note(slot.label)),
+        )
+        log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
 
     async def _uncovered(self, session: AsyncSession, ctx: _Ctx, slots: list[Slot]) -> list[Slot]:
         """The slots no dose was taken for yet: after the times changed (11:00 taken, then
@@ -202,16 +271,11 @@ class _Reminders(_Alerts):
                 await self._cancel(session, ctx, occ)
                 return 1
             assert occ.reminded_at is not None and occ.alert_at is not None
-            action = rules.action_due(
-                occ.state,
-                now,
-                reminded_at=occ.reminded_at,
-                nudged=occ.nudged_at is not None,
-                snoozed_until=occ.snoozed_until,
-                alert_at=occ.alert_at,
-                nudge=self._timing.nudge,
-            )
+            action = self._due_action(occ, now)
             after_commit(session, self._wake)
+            grouped = occ.group_id is not None and occ.resends == 0
+            if grouped and action in (rules.Action.ALERT, rules.Action.NUDGE):
+                return await self._act_on_group(session, ctx, occ, action, now)
             if action is rules.Action.ALERT:
                 won = await self._transition(
                     session,
@@ -287,6 +351,73 @@ class _Reminders(_Alerts):
             # Nothing due after all (the state moved on): re-aim or clear the wake-up.
             await self._bump(session, occ, next_action_at=self._next_action(occ))
             return 0
+
+    async def _act_on_group(
+        self,
+        session: AsyncSession,
+        ctx: _Ctx,
+        occ: DoseOccurrence,
+        action: rules.Action,
+        now: dt.datetime,
+    ) -> int:
+        """The nudge or the family alert of a grouped reminder: every dose of the group due
+        for the same step now takes it (one conditional update each), and one message says
+        so — the nudge redraws the group, the alert lists what is unconfirmed."""
+        assert occ.group_id is not None
+        members = await doses_db.group_members(session, occ.group_id)
+        due = [m for m in members if m.resends == 0 and self._due_action(m, now) is action]
+        won: list[DoseOccurrence] = []
+        for member in due:
+            if action is rules.Action.ALERT:
+                changed = await self._transition(
+                    session,
+                    member,
+                    DoseEvent.MISS,
+                    alerted_at=now,
+                    next_action_at=None,
+                    snoozed_until=None,
+                )
+            else:
+                changed = await self._bump(
+                    session, member, nudged_at=now, next_action_at=member.alert_at
+                )
+            if changed:
+                won.append(member)
+        if not won:
+            return 0
+        if action is rules.Action.ALERT:
+            first = await self._ctx(session, won[0].medication_id)
+            await self._alert_family(session, first, won[0].id, _label(won[0], ctx.zone))
+            log_event(log, "dose.missed", occurrence_id=won[0].id, circle_id=ctx.circle.id)
+        elif not await doses_db.message_waiting(session, _group_keys(occ)):
+            view = await self._group_view(session, occ.group_id)
+            await self._notifier.send(
+                session,
+                key=f"doses:{occ.group_id}:nudge",
+                chat_id=ctx.patient.id,
+                message=OutMessage(texts.dose_group(view, nudge=True), keyboards.dose_group(view)),
+                kind="dose.nudge",
+                priority=Priority.URGENT,
+                circle_id=ctx.circle.id,
+                relevant_until=max(m.alert_at or now for m in won),
+            )
+        return len(won)
+
+    def _due_action(self, occ: DoseOccurrence, now: dt.datetime) -> rules.Action | None:
+        """What the scheduler has to do for this dose now, if anything."""
+        if occ.state not in rules.WAITING or occ.next_action_at is None:
+            return None
+        if occ.next_action_at > now or occ.reminded_at is None or occ.alert_at is None:
+            return None
+        return rules.action_due(
+            occ.state,
+            now,
+            reminded_at=occ.reminded_at,
+            nudged=occ.nudged_at is not None,
+            snoozed_until=occ.snoozed_until,
+            alert_at=occ.alert_at,
+            nudge=self._timing.nudge,
+        )
 
     def _next_action(self, occ: DoseOccurrence) -> dt.datetime | None:
         if occ.state not in rules.WAITING or occ.reminded_at is None or occ.alert_at is None:
