@@ -79,40 +79,58 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     await process.start()
     assert time.time() < due.timestamp() - 5, "the restart took too long for this test"
 
-    ibuprofen = await patient.wait_for("Time for Ibuprofen 400 mg (with food)", timeout=120)
+    # Both are due in the same minute: one message, a line and buttons each.
+    group = await patient.wait_for(f"Time for your {at} medicines", timeout=120)
     late_by = time.time() - due.timestamp()
     assert -0.5 < late_by < 3, f"reminder arrived {late_by:.1f}s after its minute"
-    vitamin = await patient.wait_for("Time for Vitamin D 1 tablet", timeout=10)
-    skip_ibuprofen = data_of(ibuprofen, "Skip")
+    assert "Ibuprofen 400 mg (with food)" in group["text"] and "Vitamin D 1 tablet" in group["text"]
+    labels = [b["text"] for b in group["inline_buttons"]]
+    assert labels == [
+        *("✅ Ibuprofen", "Skip", "⏰ Later"),
+        *("✅ Vitamin D", "Skip", "⏰ Later"),
+        "✅ Took all",
+    ]
+    skip_ibuprofen = str(group["inline_buttons"][1]["callback_data"])
 
-    await patient.press(ibuprofen, "Taken")
-    taken = await patient.wait_for_edit(ibuprofen, text_contains="taken at")
-    assert taken["buttons"] == []
+    # "Later" on a line shows its choices; "‹ Back" brings the list back.
+    await patient.press(
+        group, lambda b: b["callback_data"] == group["inline_buttons"][5]["callback_data"]
+    )
+    await patient.wait_for_edit(group, text_contains="remind you again in")
+    await patient.press(group, "‹ Back")
+    await patient.wait_for_edit(group, text_contains=f"Time for your {at} medicines")
+
+    await patient.press(group, "✅ Ibuprofen")
+    taken = await patient.wait_for_edit(group, text_contains="taken at")
+    assert [b["text"] for b in taken["inline_buttons"]] == ["✅ Vitamin D", "Skip", "⏰ Later"]
 
     # Vitamin D goes unanswered: one nudge, then close family.
-    await patient.wait_for("Just checking in", timeout=20)
+    nudge = await patient.wait_for("Just checking in", timeout=20)
+    assert "Vitamin D" in nudge["text"]
     alert = await anna.wait_for("Pat hasn't confirmed Vitamin D 1 tablet due", timeout=30)
     assert at in alert["text"]
     await anna.press(alert, "I'll check on them")
     await anna.wait_for_edit(alert, text_contains="you're checking on Pat")
     await patient.wait_for("Anna is going to check on you")
 
-    # Answered late after all: it counts, and Anna's alert says it is resolved.
-    await patient.press(vitamin, "Taken")
-    await patient.wait_for_edit(vitamin, text_contains="taken late")
+    # Answered late after all, on the nudge: it counts, both messages show it, and Anna's
+    # alert says it is resolved.
+    await patient.press(nudge, "✅ Vitamin D")
+    await patient.wait_for_edit(nudge, text_contains="all answered")
+    await patient.wait_for_edit(group, text_contains="taken late")
     await anna.wait_for_edit(alert, text_contains="Resolved: Pat took Vitamin D")
 
-    # Exactly one reminder per medication, the restart notwithstanding (messages as first
-    # sent: the reminders themselves have since been edited to show the answer).
+    # Exactly one reminder for the minute, the restart notwithstanding (messages as first
+    # sent: the reminder itself has since been edited to show the answers).
     sent = [
         str(call.params.get("text"))
         for call in fake_api.calls_to("sendMessage")
         if call.ok and str(call.params.get("chat_id")) == str(patient.id)
     ]
-    assert len([t for t in sent if "Time for" in t]) == 2, sent
+    assert len([t for t in sent if "Time for" in t]) == 1, sent
     assert len([t for t in sent if "Just checking in" in t]) == 1, sent
     delivered = {m["message_id"] for m in fake_api.sent_messages(patient.id)}
-    assert {ibuprofen["message_id"], vitamin["message_id"]} <= delivered
+    assert {group["message_id"], nudge["message_id"]} <= delivered
     # The errand helper heard nothing about medication.
     for text in texts(fake_api, erri.id):
         assert "Ibuprofen" not in text and "Vitamin" not in text, text
@@ -127,7 +145,7 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     await patient.wait_for_edit(listing, text_contains="Delete Ibuprofen?")
     await patient.press(listing, "Yes, delete")
     await patient.wait_for_edit(listing, text_contains="is deleted")
-    press = await patient.press_data(ibuprofen["message_id"], skip_ibuprofen)
+    press = await patient.press_data(group["message_id"], skip_ibuprofen)
     assert "deleted" in (await press.answer()).get("text", "")
 
     assert await process.stop() == 0

@@ -86,10 +86,12 @@ async def test_an_outage_over_a_burst_of_reminders_and_offers_loses_nothing(
     assert failed, "the sender did not try during the outage"
     print(f"\noutage: {len(failed)} sends failed while Telegram was down")
 
-    # Back up: the probe finds it within its pause (at most 15 s), then 8 a patient, 1/s.
-    for patient in (pat, quinn):
-        for name in MEDS:
-            await patient.wait_for(f"Time for {name} 1 tablet", timeout=45)
+    # Back up: the probe finds it within its pause (at most 15 s), then one message a
+    # patient for the minute, listing every medication.
+    groups = [
+        await patient.wait_for(f"Time for your {at} medicines", timeout=45)
+        for patient in (pat, quinn)
+    ]
     await anna.wait_for("needs a hand", timeout=10)
     await ben.wait_for("needs a hand", timeout=10)
     await fake_api.wait_idle(timeout=20)
@@ -100,6 +102,10 @@ async def test_an_outage_over_a_burst_of_reminders_and_offers_loses_nothing(
         assert per_med == {name: 1 for name in MEDS}, reminders
         late = f"This was due at {at} — sorry, I couldn't send it on time."
         assert all(late in t for t in reminders), reminders
+    # "Took all" answers the whole late reminder at once.
+    await pat.press(groups[0], "✅ Took all")
+    done = await pat.wait_for_edit(groups[0], text_contains="all answered")
+    assert done["inline_buttons"] == [] and done["text"].count(" — taken at ") == len(MEDS)
     for helper in (anna, ben):
         offers = sent_texts(fake_api, helper.id, "needs a hand")
         assert sorted(offers) == sorted(set(offers)) and len(offers) == NEEDS_EACH, offers
