@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Access, Circle, Medication, Membership, MemberStatus, Role, User
@@ -27,23 +27,31 @@ async def first_reminder_at(session: AsyncSession) -> dt.datetime | None:
     return result
 
 
-def due_medications(now: dt.datetime, skip: set[int]) -> Select[Any]:
-    """Medications whose reminder fell due, leaving out `skip`; earliest first."""
-    query = select(Medication.id).where(Medication.next_due_at <= now)
+def due_circles(now: dt.datetime, skip: set[int]) -> Select[Any]:
+    """Circles with a medication whose reminder fell due, leaving out `skip`; earliest first
+    (a patient's reminders are handled together)."""
+    query = select(Medication.circle_id).where(Medication.next_due_at <= now)
     if skip:
-        query = query.where(Medication.id.not_in(skip))
-    return query.order_by(Medication.next_due_at, Medication.id)
-
-
-async def due_in_circle(session: AsyncSession, circle_id: int, now: dt.datetime) -> list[int]:
-    """The circle's medications whose reminder fell due, by id (reminded together)."""
-    return list(
-        await session.scalars(
-            select(Medication.id)
-            .where(Medication.circle_id == circle_id, Medication.next_due_at <= now)
-            .order_by(Medication.id)
-        )
+        query = query.where(Medication.circle_id.not_in(skip))
+    return query.group_by(Medication.circle_id).order_by(
+        func.min(Medication.next_due_at), Medication.circle_id
     )
+
+
+async def due_in_circle(
+    session: AsyncSession, circle_id: int, now: dt.datetime
+) -> list[tuple[Medication, Circle, User]]:
+    """The circle's medications whose reminder fell due, read afresh with the circle and its
+    patient, by id."""
+    rows = await session.execute(
+        select(Medication, Circle, User)
+        .join(Circle, Circle.id == Medication.circle_id)
+        .join(User, User.id == Circle.patient_id)
+        .where(Medication.circle_id == circle_id, Medication.next_due_at <= now)
+        .order_by(Medication.id)
+        .execution_options(populate_existing=True)
+    )
+    return [(med, circle, patient) for med, circle, patient in rows.all()]
 
 
 async def move_next_due(

@@ -46,8 +46,11 @@ async def _show(update: Update, outcome: DoseOutcome) -> None:
         await _warn(update, outcome.warning)
     elif outcome.group is not None:
         await _redraw(update, outcome.group)
-    else:
-        raise StaleAction()  # not a grouped dose: a forged or mixed-up button
+    else:  # a dose reminded alone (a mixed-up button): shown as its own reminder would be
+        dose = outcome.dose
+        assert dose is not None
+        rows = keyboards.dose_snoozed(dose.occurrence_id) if dose.state == "snoozed" else []
+        await edit_or_reply(update, texts.dose_done(dose), rows)
 
 
 async def _take(update: Update, context: CareContext, data: Callback, me: int) -> None:

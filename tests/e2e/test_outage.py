@@ -92,8 +92,9 @@ async def test_an_outage_over_a_burst_of_reminders_and_offers_loses_nothing(
         await patient.wait_for(f"Time for your {at} medicines", timeout=45)
         for patient in (pat, quinn)
     ]
-    await anna.wait_for("needs a hand", timeout=10)
-    await ben.wait_for("needs a hand", timeout=10)
+    for _ in range(NEEDS_EACH):  # at most one a second to each helper
+        await anna.wait_for("needs a hand", timeout=20)
+        await ben.wait_for("needs a hand", timeout=20)
     await fake_api.wait_idle(timeout=20)
 
     for patient in (pat, quinn):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards, texts
 from bot.db import doses as doses_db
 from bot.db import meds as meds_db
+from bot.db.circles import display_name
 from bot.db.due import drain
 from bot.db.models import DoseOccurrence
 from bot.db.session import after_commit
@@ -23,6 +24,7 @@ from bot.events import log_event
 from bot.notify import LateNote, OutMessage, Priority
 from bot.services.meds.alerts import _Alerts
 from bot.services.meds.core import _Ctx, _group_keys, _label, _patient_keys, log
+from bot.views.meds import DoseGroupView, DoseView
 
 # A reminder queued later than this after its minute was sent late (the bot was down).
 LATE_AFTER = dt.timedelta(minutes=1)
@@ -53,8 +55,8 @@ class _Reminders(_Alerts):
     async def run_due(self, now: dt.datetime) -> int:
         handled = await drain(
             self._db,
-            lambda skip: meds_db.due_medications(now, skip),
-            lambda med_id: self._materialise(med_id, now),
+            lambda skip: meds_db.due_circles(now, skip),
+            lambda circle_id: self._materialise(circle_id, now),
             batch=BATCH,
             area="meds",
         )
@@ -67,21 +69,33 @@ class _Reminders(_Alerts):
         )
         return handled
 
-    async def _materialise(self, med_id: int, now: dt.datetime) -> int:
-        """Queue the reminders of a medication that fell due, together with those of the
-        patient's other medications due by now: doses due in the same minute go as one
-        message. Each medication moves to its next slot.
-        """
+    async def _materialise(self, circle_id: int, now: dt.datetime) -> int:
+        """Queue the reminders of a patient's medications that fell due, in one transaction:
+        doses due in the same minute go as one message. Should that fail, each medication
+        is tried in a transaction of its own, so that one bad row holds up no other."""
+        try:
+            return await self._materialise_meds(circle_id, None, now)
+        except Exception:
+            log_event(log, "meds.due_retry_each", circle_id=circle_id)
         async with self._db.transaction() as session:
-            first = await self._ctx(session, med_id)
-            if first.med.next_due_at is None or first.med.next_due_at > now:
-                return 0
-            med_ids = [med_id]
-            if self._timing.group:
-                med_ids = await meds_db.due_in_circle(session, first.circle.id, now) or med_ids
+            med_ids = [ctx.med.id for ctx in await self._due_in_circle(session, circle_id, now)]
+        handled, failed = 0, None
+        for med_id in med_ids:
+            try:
+                handled += await self._materialise_meds(circle_id, med_id, now)
+            except Exception as error:
+                failed = error
+        if failed is not None:
+            raise failed  # the sweep logs it and tries again next time
+        return handled
+
+    async def _materialise_meds(self, circle_id: int, med_id: int | None, now: dt.datetime) -> int:
+        """Record the circle's due doses (or only `med_id`'s) and queue their reminders."""
+        async with self._db.transaction() as session:
             handled, sends = 0, []
-            for each in med_ids:
-                ctx = first if each == med_id else await self._ctx(session, each)
+            for ctx in await self._due_in_circle(session, circle_id, now):
+                if med_id is not None and ctx.med.id != med_id:
+                    continue
                 count, send = await self._materialise_one(session, ctx, now)
                 handled += count
                 if send is not None:
@@ -89,6 +103,12 @@ class _Reminders(_Alerts):
             await self._send_reminders(session, sends, now)
             after_commit(session, self._wake)
             return handled
+
+    async def _due_in_circle(
+        self, session: AsyncSession, circle_id: int, now: dt.datetime
+    ) -> list[_Ctx]:
+        rows = await meds_db.due_in_circle(session, circle_id, now)
+        return [_Ctx(med, circle, patient) for med, circle, patient in rows]
 
     async def _materialise_one(
         self, session: AsyncSession, ctx: _Ctx, now: dt.datetime
@@ -147,11 +167,11 @@ class _Reminders(_Alerts):
         for send in sends:
             by_minute.setdefault(send.slot.at, []).append(send)
         for batch in by_minute.values():
-            if len(batch) == 1:
-                only = batch[0]
-                await self._send_reminder(session, only.ctx, only.occurrence_id, only.slot, now)
-            else:
+            if len(batch) > 1 and self._timing.group:
                 await self._send_group(session, batch, now)
+                continue
+            for one in batch:
+                await self._send_reminder(session, one.ctx, one.occurrence_id, one.slot, now)
 
     async def _send_group(
         self, session: AsyncSession, batch: list[_Send], now: dt.datetime
@@ -162,7 +182,10 @@ class _Reminders(_Alerts):
         await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
         first, slot = batch[0], batch[0].slot
         late = now - slot.at > LATE_AFTER
-        view = await self._group_view(session, lead, late_label=slot.label if late else None)
+        # Drawn from what was just written rather than read back: this runs once per patient
+        # at the morning peak, and the doses are new (sent, nobody has answered yet).
+        views = tuple(self._new_view(s, now) for s in sorted(batch, key=lambda s: s.occurrence_id))
+        view = DoseGroupView(lead, slot.label, views, slot.label if late else None)
         await self._notifier.send(
             session,
             key=f"doses:{lead}:reminder",
@@ -175,6 +198,29 @@ class _Reminders(_Alerts):
             late=None if late else LateNote(slot.at + LATE_AFTER, texts.late_note(slot.label)),
         )
         log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
+
+    def _new_view(self, send: _Send, now: dt.datetime) -> DoseView:
+        """A dose whose reminder is being queued, as `_dose_view` would read it back."""
+        ctx, slot = send.ctx, send.slot
+        return DoseView(
+            occurrence_id=send.occurrence_id,
+            medication_id=ctx.med.id,
+            name=ctx.med.name,
+            dose=ctx.med.dose,
+            note=ctx.med.note,
+            scheduled=True,
+            due_at=slot.at,
+            due_label=slot.label,
+            state=DoseState.SENT,
+            taken_at=None,
+            snoozed_until=None,
+            alert_at=self._alert_limit(ctx, slot, now),
+            late=now - slot.at > LATE_AFTER,
+            by_name=None,
+            by_patient=True,
+            patient_name=display_name(ctx.patient),
+            timezone=ctx.zone,
+        )
 
     async def _uncovered(self, session: AsyncSession, ctx: _Ctx, slots: list[Slot]) -> list[Slot]:
         """The slots no dose was taken for yet: after the times changed (11:00 taken, then
