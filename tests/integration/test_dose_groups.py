@@ -7,6 +7,8 @@ The clock starts on Monday 2 March 2026, 09:00 UTC: 10:00 in Berlin, where Pat l
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -243,3 +245,27 @@ async def test_a_dose_due_a_minute_later_is_not_grouped(rig: Rig) -> None:
     sent = await rig.texts(PAT.id)
     assert len(sent) == 2
     assert {d.group_id for d in await rig.doses()} == {None}
+
+
+async def test_one_bad_medication_holds_up_no_other_reminder_of_the_patient(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = await rig.add("Medicine A | 1 tablet | 11:00")
+    bad = await rig.add("Medicine B | 1 tablet | 11:00")
+    meds = rig.meds
+    real = meds._materialise_one
+
+    async def failing(session: Any, ctx: Any, now: dt.datetime) -> Any:
+        if ctx.med.id == bad:
+            raise RuntimeError("a poison row")
+        return await real(session, ctx, now)
+
+    monkeypatch.setattr(meds, "_materialise_one", failing)
+    await rig.run_at(rig.utc(10, 0))
+    [reminder] = await rig.outbox(PAT.id)
+    assert "Medicine A" in reminder.payload["text"] and "Medicine B" not in reminder.payload["text"]
+    assert [d.medication_id for d in await rig.doses()] == [good]
+    monkeypatch.setattr(meds, "_materialise_one", real)
+    await rig.run_at(rig.utc(10, 0, 30))  # the next sweep: B is reminded after all, alone
+    assert [d.medication_id for d in await rig.doses()] == [good, bad]
+    assert len(await rig.outbox("dose.reminder")) == 2
