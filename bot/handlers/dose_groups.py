@@ -30,7 +30,7 @@ def _target(data: Callback) -> int:
 
 
 async def _redraw(update: Update, group: DoseGroupView) -> None:
-    await edit_or_reply(update, texts.dose_group(group), keyboards.dose_group(group))
+    await edit_or_reply(update, texts.dose_group(group, redraw=True), keyboards.dose_group(group))
 
 
 async def _warn(update: Update, warning: DoseWarning) -> None:

@@ -19,7 +19,11 @@ def dose_group(view: DoseGroupView) -> Rows:
         [
             Button(texts.button_group_taken(d.name), tap(DoseVerb.G_TAKE, d.occurrence_id)),
             Button(texts.BUTTON_SKIP, tap(DoseVerb.G_SKIP, d.occurrence_id)),
-            Button(texts.BUTTON_LATER, tap(DoseVerb.G_LATER, d.occurrence_id)),
+            # A missed dose can still be taken or skipped, but no longer snoozed.
+            Button(
+                texts.BUTTON_LATER if d.state != "missed" else texts.BUTTON_TOOK_AT_SHORT,
+                tap(DoseVerb.G_LATER if d.state != "missed" else DoseVerb.AT, d.occurrence_id),
+            ),
         ]
         for d in waiting
     ]

@@ -17,6 +17,7 @@ __all__ = [
     "BUTTON_BACK_TO_GROUP",
     "BUTTON_LATER",
     "BUTTON_TOOK_ALL",
+    "BUTTON_TOOK_AT_SHORT",
     "button_group_given",
     "button_group_taken",
     "dose_group",
@@ -28,6 +29,7 @@ __all__ = [
 BUTTON_TOOK_ALL = "✅ Took all"
 BUTTON_LATER = "⏰ Later"
 BUTTON_BACK_TO_GROUP = "‹ Back"
+BUTTON_TOOK_AT_SHORT = "🕗 Took it at…"
 
 
 def button_group_taken(name: str) -> str:
@@ -60,25 +62,23 @@ def _line(view: DoseView) -> str:
     return f"• {what}"
 
 
-def dose_group(view: DoseGroupView, *, nudge: bool = False) -> str:
-    """The grouped reminder (or its nudge), redrawn as each dose is answered."""
+def dose_group(view: DoseGroupView, *, nudge: bool = False, redraw: bool = False) -> str:
+    """The grouped reminder (or its nudge) as first sent, or `redraw`n after an answer (the
+    same words for both messages then: either may be the one tapped)."""
     waiting = view.open
     if not waiting:
         head = f"💊 Your {view.due_label} medicines — all answered. Thank you 💛"
+    elif redraw:
+        head = f"💊 Your {view.due_label} medicines:"
     elif nudge:
-        head = (
-            f"Just checking in 💛 — these were due at {view.due_label}. "
-            "Tap each one you took, or ✅ Took all."
-        )
+        head = f"Just checking in 💛 — did you take your {view.due_label} medicines?"
     else:
         head = f"💊 Time for your {view.due_label} medicines:"
     lines = [head, *(_line(d) for d in view.doses)]
-    if waiting and not nudge:
-        lines.append(
-            "Tap each one as you take it, or ✅ Took all. Your label has the details."
-            if len(waiting) > 1
-            else "Tap it when you've taken it. Your label has the details."
-        )
+    if len(waiting) > 1:
+        lines.append("Tap each one as you take it, or ✅ Took all. Your label has the details.")
+    elif waiting:
+        lines.append("Tap it when you've taken it. Your label has the details.")
     text = "\n".join(lines)
     if view.late_label and waiting:
         text += late_note(view.late_label)

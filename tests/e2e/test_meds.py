@@ -98,7 +98,7 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     )
     await patient.wait_for_edit(group, text_contains="remind you again in")
     await patient.press(group, "‹ Back")
-    await patient.wait_for_edit(group, text_contains=f"Time for your {at} medicines")
+    await patient.wait_for_edit(group, text_contains=f"Your {at} medicines:")
 
     await patient.press(group, "✅ Ibuprofen")
     taken = await patient.wait_for_edit(group, text_contains="taken at")

@@ -52,9 +52,9 @@ __all__ = [
 ]
 
 
-# Each part builds on those below it (core ← access ← views ← state ← alerts ← reminders; state
-# ← adding, timezone, supply ← catalog ← adherence; adding, supply ← doses ← as_needed; state
-# ← helpers; doses ← groups): the leaves bring in the rest.
+# Each part builds on those below it (core ← access ← views ← state ← alerts ← grouping ←
+# reminders; state ← adding, timezone, supply ← catalog ← adherence; adding, supply ← doses ←
+# as_needed, groups; state ← helpers): the leaves bring in the rest.
 class MedicationService(_Reminders, _AsNeeded, _Groups, _Helpers, _Adherence):
     """Use cases for medications and doses; also the scheduler's source of due reminders."""
 

@@ -47,7 +47,11 @@ class _Alerts(_State):
         buttons = keyboards.dose_alert(occurrence_id, ctx.circle.helpers_mark_given)
         if len(batch) > 1:
             text, buttons = await self._batch_alert(session, ctx, batch)
-            meds = [await self._name_and_dose(session, m) for m in batch]
+            # A dose of the batch answered since (before a 403 brought us back) is not
+            # "unconfirmed" any more.
+            meds = [
+                await self._name_and_dose(session, m) for m in batch if m.state == DoseState.MISSED
+            ]
         if errand or not people:
             await self._nobody_told(session, ctx, occurrence_id, due_label, people, meds)
             return

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import doses as doses_db
 from bot.db.models import DoseOccurrence
 from bot.domain import doses as rules
-from bot.domain.errors import DomainError, StaleAction
+from bot.domain.errors import DomainError, DoseNotOpen, StaleAction
 from bot.events import log_event
 from bot.services.meds.core import _group_keys, log
 from bot.services.meds.doses import _Doses
@@ -74,6 +74,8 @@ class _Groups(_Doses):
             await self._require_answerable(session, user_id, ctx, occ)
             if occ.group_id is None:
                 raise StaleAction()
+            if occ.state not in rules.WAITING:
+                raise DoseNotOpen()  # missed: it can be taken or skipped, not snoozed
             return await self._dose_view(session, ctx, occ), occ.group_id
 
     async def _group_members(

@@ -4,7 +4,6 @@ snooze, catching up after downtime."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards, texts
 from bot.db import doses as doses_db
 from bot.db import meds as meds_db
-from bot.db.circles import display_name
 from bot.db.due import drain
 from bot.db.models import DoseOccurrence
 from bot.db.session import after_commit
@@ -22,28 +20,16 @@ from bot.domain.doses import DoseEvent, DoseState
 from bot.domain.meds import Slot
 from bot.events import log_event
 from bot.notify import LateNote, OutMessage, Priority
-from bot.services.meds.alerts import _Alerts
-from bot.services.meds.core import _Ctx, _group_keys, _label, _patient_keys, log
-from bot.views.meds import DoseGroupView, DoseView
+from bot.services.meds.core import _Ctx, _label, _patient_keys, log
+from bot.services.meds.grouping import LATE_AFTER, _Grouping, _Send
 
-# A reminder queued later than this after its minute was sent late (the bot was down).
-LATE_AFTER = dt.timedelta(minutes=1)
 # After a long outage, slots older than this are not recorded at all.
 CATCH_UP_LIMIT = dt.timedelta(days=7)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
 
 
-@dataclass(frozen=True)
-class _Send:
-    """A dose whose reminder is to go out now."""
-
-    ctx: _Ctx
-    occurrence_id: int
-    slot: Slot
-
-
-class _Reminders(_Alerts):
+class _Reminders(_Grouping):
     """The scheduler's `DueSource`: what is due next, and handling it."""
 
     async def next_due(self) -> dt.datetime | None:
@@ -92,15 +78,16 @@ class _Reminders(_Alerts):
     async def _materialise_meds(self, circle_id: int, med_id: int | None, now: dt.datetime) -> int:
         """Record the circle's due doses (or only `med_id`'s) and queue their reminders."""
         async with self._db.transaction() as session:
-            handled, sends = 0, []
+            handled, sends, missed = 0, [], []
             for ctx in await self._due_in_circle(session, circle_id, now):
                 if med_id is not None and ctx.med.id != med_id:
                     continue
-                count, send = await self._materialise_one(session, ctx, now)
+                count, send, alert = await self._materialise_one(session, ctx, now)
                 handled += count
-                if send is not None:
-                    sends.append(send)
+                sends += [send] if send is not None else []
+                missed += [alert] if alert is not None else []
             await self._send_reminders(session, sends, now)
+            await self._alert_missed(session, missed)
             after_commit(session, self._wake)
             return handled
 
@@ -112,9 +99,10 @@ class _Reminders(_Alerts):
 
     async def _materialise_one(
         self, session: AsyncSession, ctx: _Ctx, now: dt.datetime
-    ) -> tuple[int, _Send | None]:
+    ) -> tuple[int, _Send | None, _Send | None]:
         """Record the doses of one medication that fell due, and move it to its next slot;
-        returns how many slots it handled and the dose to remind now, if any.
+        returns how many slots it handled, the dose to remind now and the missed dose to
+        alert close family about, if any.
 
         After downtime: the newest slot within the grace window is sent (marked late); older
         ones are recorded as missed and close family hears once about the newest of those.
@@ -122,11 +110,11 @@ class _Reminders(_Alerts):
         med = ctx.med
         due_at = med.next_due_at
         if due_at is None or due_at > now:
-            return 0, None
+            return 0, None, None
         schedule = self._schedule(med)
         if med.deleted_at or med.paused or schedule.as_needed or not schedule.times:
             await meds_db.move_next_due(session, med.id, due_at, None)
-            return 0, None
+            return 0, None, None
         zone = ctx.zone
         since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
         slots = await self._uncovered(
@@ -136,10 +124,11 @@ class _Reminders(_Alerts):
         if not await meds_db.move_next_due(
             session, med.id, due_at, following.at if following else None
         ):
-            return 0, None  # someone else handled this slot
+            return 0, None, None  # someone else handled this slot
         fresh = [s for s in slots if now - s.at <= self._timing.grace]
         stale = [s for s in slots if now - s.at > self._timing.grace]
         send = fresh[-1] if fresh else None
+        missed = None
         for slot in stale + fresh[:-1]:
             # Close family hears once, about the newest dose that went unanswered; older
             # ones (and any superseded by a newer reminder) are recorded quietly.
@@ -148,7 +137,7 @@ class _Reminders(_Alerts):
                 session, ctx, slot, now, missed=True, alerted=alert
             )
             if occurrence_id is not None and alert:
-                await self._alert_family(session, ctx, occurrence_id, slot.label)
+                missed = _Send(ctx, occurrence_id, slot)
         queued = None
         if send is not None:
             occurrence_id = await self._insert_slot(
@@ -157,70 +146,27 @@ class _Reminders(_Alerts):
             if occurrence_id is not None:
                 queued = _Send(ctx, occurrence_id, send)
         log_event(log, "meds.due", medication_id=med.id, sent=send is not None, missed=len(stale))
-        return len(slots), queued
+        return len(slots), queued, missed
 
     async def _send_reminders(
         self, session: AsyncSession, sends: list[_Send], now: dt.datetime
     ) -> None:
         """One message per minute of reminders: a dose alone as before, several as a group."""
-        by_minute: dict[dt.datetime, list[_Send]] = {}
-        for send in sends:
-            by_minute.setdefault(send.slot.at, []).append(send)
-        for batch in by_minute.values():
-            if len(batch) > 1 and self._timing.group:
+        for batch in self._together(sends):
+            if len(batch) > 1:
                 await self._send_group(session, batch, now)
-                continue
-            for one in batch:
+            else:
+                one = batch[0]
                 await self._send_reminder(session, one.ctx, one.occurrence_id, one.slot, now)
 
-    async def _send_group(
-        self, session: AsyncSession, batch: list[_Send], now: dt.datetime
-    ) -> None:
-        """Doses of one patient due in the same minute: one message, a line and buttons per
-        medication and "Took all". Each dose keeps its own state machine."""
-        lead = min(s.occurrence_id for s in batch)
-        await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
-        first, slot = batch[0], batch[0].slot
-        late = now - slot.at > LATE_AFTER
-        # Drawn from what was just written rather than read back: this runs once per patient
-        # at the morning peak, and the doses are new (sent, nobody has answered yet).
-        views = tuple(self._new_view(s, now) for s in sorted(batch, key=lambda s: s.occurrence_id))
-        view = DoseGroupView(lead, slot.label, views, slot.label if late else None)
-        await self._notifier.send(
-            session,
-            key=f"doses:{lead}:reminder",
-            chat_id=first.ctx.patient.id,
-            message=OutMessage(texts.dose_group(view), keyboards.dose_group(view)),
-            kind="dose.reminder",
-            priority=Priority.URGENT,
-            circle_id=first.ctx.circle.id,
-            relevant_until=max(self._alert_limit(s.ctx, s.slot, now) for s in batch),
-            late=None if late else LateNote(slot.at + LATE_AFTER, texts.late_note(slot.label)),
-        )
-        log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
-
-    def _new_view(self, send: _Send, now: dt.datetime) -> DoseView:
-        """A dose whose reminder is being queued, as `_dose_view` would read it back."""
-        ctx, slot = send.ctx, send.slot
-        return DoseView(
-            occurrence_id=send.occurrence_id,
-            medication_id=ctx.med.id,
-            name=ctx.med.name,
-            dose=ctx.med.dose,
-            note=ctx.med.note,
-            scheduled=True,
-            due_at=slot.at,
-            due_label=slot.label,
-            state=DoseState.SENT,
-            taken_at=None,
-            snoozed_until=None,
-            alert_at=self._alert_limit(ctx, slot, now),
-            late=now - slot.at > LATE_AFTER,
-            by_name=None,
-            by_patient=True,
-            patient_name=display_name(ctx.patient),
-            timezone=ctx.zone,
-        )
+    async def _alert_missed(self, session: AsyncSession, missed: list[_Send]) -> None:
+        """Doses found missed after downtime: close family hears once per minute of them."""
+        for batch in self._together(missed):
+            lead = min(s.occurrence_id for s in batch)
+            if len(batch) > 1:
+                await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
+            first = next(s for s in batch if s.occurrence_id == lead)
+            await self._alert_family(session, first.ctx, lead, first.slot.label)
 
     async def _uncovered(self, session: AsyncSession, ctx: _Ctx, slots: list[Slot]) -> list[Slot]:
         """The slots no dose was taken for yet: after the times changed (11:00 taken, then
@@ -279,11 +225,6 @@ class _Reminders(_Alerts):
             )
         return await doses_db.insert_dose(session, values)
 
-    def _alert_limit(self, ctx: _Ctx, slot: Slot, now: dt.datetime) -> dt.datetime:
-        """When a dose reminded at `now` counts as missed if unanswered."""
-        base = now if now - slot.at > LATE_AFTER else slot.at
-        return rules.alert_at(slot.at, base, self._alert_delta(ctx.med))
-
     async def _send_reminder(
         self, session: AsyncSession, ctx: _Ctx, occurrence_id: int, slot: Slot, now: dt.datetime
     ) -> None:
@@ -319,7 +260,11 @@ class _Reminders(_Alerts):
             assert occ.reminded_at is not None and occ.alert_at is not None
             action = self._due_action(occ, now)
             after_commit(session, self._wake)
-            grouped = occ.group_id is not None and occ.resends == 0
+            # A snoozed dose came back alone, and is nudged alone; but it is missed with the
+            # rest of its group, in one alert.
+            grouped = occ.group_id is not None and (
+                occ.resends == 0 or action is rules.Action.ALERT
+            )
             if grouped and action in (rules.Action.ALERT, rules.Action.NUDGE):
                 return await self._act_on_group(session, ctx, occ, action, now)
             if action is rules.Action.ALERT:
@@ -393,77 +338,12 @@ class _Reminders(_Alerts):
                         relevant_until=occ.alert_at,
                         late=late,
                     )
+                    # Its line in the group no longer says "snoozed until …".
+                    await self._edit_patient_messages(session, occ, "", None, singles=False)
                 return int(won)
             # Nothing due after all (the state moved on): re-aim or clear the wake-up.
             await self._bump(session, occ, next_action_at=self._next_action(occ))
             return 0
-
-    async def _act_on_group(
-        self,
-        session: AsyncSession,
-        ctx: _Ctx,
-        occ: DoseOccurrence,
-        action: rules.Action,
-        now: dt.datetime,
-    ) -> int:
-        """The nudge or the family alert of a grouped reminder: every dose of the group due
-        for the same step now takes it (one conditional update each), and one message says
-        so — the nudge redraws the group, the alert lists what is unconfirmed."""
-        assert occ.group_id is not None
-        members = await doses_db.group_members(session, occ.group_id)
-        due = [m for m in members if m.resends == 0 and self._due_action(m, now) is action]
-        won: list[DoseOccurrence] = []
-        for member in due:
-            if action is rules.Action.ALERT:
-                changed = await self._transition(
-                    session,
-                    member,
-                    DoseEvent.MISS,
-                    alerted_at=now,
-                    next_action_at=None,
-                    snoozed_until=None,
-                )
-            else:
-                changed = await self._bump(
-                    session, member, nudged_at=now, next_action_at=member.alert_at
-                )
-            if changed:
-                won.append(member)
-        if not won:
-            return 0
-        if action is rules.Action.ALERT:
-            first = await self._ctx(session, won[0].medication_id)
-            await self._alert_family(session, first, won[0].id, _label(won[0], ctx.zone))
-            log_event(log, "dose.missed", occurrence_id=won[0].id, circle_id=ctx.circle.id)
-        elif not await doses_db.message_waiting(session, _group_keys(occ)):
-            view = await self._group_view(session, occ.group_id)
-            await self._notifier.send(
-                session,
-                key=f"doses:{occ.group_id}:nudge",
-                chat_id=ctx.patient.id,
-                message=OutMessage(texts.dose_group(view, nudge=True), keyboards.dose_group(view)),
-                kind="dose.nudge",
-                priority=Priority.URGENT,
-                circle_id=ctx.circle.id,
-                relevant_until=max(m.alert_at or now for m in won),
-            )
-        return len(won)
-
-    def _due_action(self, occ: DoseOccurrence, now: dt.datetime) -> rules.Action | None:
-        """What the scheduler has to do for this dose now, if anything."""
-        if occ.state not in rules.WAITING or occ.next_action_at is None:
-            return None
-        if occ.next_action_at > now or occ.reminded_at is None or occ.alert_at is None:
-            return None
-        return rules.action_due(
-            occ.state,
-            now,
-            reminded_at=occ.reminded_at,
-            nudged=occ.nudged_at is not None,
-            snoozed_until=occ.snoozed_until,
-            alert_at=occ.alert_at,
-            nudge=self._timing.nudge,
-        )
 
     def _next_action(self, occ: DoseOccurrence) -> dt.datetime | None:
         if occ.state not in rules.WAITING or occ.reminded_at is None or occ.alert_at is None:

@@ -108,9 +108,7 @@ class _State(_Views):
             session,
             key=f"{key}:{suffix or f'o{occ.id}v{occ.version}'}",
             ref_key=key,
-            message=OutMessage(
-                texts.dose_group(view, nudge=key.endswith(":nudge")), keyboards.dose_group(view)
-            ),
+            message=OutMessage(texts.dose_group(view, redraw=True), keyboards.dose_group(view)),
             kind="dose.update",
             skip_message_id=skip_message_id,
         )
