@@ -9,7 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from bot.config import DatabaseSettings, Settings, describe_settings_error
-from bot.db.migrate import MigrationFailed, upgrade_in_child
+from bot.db.migrate import MigrationFailed, at_head, upgrade_in_child
 from bot.logs import configure_logging
 
 
@@ -31,7 +31,10 @@ def main(argv: list[str]) -> int:
         return fail(describe_settings_error(error))
     configure_logging(settings.log_level, settings.log_format)
     try:
-        upgrade_in_child(settings.database_url, settings.log_level)
+        # A restart with the schema already current starts at once; otherwise the child
+        # migrates (or says in one line what is wrong).
+        if command == "migrate" or not at_head(settings.database_url):
+            upgrade_in_child(settings.database_url, settings.log_level)
     except MigrationFailed as error:
         return fail(str(error)) if str(error) else 1
     if command == "migrate":

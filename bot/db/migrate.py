@@ -8,7 +8,9 @@ parent is still small while the child runs.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +53,59 @@ def upgrade_in_child(database_url: str, log_level: str) -> None:
         raise MigrationFailed()
     if result.returncode != 0:
         raise MigrationFailed(f"the migration process ended with exit code {result.returncode}")
+
+
+# A migration script's own lines naming it and its parent (`revision: str = '0016'`).
+_REVISION = re.compile(r"^revision\b[^=\n]*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_PARENT = re.compile(r"^down_revision\b[^=\n]*=\s*(?:['\"]([^'\"]+)['\"]|None)", re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The newest migration, read from the scripts' lines rather than through Alembic (which
+    would stay in the bot's memory); None unless they form one line of revisions."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_dir() / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        revision, parent = _REVISION.search(text), _PARENT.search(text)
+        if revision is None or parent is None:
+            return None
+        revisions.add(revision.group(1))
+        if parent.group(1):
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(database_url: str) -> bool:
+    """Is the database already at the newest migration? Then a start need not spend a second
+    on the migration child. Anything unclear (no database yet, unreachable, another
+    revision) says no, and the child migrates or says what is wrong."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        return asyncio.run(_stored_revision(database_url)) == head
+    except Exception:
+        return False
+
+
+async def _stored_revision(database_url: str) -> str | None:
+    from sqlalchemy import text
+
+    from bot.db.session import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            revisions = (
+                (await connection.execute(text("SELECT version_num FROM alembic_version")))
+                .scalars()
+                .all()
+            )
+    finally:
+        await engine.dispose()
+    return revisions[0] if len(revisions) == 1 else None
 
 
 def upgrade_to_head(database_url: str) -> None:

@@ -12,10 +12,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import JSON, bindparam, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.db.migrate import alembic_config
+from bot.db.migrate import alembic_config, at_head, head_revision
 from bot.db.models import Base
 from bot.db.session import Database, create_engine
 from bot.db.types import UTCDateTime
@@ -146,3 +147,21 @@ async def test_the_upgrade_clears_impossible_limits_already_stored(
     # And back down: the constraints go, the values stay.
     await asyncio.to_thread(command.downgrade, config, "0009")
     await _run(empty_database_url, [_med("g", 0, None)])
+
+
+def test_the_head_read_from_the_scripts_is_alembics_head() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_a_start_skips_the_migration_only_when_the_database_is_at_head(
+    empty_database_url: str,
+) -> None:
+    # at_head runs its own event loop (before the bot's starts), so a thread here.
+    assert not await asyncio.to_thread(at_head, empty_database_url)  # nothing there yet
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "0015")
+    assert not await asyncio.to_thread(at_head, empty_database_url)  # behind
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert await asyncio.to_thread(at_head, empty_database_url)
+    unreachable = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    assert not await asyncio.to_thread(at_head, unreachable)  # the child will say why
