@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -277,6 +277,15 @@ class Notifier:
         payload = {**message.to_payload(), **(meta or {})}
         if skip_message_id is not None:
             payload[SKIP_MESSAGE_ID] = skip_message_id
+        waiting = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.priority == int(priority),
+                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+            )
+        )
         values = {
             "key": key,
             "kind": kind,
@@ -285,6 +294,7 @@ class Notifier:
             "ref_key": ref_key,
             "payload": payload,
             "priority": int(priority),
+            "place": min(int(waiting or 0), 1000),
             "state": OutboxState.PENDING,
             "not_before": not_before or now,
             "attempts": 0,

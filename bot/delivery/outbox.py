@@ -40,9 +40,10 @@ async def due_heads(
 ) -> list[tuple[int, int, bool | None]]:
     """The next message of each chat that has one due, most urgent first.
 
-    Only a chat's head matters (one at a time per chat). Within a priority, chats with
-    more waiting go first: each can take only one slot a second, so starting the long
-    queues early finishes a burst sooner without letting any chat crowd the others out.
+    Only a chat's head matters (one at a time per chat). Within a priority, a message that
+    was first in its chat's queue goes before one that queued behind others (`place`): at
+    the morning peak no patient gets a second message while another still waits for a
+    first; then the earliest queued first.
     """
     due = or_(
         and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
@@ -56,15 +57,14 @@ async def due_heads(
         )
         .label("place")
     )
-    backlog = func.count().over(partition_by=OutboxMessage.chat_id).label("backlog")
     heads = (
         select(
             OutboxMessage.id,
             OutboxMessage.chat_id,
             OutboxMessage.priority,
+            OutboxMessage.place.label("place_queued"),
             User.reachable,
             place,
-            backlog,
         )
         .outerjoin(User, User.id == OutboxMessage.chat_id)
         .where(due)
@@ -74,7 +74,7 @@ async def due_heads(
         result = await session.execute(
             select(heads.c.id, heads.c.chat_id, heads.c.reachable)
             .where(heads.c.place == 1)
-            .order_by(heads.c.priority, heads.c.backlog.desc(), heads.c.id)
+            .order_by(heads.c.priority, heads.c.place_queued, heads.c.id)
             .limit(limit)
         )
         return [(r[0], r[1], r[2]) for r in result.all()]

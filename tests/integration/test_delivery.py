@@ -121,6 +121,21 @@ async def test_reminders_go_before_tips(rig: Rig) -> None:
     assert sent_texts(rig.bot) == ["dose", "need", "tip"]
 
 
+async def test_at_a_peak_every_chats_first_goes_before_anyones_second(rig: Rig) -> None:
+    # One patient has three reminders waiting (queued first), sixty others one each.
+    for n in range(3):
+        await rig.queue(f"many:{n}", 1, f"many {n}", priority=Priority.URGENT)
+    for chat in range(100, 160):
+        await rig.queue(f"one:{chat}", chat, "one", priority=Priority.URGENT)
+    for _ in range(120):  # six seconds: at ~29/s, long enough for all 63
+        await rig.later(0.05)
+    sent = sent_texts(rig.bot)
+    assert len(sent) == 63 and sent[0] == "many 0"  # the earliest queued goes first
+    last_first = max(i for i, text in enumerate(sent) if text == "one")
+    assert sent.index("many 1") > last_first, "a second message went before someone's first"
+    assert sent.index("many 2") > sent.index("many 1")
+
+
 async def test_one_chat_gets_one_message_a_second_in_order(rig: Rig) -> None:
     await rig.queue("a", 1, "first")
     await rig.queue("b", 1, "second")
@@ -376,3 +391,37 @@ async def test_delivery_hooks_hear_of_each_sent_message_and_a_failing_one_unsend
     assert heard == [Delivered("test", "a", "send", clock.now())]
     row = await rig.row("a")
     assert row.state == OutboxState.SENT and row.attempts == 1 and len(bot.calls) == 1
+
+
+async def test_with_paid_broadcast_reminders_go_paid_and_nothing_else(
+    db: Database, clock: FrozenClock
+) -> None:
+    ticks = Ticks()
+    bot = ScriptedBot()
+    sender = OutboxSender(
+        db,
+        bot,  # type: ignore[arg-type]
+        FloodControl(timer=ticks, paid_per_second=1000),
+        clock,
+        on_unreachable=lambda chat_id: asyncio.sleep(0),
+        config=SenderConfig(concurrency=1, paid_kinds=frozenset({"dose.reminder"})),
+    )
+    rig = Rig(db, clock, ticks, bot, sender, Notifier(clock), [])
+    for chat in range(1, 41):
+        async with db.transaction() as session:
+            await rig.notifier.send(
+                session,
+                key=f"r{chat}",
+                chat_id=chat,
+                message=OutMessage("reminder"),
+                kind="dose.reminder",
+                priority=Priority.URGENT,
+            )
+    await rig.queue("tip", 99, "tip", priority=Priority.LOW)
+    for _ in range(5):
+        await rig.later(0.1)  # half a second: 40 paid reminders, beyond 30 a second
+    calls = [params for method, params in bot.calls if method == "send_message"]
+    paid = [p for p in calls if p.get("allow_paid_broadcast")]
+    assert len(paid) == 40 and {p["text"] for p in paid} == {"reminder"}
+    [tip] = [p for p in calls if p["text"] == "tip"]
+    assert "allow_paid_broadcast" not in tip

@@ -190,6 +190,9 @@ class OutboxMessage(Base):
     ref_key: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(SmallInteger)
+    # How many messages of the same priority were waiting for this chat when it was queued:
+    # at a peak every chat's first goes before anyone's second (see bot.delivery.outbox).
+    place: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
     not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
