@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -123,12 +124,37 @@ def need_timings(settings: Settings) -> NeedTimings:
     )
 
 
+# Paid broadcast (PAID_BROADCAST): Telegram's ceiling for it, what it is used for, and
+# enough sends in flight and claimed ahead to keep that rate up at Telegram's latency.
+PAID_PER_SECOND = 1000.0
+PAID_KINDS = frozenset({"dose.reminder", "dose.nudge"})
+PAID_CONCURRENCY = 64
+PAID_CLAIM_AHEAD = 100
+
+
+def _sender_config(settings: Settings) -> SenderConfig:
+    config = SenderConfig(
+        concurrency=settings.outbox_concurrency,
+        lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+        max_attempts=settings.outbox_max_attempts,
+    )
+    if not settings.paid_broadcast:
+        return config
+    return dataclasses.replace(
+        config,
+        concurrency=max(config.concurrency, PAID_CONCURRENCY),
+        claim_ahead=PAID_CLAIM_AHEAD,
+        paid_kinds=PAID_KINDS,
+    )
+
+
 def build_application(settings: Settings, clock: Clock | None = None) -> CareApplication:
     services = create_services(settings, clock)
     flood = FloodControl(
         overall_per_second=settings.flood_overall_per_second,
         per_chat_seconds=settings.flood_per_chat_seconds,
         per_group_per_minute=settings.flood_group_per_minute,
+        paid_per_second=PAID_PER_SECOND if settings.paid_broadcast else None,
     )
     metrics = Metrics()
     # Every Bot API call, replies and the outbox's alike, is counted and timed by this.
@@ -169,11 +195,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         flood,
         services.clock,
         on_unreachable=services.circles.mark_unreachable,
-        config=SenderConfig(
-            concurrency=settings.outbox_concurrency,
-            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
-            max_attempts=settings.outbox_max_attempts,
-        ),
+        config=_sender_config(settings),
         metrics=metrics,
         on_delivered=[reminder_lateness(services.db, metrics)],
     )

@@ -78,6 +78,9 @@ class Settings(DatabaseSettings):
     flood_overall_per_second: float = Field(default=30, gt=0)
     flood_per_chat_seconds: float = Field(default=1.0, ge=0)
     flood_group_per_minute: float = Field(default=20, gt=0)
+    # Large deployments: send medication reminders and nudges with the Bot API's
+    # allow_paid_broadcast (up to 1,000 messages/s, a fee in Stars per message).
+    paid_broadcast: bool = False
     # Sends in flight at once; a claimed message not recorded within the lease is re-sent.
     outbox_concurrency: int = Field(default=8, ge=1)
     outbox_lease_seconds: float = Field(default=60, gt=0)

@@ -58,6 +58,8 @@ class SenderConfig:
     max_backoff_seconds: float = 30.0
     # While the Bot API is down the sender probes, up to this pause apart.
     max_outage_pause_seconds: float = 15.0
+    # Kinds sent with allow_paid_broadcast, on the flood budget's paid lane (PAID_BROADCAST).
+    paid_kinds: frozenset[str] = frozenset()
 
     @property
     def policy(self) -> DeliveryPolicy:
@@ -186,7 +188,8 @@ class OutboxSender:
                 break
             if index == self._config.claim_ahead // 2 and not self._stopping and not self.in_outage:
                 self._prefetch = asyncio.create_task(self._next_batch(), name="outbox-claim")
-            if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping):
+            paid = self._paid(job)
+            if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping, paid=paid):
                 await self._release(jobs[index:])  # stopping: unsent claims go back
                 break
             await self._slots.acquire()
@@ -318,7 +321,7 @@ class OutboxSender:
                 await self._edit(job.chat_id, ref_message_id, message)
                 message_id = ref_message_id
             else:
-                message_id = (await self._send(job.chat_id, message)).message_id
+                message_id = (await self._send(job.chat_id, message, self._paid(job))).message_id
         except TelegramError as exc:
             failure = classify(exc)
             if failure is Failure.INTERNAL:
@@ -425,7 +428,10 @@ class OutboxSender:
         released = await outbox.release_after_outage(self._db, self._clock.now())
         log_event(log, "outbox.recovered", released=released)
 
-    async def _send(self, chat_id: int, message: OutMessage) -> Message:
+    def _paid(self, job: Job) -> bool:
+        return job.op == "send" and job.kind in self._config.paid_kinds
+
+    async def _send(self, chat_id: int, message: OutMessage, paid: bool = False) -> Message:
         keyboard = markup(message.buttons)
         common: dict[str, Any] = {
             "chat_id": chat_id,
@@ -433,6 +439,8 @@ class OutboxSender:
             "parse_mode": ParseMode.HTML,
             "rate_limit_args": RESERVED,
         }
+        if paid:
+            common["allow_paid_broadcast"] = True
         media = message.media
         if media is None:
             return await self._bot.send_message(text=message.text, **common)

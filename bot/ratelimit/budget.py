@@ -59,6 +59,7 @@ class FloodBudget:
         per_chat_seconds: float = 1.0,
         per_group_per_minute: float = 20,
         timer: Timer | None = None,
+        paid_per_second: float | None = None,
     ) -> None:
         self._overall = overall_per_second
         self._interval = 1.0 / (overall_per_second * HEADROOM)
@@ -78,6 +79,13 @@ class FloodBudget:
         self._lock = asyncio.Lock()
         self._replies_waiting = 0
         self._chat_turns: dict[int, _Turn] = {}
+        # Messages sent with allow_paid_broadcast draw on an overall budget of their own
+        # (the per-chat gaps stay this budget's: they apply to every message).
+        self.paid: FloodBudget | None = (
+            FloodBudget(overall_per_second=paid_per_second, timer=timer)
+            if paid_per_second
+            else None
+        )
 
     def set_share(self, replicas: int) -> None:
         """Several processes send for one bot: each keeps to its share of the budget."""
@@ -98,13 +106,21 @@ class FloodBudget:
         """Seconds until this chat may get another notification."""
         return max(0.0, self._chat_free_at.get(chat_id, 0.0) - self._clock())
 
-    def try_reserve(self, chat_id: int | None) -> float:
-        """Reserve a slot now and return 0, or return how long to wait (nothing reserved)."""
-        wait = self.overall_wait()
+    def try_reserve(self, chat_id: int | None, *, paid: bool = False) -> float:
+        """Reserve a slot now and return 0, or return how long to wait (nothing reserved).
+        `paid`: the overall slot comes from the paid lane (the per-chat gap from here)."""
+        lane = self.paid if paid and self.paid is not None else self
+        wait = max(lane.overall_wait(), self._paused_until - self._clock())
         if chat_id is not None:
             wait = max(wait, self.chat_wait(chat_id))
         if wait > 0:
             return wait
+        lane._take_slot()
+        if chat_id is not None:
+            self.mark_chat(chat_id)
+        return 0.0
+
+    def _take_slot(self) -> None:
         now = self._clock()
         # Up to half an interval of lateness (timer overshoot, a busy loop) may be caught up,
         # so the average rate holds; the dispatch gate bounds how far it catches up.
@@ -113,9 +129,6 @@ class FloodBudget:
             self._next_slot = now + self._interval
         else:
             self._next_slot = max(self._next_slot, now - self._interval / 2) + self._interval
-        if chat_id is not None:
-            self.mark_chat(chat_id)
-        return 0.0
 
     def mark_chat(self, chat_id: int) -> None:
         """A message just went to this chat: hold its next notification back."""
@@ -136,15 +149,22 @@ class FloodBudget:
         finally:
             self._replies_waiting -= 1
 
-    async def wait_for_slot(self, chat_id: int, stopping: Callable[[], bool]) -> bool:
+    async def wait_for_slot(
+        self, chat_id: int, stopping: Callable[[], bool], *, paid: bool = False
+    ) -> bool:
         """Wait for a notification's place in the budget; False if told to stop meanwhile.
 
-        Someone waiting for a reply goes first: notifications take the slots replies leave.
+        Someone waiting for a reply goes first: notifications take the slots replies leave
+        (a paid one does not wait for them: it has a budget of its own).
         """
-        while self._replies_waiting or (wait := self.try_reserve(chat_id)) > 0:
+        own_lane = paid and self.paid is not None
+        while (self._replies_waiting and not own_lane) or (
+            wait := self.try_reserve(chat_id, paid=paid)
+        ) > 0:
             if stopping():
                 return False
-            await self._sleep(min(self._interval if self._replies_waiting else wait, 0.5))
+            replies_first = self._replies_waiting and not own_lane
+            await self._sleep(min(self._interval if replies_first else wait, 0.5))
         return not stopping()
 
     async def dispatch_gate(self) -> float:

@@ -80,8 +80,10 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
         chat = chat_id if counted and isinstance(chat_id, int) else None
         if rate_limit_args == RESERVED:
-            # The outbox sender reserved the slot and handles a 429 itself.
-            return await self._attempts(callback, args, kwargs, 1, counted, chat)
+            # The outbox sender reserved the slot and handles a 429 itself; a paid broadcast
+            # passes the paid lane's gate.
+            paid = bool(data.get("allow_paid_broadcast")) and self.paid is not None
+            return await self._attempts(callback, args, kwargs, 1, counted, chat, paid=paid)
         if chat is not None:
             # A direct reply: the person is waiting, but a second reply to one chat still
             # follows the first a second later, as Telegram asks, or it would draw a 429.
@@ -98,11 +100,13 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         counted: bool,
         chat: int | None,
         reply: bool = False,
+        paid: bool = False,
     ) -> JSON:
+        gate = self.paid if paid and self.paid is not None else self
         for attempt in range(attempts):
             if reply and chat is not None:
                 await self._reserve_reply(chat)
-            passed_at = await self.dispatch_gate() if counted else None
+            passed_at = await gate.dispatch_gate() if counted else None
             if chat is not None:
                 # The gate may have held it a moment: the chat's gap runs from now.
                 self.mark_chat(chat)
@@ -110,13 +114,13 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if passed_at is not None:
-                    self.answered(passed_at)
+                    gate.answered(passed_at)
                 self.pause(retry_after_seconds(exc))
                 if attempt == attempts - 1:
                     raise
                 await self._sleep(retry_after_seconds(exc))
             else:
                 if passed_at is not None:
-                    self.answered(passed_at)
+                    gate.answered(passed_at)
                 return result
         raise AssertionError("unreachable")

@@ -66,7 +66,14 @@ class _Core:
         self._allowed_updates: list[str] | None = None
         self._sent: list[StoredMessage] = []
         # (when, chat) of each send within the longest window a flood rule looks at.
-        self._send_times: deque[tuple[float, int]] = deque()
+        # When recent messages were sent: overall (the last second), with paid broadcast
+        # (the last second), and per chat (the last minute, the longest window of a rule).
+        self._send_times: deque[float] = deque()
+        self._paid_times: deque[float] = deque()
+        self._chat_times: dict[int, deque[float]] = {}
+        # Messages accepted with allow_paid_broadcast: what they would cost, in Stars, is a
+        # tenth of this.
+        self.paid_messages = 0
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         # setMyDescription / setMyShortDescription, by field and language ("" for all).
         self.descriptions: dict[tuple[str, str], str] = {}

@@ -19,6 +19,9 @@ class FloodLimits:
     global_per_second: float | None = 30
     per_chat_per_second: float | None = 1
     per_group_per_minute: float | None = 20
+    # Messages sent with allow_paid_broadcast (a fee in Stars each) count against this
+    # instead of global_per_second.
+    paid_per_second: float | None = 1000
 
 
 GROUP_WINDOW_SECONDS = 60.0  # the per-group rule's window, the longest of the three

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import deque
 from typing import Any
 
 from playground.sim.api import (
@@ -97,41 +98,52 @@ class _Messages(_Core):
             return None
         return target
 
-    def _check_flood(self, chat: Chat, method: str) -> None:
-        """Record (and, if enforced, refuse) sends that break Telegram's flood limits."""
+    def _check_flood(self, chat: Chat, method: str, paid: bool = False) -> None:
+        """Record (and, if enforced, refuse) sends that break Telegram's flood limits. A send
+        with allow_paid_broadcast counts against the paid limit instead of the overall one."""
         now = time.monotonic()
-        while self._send_times and self._send_times[0][0] <= now - GROUP_WINDOW_SECONDS:
-            self._send_times.popleft()
+        overall = self._paid_times if paid else self._send_times
+        while overall and overall[0] <= now - 1.0:
+            overall.popleft()
+        mine = self._chat_times.setdefault(chat.id, deque())
+        while mine and mine[0] <= now - GROUP_WINDOW_SECONDS:
+            mine.popleft()
         limits = self._flood_limits
+        in_last_second = sum(1 for at in reversed(mine) if at > now - 1.0) if mine else 0
         rules = (
-            ("global_per_second", limits.global_per_second, 1.0, lambda c: True),
-            ("per_chat_per_second", limits.per_chat_per_second, 1.0, lambda c: c == chat.id),
+            (
+                "paid_per_second" if paid else "global_per_second",
+                limits.paid_per_second if paid else limits.global_per_second,
+                len(overall),
+                overall[0] + 1.0 if overall else now,
+            ),
+            ("per_chat_per_second", limits.per_chat_per_second, in_last_second, now + 1.0),
             (
                 "per_group_per_minute",
                 limits.per_group_per_minute if chat.type != "private" else None,
-                GROUP_WINDOW_SECONDS,
-                lambda c: c == chat.id,
+                len(mine),
+                mine[0] + GROUP_WINDOW_SECONDS if mine else now,
             ),
         )
-        for rule, limit, window, selects in rules:
-            if limit is None:
-                continue
-            recent = [
-                at for at, chat_id in self._send_times if at > now - window and selects(chat_id)
-            ]
-            if len(recent) + 1 > limit:
+        for rule, limit, recent, frees_at in rules:
+            if limit is not None and recent + 1 > limit:
                 self.flood_violations.append(
-                    FloodViolation(now, method, chat.id, rule, len(recent) + 1, limit)
+                    FloodViolation(now, method, chat.id, rule, recent + 1, limit)
                 )
                 if self._enforce_flood:
-                    raise too_many_requests(max(1, math.ceil(recent[0] + window - now)))
-        self._send_times.append((now, chat.id))
+                    raise too_many_requests(max(1, math.ceil(frees_at - now)))
+        overall.append(now)
+        mine.append(now)
+        if paid:
+            self.paid_messages += 1
+        if len(self._chat_times) > 100_000:
+            self._chat_times = {c: q for c, q in self._chat_times.items() if q and q[-1] > now - 60}
 
     def _bot_message(self, chat: Chat, method: str, params: JSON, **fields: Any) -> StoredMessage:
         """Store a message the bot sent after the request passed validation."""
         markup = validate_reply_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat, params)
-        self._check_flood(chat, method)
+        self._check_flood(chat, method, paid=params.get("allow_paid_broadcast") in (True, "true"))
         if markup is not None and "keyboard" in markup:
             chat.reply_keyboard = markup
         elif markup is not None and markup.get("remove_keyboard"):

@@ -568,3 +568,19 @@ async def test_flood_limits_recorded_and_enforced(bot: Bot, fake: FakeBotApi) ->
             with pytest.raises(RetryAfter):
                 await strict_bot.send_message(1001, "b")
         assert len(strict.sent_messages()) == 1
+
+
+async def test_paid_broadcasts_pass_at_a_thousand_a_second_and_are_counted() -> None:
+    async with FakeBotApi(token=TOKEN, flood_limits=FloodLimits()) as strict:
+        for chat in range(2001, 2061):
+            await strict.user(chat, f"U{chat}").send("/start")
+            await strict.user(chat + 100, f"V{chat}").send("/start")
+        async with make_bot(strict) as strict_bot:
+            for chat in range(2001, 2061):  # sixty at once: twice the free limit
+                await strict_bot.send_message(chat, "paid", allow_paid_broadcast=True)
+            assert strict.paid_messages == 60
+            with pytest.raises(RetryAfter):  # the free lane is still 30 a second
+                for chat in range(2101, 2161):
+                    await strict_bot.send_message(chat, "free")
+        assert strict.flood_violations[-1].rule == "global_per_second"
+        assert strict.paid_messages == 60

@@ -257,3 +257,43 @@ async def test_a_429_on_the_bots_own_menu_pauses_no_message_and_is_not_retried()
     assert calls == 1  # no sleep and retry inside the person's turn
     assert flood.overall_wait() == 0  # reminders and alerts are not held up
     assert flood.try_reserve(1) == 0
+
+
+# --- paid broadcast: its own overall budget, the same per-chat gaps --------------------------
+
+
+def test_paid_broadcasts_have_a_thousand_a_second_beside_the_thirty() -> None:
+    ticks = Ticks()
+    flood = FloodControl(overall_per_second=30, timer=ticks, paid_per_second=1000)
+    paid, free = [], []
+    for step in range(10_000):  # ten seconds, a new chat each time
+        if flood.try_reserve(step, paid=True) == 0:
+            paid.append(ticks.now)
+        if flood.try_reserve(1_000_000 + step) == 0:
+            free.append(ticks.now)
+        ticks.now += 0.001
+    assert 900 <= len(paid) / 10 <= 1000 and rolling_max(paid, 1.0) <= 1000
+    assert 28.5 <= len(free) / 10 <= 30, "the paid lane takes nothing from the free one"
+
+
+def test_a_paid_broadcast_still_keeps_one_message_a_second_to_a_chat() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks, paid_per_second=1000)
+    assert flood.try_reserve(7, paid=True) == 0
+    ticks.now += 0.5
+    assert flood.try_reserve(7, paid=True) > 0.5
+    assert flood.try_reserve(7) > 0.5  # nor may a reply or a free notification cut in
+
+
+def test_a_429_pauses_the_paid_lane_too() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks, paid_per_second=1000)
+    flood.pause(5)
+    assert flood.try_reserve(7, paid=True) >= 5
+
+
+def test_without_paid_broadcast_a_paid_request_is_an_ordinary_one() -> None:
+    ticks = Ticks()
+    flood = FloodControl(overall_per_second=30, timer=ticks)
+    sent = sum(flood.try_reserve(step, paid=True) == 0 for step in range(1000))
+    assert sent <= 2  # no separate lane: the 30/s spacing holds
