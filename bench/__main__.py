@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import burst, fanout, interactive, scale
+from bench import burst, fanout, interactive, peak, scale
 from bench.harness import machine
 
 SUITES = {
@@ -19,6 +19,7 @@ SUITES = {
     "fanout": fanout,
     "burst": burst,
     "scale": scale,
+    "peak": peak,
 }
 
 

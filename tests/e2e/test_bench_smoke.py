@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import burst, fanout, interactive, scale
+from bench import burst, fanout, interactive, peak, scale
 
 
 async def test_burst_delivers_each_reminder_once_and_reminders_before_tips(
@@ -68,3 +68,37 @@ async def test_scale_starts_on_seeded_schedules_and_sends_nothing(tmp_path: Path
 
 
 pytestmark = pytest.mark.e2e
+
+
+async def test_peak_reminds_each_patient_once_grouped_and_paid_goes_paid(
+    tmp_path: Path,
+) -> None:
+    grouped = await peak.run_carecircle(
+        "grouped", "sqlite", 12, tmp_path / "grouped", quick=True, load=True
+    )
+    assert grouped is not None
+    assert grouped["all reminded"] is True, grouped
+    assert grouped["reminder messages sent"] == 12  # one message per patient, three doses each
+    assert grouped["doses never reminded"] == grouped["doses reminded twice"] == 0
+    assert grouped["interactive 50/s during the peak: updates answered"] > 0
+    assert grouped["tracebacks in bot log"] == 0
+    per_dose = await peak.run_carecircle(
+        "per-dose", "sqlite", 12, tmp_path / "per-dose", quick=True, load=False
+    )
+    assert per_dose is not None and per_dose["reminder messages sent"] == 36
+    paid = await peak.run_carecircle(
+        "paid", "sqlite", 12, tmp_path / "paid", quick=True, load=False
+    )
+    assert paid is not None and paid["all reminded"] is True
+    assert paid["paid messages at the fake"] == 12
+    assert paid["cost in Stars at 0.1 each"] == 1.2
+    assert set(peak.ratios(grouped, per_dose)) == {
+        f"{key}: {grouped['system']} / {per_dose['system']}"
+        for key in (
+            "reminder messages sent",
+            "seconds, minute to last patient reminded",
+            "lateness per patient p50 s",
+            "lateness per patient p99 s",
+            "peak RSS MiB",
+        )
+    }
