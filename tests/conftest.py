@@ -123,3 +123,14 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first — end to end, browser, property tests: started early they
+    overlap the many short ones instead of trailing after them (the Makefile's xdist
+    `worksteal` then lets an idle worker take tests queued behind a long one)."""
+    items.sort(key=lambda item: 0 if _long(item) else 1)
+
+
+def _long(item: pytest.Item) -> bool:
+    return item.path.parent.name in ("e2e", "browser") or item.path.stem.endswith("properties")
