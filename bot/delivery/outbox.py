@@ -43,7 +43,8 @@ async def due_heads(
     Only a chat's head matters (one at a time per chat). Within a priority, a message that
     was first in its chat's queue goes before one that queued behind others (`place`): at
     the morning peak no patient gets a second message while another still waits for a
-    first; then the earliest queued first.
+    first; then the earliest due (a snoozed reminder queued early but due later waits
+    behind one due before it), then the earliest queued.
     """
     due = or_(
         and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
@@ -63,6 +64,7 @@ async def due_heads(
             OutboxMessage.chat_id,
             OutboxMessage.priority,
             OutboxMessage.place.label("place_queued"),
+            OutboxMessage.not_before,
             User.reachable,
             place,
         )
@@ -74,7 +76,7 @@ async def due_heads(
         result = await session.execute(
             select(heads.c.id, heads.c.chat_id, heads.c.reachable)
             .where(heads.c.place == 1)
-            .order_by(heads.c.priority, heads.c.place_queued, heads.c.id)
+            .order_by(heads.c.priority, heads.c.place_queued, heads.c.not_before, heads.c.id)
             .limit(limit)
         )
         return [(r[0], r[1], r[2]) for r in result.all()]

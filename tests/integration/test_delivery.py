@@ -136,6 +136,16 @@ async def test_at_a_peak_every_chats_first_goes_before_anyones_second(rig: Rig) 
     assert sent.index("many 2") > sent.index("many 1")
 
 
+async def test_among_reminders_the_earliest_due_goes_first(rig: Rig) -> None:
+    # Queued first but due later (a snooze); by the time both are due, the earlier-due
+    # reminder goes first.
+    later = rig.clock.now() + dt.timedelta(seconds=1)
+    await rig.queue("late", 1, "late", priority=Priority.URGENT, not_before=later)
+    await rig.queue("early", 2, "early", priority=Priority.URGENT)
+    await rig.later(2)
+    assert sent_texts(rig.bot)[:2] == ["early", "late"]
+
+
 async def test_one_chat_gets_one_message_a_second_in_order(rig: Rig) -> None:
     await rig.queue("a", 1, "first")
     await rig.queue("b", 1, "second")
