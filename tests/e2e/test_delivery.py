@@ -32,6 +32,7 @@ async def queue(
     *,
     priority: Priority = Priority.NORMAL,
     due: dt.datetime | None = None,
+    kind: str = "test",
 ) -> None:
     """Queue (key, chat id) notifications whose text carries the key as #key."""
     db = Database(database_url)
@@ -44,7 +45,7 @@ async def queue(
                     key=key,
                     chat_id=chat_id,
                     message=OutMessage(f"A note for you #{key}"),
-                    kind="test",
+                    kind=kind,
                     priority=priority,
                     not_before=due,
                 )
@@ -104,6 +105,35 @@ async def test_500_due_at_once_stay_within_telegrams_limits(
     for i in range(20):  # one chat's notes arrive in the order they were queued
         texts = [m["text"] for m in fake_api.sent_messages(chats[400 + i])]
         assert [TOKEN.search(t).group(1) for t in texts] == [f"m{i}x{j}" for j in range(5)]  # type: ignore[union-attr]
+
+
+@pytest.mark.timing
+async def test_with_paid_broadcast_60_reminders_beat_the_free_30_a_second(
+    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
+) -> None:
+    # At the free 30/s, 60 reminders take two seconds; paid, they need a fraction of one.
+    process = BotProcess(fake_api, tmp_path, e2e_database_url, PAID_BROADCAST="true")
+    await process.start()
+    try:
+        chats = [300_000 + i for i in range(60)]
+        for chat_id in chats:
+            fake_api.user(chat_id, f"P{chat_id}", started=True)
+        notes = [(f"r{i}", chat_id) for i, chat_id in enumerate(chats)]
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+        await queue(
+            e2e_database_url, notes, priority=Priority.URGENT, due=due, kind="dose.reminder"
+        )
+        due_monotonic = time.monotonic() + (due - dt.datetime.now(dt.UTC)).total_seconds()
+        await wait_delivered(fake_api, {key for key, _ in notes}, timeout=20)
+    finally:
+        assert await process.stop() == 0, process.output()
+    assert "Traceback" not in process.output()
+    took = max(send_times(fake_api)) - due_monotonic
+    print(f"\n60 paid reminders: the last {took:.2f} s after they were due")
+    assert max(delivered(fake_api).values()) == 1, "a reminder arrived twice"
+    assert fake_api.paid_messages == 60
+    assert fake_api.flood_violations == []
+    assert took < 1.2  # the free 30/s needs about 2 s for 60
 
 
 @pytest.mark.timing
