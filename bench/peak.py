@@ -113,12 +113,15 @@ def summarise(
     t0 = max(due_wall, start_wall)  # a quick run may start after the minute began
     first: dict[int, float] = {}
     doses: collections.Counter[tuple[int, str]] = collections.Counter()
+    dose_first: dict[tuple[int, str], float] = {}
     for chat, wall, text in messages:
         first.setdefault(chat, wall)
         for med in _MED.findall(text):
+            dose_first.setdefault((chat, med), wall)
             doses[(chat, med)] += 1
     lateness = [wall - due_wall for wall in first.values()]
     took = max(first.values(), default=float("nan")) - t0
+    drained = max(dose_first.values(), default=float("nan")) - t0
     floor = n / per_second
     paid = getattr(fake, "paid_messages", None)
     figures = {
@@ -131,6 +134,9 @@ def summarise(
         "seconds, minute to last patient reminded": took,
         f"floor at {per_second:g}/s, seconds": floor,
         "ratio to floor": took / floor,
+        # a message per dose sends each patient's first before anyone's second: this is when
+        # the last dose of all was reminded (the whole queue drained)
+        "seconds, minute to last dose reminded": drained,
         "lateness per patient p50 s": percentile(lateness, 50),
         "lateness per patient p99 s": percentile(lateness, 99),
         "patients never reminded": n - len(first),
@@ -280,6 +286,7 @@ def ratios(ours: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     for key in (
         "reminder messages sent",
         "seconds, minute to last patient reminded",
+        "seconds, minute to last dose reminded",
         "lateness per patient p50 s",
         "lateness per patient p99 s",
         "peak RSS MiB",

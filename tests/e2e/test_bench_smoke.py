@@ -97,6 +97,7 @@ async def test_peak_reminds_each_patient_once_grouped_and_paid_goes_paid(
         for key in (
             "reminder messages sent",
             "seconds, minute to last patient reminded",
+            "seconds, minute to last dose reminded",
             "lateness per patient p50 s",
             "lateness per patient p99 s",
             "peak RSS MiB",
