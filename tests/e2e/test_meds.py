@@ -73,21 +73,25 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     assert f"First reminder: today {at}" in added["text"] or "tomorrow" in added["text"]
     await patient.send(f"/addmed Vitamin D | 1 tablet | {at}")
     await patient.wait_for("Added")
+    await patient.send(f"/addmed Zinc | 1 tablet | {at}")
+    await patient.wait_for("Added")
 
     # A deploy between adding and the due time.
     assert await process.stop() == 0
     await process.start()
     assert time.time() < due.timestamp() - 5, "the restart took too long for this test"
 
-    # Both are due in the same minute: one message, a line and buttons each.
+    # All three are due in the same minute: one message, a line and buttons each.
     group = await patient.wait_for(f"Time for your {at} medicines", timeout=120)
     late_by = time.time() - due.timestamp()
     assert -0.5 < late_by < 3, f"reminder arrived {late_by:.1f}s after its minute"
-    assert "Ibuprofen 400 mg (with food)" in group["text"] and "Vitamin D 1 tablet" in group["text"]
+    for line in ("Ibuprofen 400 mg (with food)", "Vitamin D 1 tablet", "Zinc 1 tablet"):
+        assert line in group["text"], group["text"]
     labels = [b["text"] for b in group["inline_buttons"]]
     assert labels == [
         *("✅ Ibuprofen", "Skip", "⏰ Later"),
         *("✅ Vitamin D", "Skip", "⏰ Later"),
+        *("✅ Zinc", "Skip", "⏰ Later"),
         "✅ Took all",
     ]
     skip_ibuprofen = str(group["inline_buttons"][1]["callback_data"])
@@ -102,23 +106,29 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
 
     await patient.press(group, "✅ Ibuprofen")
     taken = await patient.wait_for_edit(group, text_contains="taken at")
-    assert [b["text"] for b in taken["inline_buttons"]] == ["✅ Vitamin D", "Skip", "⏰ Later"]
+    assert [b["text"] for b in taken["inline_buttons"]] == [
+        *("✅ Vitamin D", "Skip", "⏰ Later"),
+        *("✅ Zinc", "Skip", "⏰ Later"),
+        "✅ Took all",
+    ]
 
-    # Vitamin D goes unanswered: one nudge, then close family.
+    # The other two go unanswered: one nudge for both, then one alert for both.
     nudge = await patient.wait_for("Just checking in", timeout=20)
-    assert "Vitamin D" in nudge["text"]
-    alert = await anna.wait_for("Pat hasn't confirmed Vitamin D 1 tablet due", timeout=30)
-    assert at in alert["text"]
+    assert "Vitamin D" in nudge["text"] and "Zinc" in nudge["text"]
+    alert = await anna.wait_for(f"Pat hasn't confirmed their {at} medicines", timeout=30)
+    assert "Vitamin D 1 tablet" in alert["text"] and "Zinc 1 tablet" in alert["text"]
+    assert "Ibuprofen" not in alert["text"]  # taken: not part of the alert
     await anna.press(alert, "I'll check on them")
     await anna.wait_for_edit(alert, text_contains="you're checking on Pat")
     await patient.wait_for("Anna is going to check on you")
 
-    # Answered late after all, on the nudge: it counts, both messages show it, and Anna's
-    # alert says it is resolved.
-    await patient.press(nudge, "✅ Vitamin D")
+    # Answered late after all, with Took all on the nudge: both count, both messages show
+    # it, and Anna's alert says it is resolved.
+    await patient.press(nudge, "✅ Took all")
     await patient.wait_for_edit(nudge, text_contains="all answered")
-    await patient.wait_for_edit(group, text_contains="taken late")
-    await anna.wait_for_edit(alert, text_contains="Resolved: Pat took Vitamin D")
+    done = await patient.wait_for_edit(group, text_contains="all answered")
+    assert done["text"].count("taken late") == 2 and done["inline_buttons"] == []
+    await anna.wait_for_edit(alert, text_contains="Resolved: Pat answered their")
 
     # Exactly one reminder for the minute, the restart notwithstanding (messages as first
     # sent: the reminder itself has since been edited to show the answers).
@@ -133,7 +143,7 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     assert {group["message_id"], nudge["message_id"]} <= delivered
     # The errand helper heard nothing about medication.
     for text in texts(fake_api, erri.id):
-        assert "Ibuprofen" not in text and "Vitamin" not in text, text
+        assert "Ibuprofen" not in text and "Vitamin" not in text and "Zinc" not in text, text
 
     # Delete Ibuprofen from /meds; its old reminder's button then says so.
     await patient.send("💊 My medications")
@@ -151,7 +161,8 @@ async def test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_he
     assert await process.stop() == 0
     output = process.output()
     assert "Traceback" not in output, output
-    assert "Ibuprofen" not in output and "Vitamin" not in output, "no names in the logs"
+    for name in ("Ibuprofen", "Vitamin", "Zinc"):
+        assert name not in output, "no names in the logs"
 
 
 async def test_adding_step_by_step_and_bad_input(fake_api: FakeBotApi, bot: BotProcess) -> None:
