@@ -10,11 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
-from bot.notify import settled_payload
+from bot.notify import Priority, settled_payload
 
 NETWORK_ERROR = "network error"
 # A message in one of these states will not be sent (again).
@@ -40,11 +40,13 @@ async def due_heads(
 ) -> list[tuple[int, int, bool | None]]:
     """The next message of each chat that has one due, most urgent first.
 
-    Only a chat's head matters (one at a time per chat). Within a priority, a message that
-    was first in its chat's queue goes before one that queued behind others (`place`): at
-    the morning peak no patient gets a second message while another still waits for a
-    first; then the earliest due (a snoozed reminder queued early but due later waits
-    behind one due before it), then the earliest queued.
+    Only a chat's head matters (one at a time per chat). Among urgent messages (medication
+    reminders), one that was first in its chat's queue goes before one that queued behind
+    others (`place`): at the morning peak no patient gets a second reminder while another
+    still waits for a first. Within the other priorities, chats with more waiting go first:
+    each chat takes only one slot a second, so starting the long queues early finishes a
+    burst close to the 30/s floor. Then the earliest due (a snoozed reminder queued early but
+    due later waits behind one due before it), then the earliest queued.
     """
     due = or_(
         and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now),
@@ -67,6 +69,7 @@ async def due_heads(
             OutboxMessage.not_before,
             User.reachable,
             place,
+            func.count().over(partition_by=OutboxMessage.chat_id).label("backlog"),
         )
         .outerjoin(User, User.id == OutboxMessage.chat_id)
         .where(due)
@@ -76,7 +79,15 @@ async def due_heads(
         result = await session.execute(
             select(heads.c.id, heads.c.chat_id, heads.c.reachable)
             .where(heads.c.place == 1)
-            .order_by(heads.c.priority, heads.c.place_queued, heads.c.not_before, heads.c.id)
+            .order_by(
+                heads.c.priority,
+                case(
+                    (heads.c.priority == int(Priority.URGENT), heads.c.place_queued),
+                    else_=-heads.c.backlog,
+                ),
+                heads.c.not_before,
+                heads.c.id,
+            )
             .limit(limit)
         )
         return [(r[0], r[1], r[2]) for r in result.all()]
