@@ -281,16 +281,19 @@ async def run_baseline(n: int, workdir: Path, quick: bool, max_retries: int) -> 
     return figures
 
 
+RATIO_KEYS = (
+    "reminder messages sent",
+    "seconds, minute to last patient reminded",
+    "seconds, minute to last dose reminded",
+    "lateness per patient p50 s",
+    "lateness per patient p99 s",
+    "peak RSS MiB",
+)
+
+
 def ratios(ours: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in (
-        "reminder messages sent",
-        "seconds, minute to last patient reminded",
-        "seconds, minute to last dose reminded",
-        "lateness per patient p50 s",
-        "lateness per patient p99 s",
-        "peak RSS MiB",
-    ):
+    for key in RATIO_KEYS:
         a, b = float(ours[key]), float(other[key])
         out[f"{key}: {ours['system']} / {other['system']}"] = a / b if b else f"{a:g} vs 0"
     return out

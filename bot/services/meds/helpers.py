@@ -28,10 +28,7 @@ class _Helpers(_State):
             claim = await self._claim_check(session, ctx, occ, helper_id)
             batch = await self._alert_batch(session, occ)
             if len(batch) > 1 and can_give:
-                views = [
-                    await self._dose_view(session, await self._ctx(session, m.medication_id), m)
-                    for m in batch
-                ]
+                views = await self._views_of(session, batch)
                 gives = tuple(v for v in views if v.state == DoseState.MISSED)
             else:
                 gives = ()

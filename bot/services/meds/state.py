@@ -117,13 +117,19 @@ class _State(_Views):
         self, session: AsyncSession, lead_id: int, *, late_label: str | None = None
     ) -> DoseGroupView:
         """The doses of one grouped reminder as they stand now."""
-        members = await doses_db.group_members(session, lead_id)
-        views: list[DoseView] = []
-        for member in members:
-            ctx = await self._ctx(session, member.medication_id)
-            views.append(await self._dose_view(session, ctx, member))
+        views = await self._views_of(session, await doses_db.group_members(session, lead_id))
         label = views[0].due_label if views else ""
-        return DoseGroupView(lead_id, label, tuple(views), late_label)
+        return DoseGroupView(lead_id, label, views, late_label)
+
+    async def _views_of(
+        self, session: AsyncSession, doses: list[DoseOccurrence]
+    ) -> tuple[DoseView, ...]:
+        """Doses of several medications (a group, an alert's batch), each as it stands."""
+        views: list[DoseView] = []
+        for dose in doses:
+            ctx = await self._ctx(session, dose.medication_id)
+            views.append(await self._dose_view(session, ctx, dose))
+        return tuple(views)
 
     async def _group_of(self, session: AsyncSession, occ: DoseOccurrence) -> DoseGroupView | None:
         """The grouped reminder this dose is a line of, as it stands now (None if alone)."""
@@ -176,20 +182,14 @@ class _State(_Views):
         self, session: AsyncSession, ctx: _Ctx, batch: list[DoseOccurrence]
     ) -> tuple[str, keyboards.Rows]:
         """A family alert about several doses of one reminder, as they stand now."""
-        views = []
-        for member in batch:
-            views.append(
-                await self._dose_view(
-                    session, await self._ctx(session, member.medication_id), member
-                )
-            )
+        views = await self._views_of(session, batch)
         checker_id = next((m.checker_id for m in batch if m.checker_id is not None), None)
         checker = await self._name_of(session, checker_id)
         patient = display_name(ctx.patient)
         label = _label(batch[0], ctx.zone)
         text = texts.dose_group_alert(patient, views, label, checker)
         buttons = keyboards.dose_group_alert(
-            batch[0].id, tuple(views), ctx.circle.helpers_mark_given, checker_id is not None
+            batch[0].id, views, ctx.circle.helpers_mark_given, checker_id is not None
         )
         return text, buttons
 
