@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import after_commit
-from bot.db.statements import insert_or_ignore, rowcount
+from bot.db.statements import dialect_insert, rowcount
 
 # A payload may carry, under this key, the copy to keep once its message has gone out (or
 # never will): the message still names someone who has since deleted their data, and is
@@ -133,6 +133,21 @@ def _instant(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A message to queue with `Notifier.send_all`: what `Notifier.send` takes, as one value."""
+
+    key: str
+    chat_id: int
+    message: OutMessage
+    kind: str
+    priority: Priority = Priority.NORMAL
+    not_before: dt.datetime | None = None
+    circle_id: int | None = None
+    relevant_until: dt.datetime | None = None
+    late: LateNote | None = None
+
+
 class Notifier:
     """Queues outgoing messages in the caller's transaction."""
 
@@ -164,24 +179,37 @@ class Notifier:
         `late`: what it adds if Telegram lets it go out late. An edit made before it went out
         replaces both along with its content.
         """
-        meta: dict[str, Any] = {}
-        if relevant_until is not None:
-            meta[RELEVANT_UNTIL] = relevant_until.astimezone(dt.UTC).isoformat()
-        if late is not None:
-            meta[LATE] = {"after": late.after.astimezone(dt.UTC).isoformat(), "note": late.note}
-        return await self._insert(
-            session,
-            key=key,
-            chat_id=chat_id,
-            op="send",
-            ref_key=None,
-            message=message,
-            kind=kind,
-            priority=priority,
-            not_before=not_before,
-            circle_id=circle_id,
-            meta=meta,
+        queued = Queued(
+            key, chat_id, message, kind, priority, not_before, circle_id, relevant_until, late
         )
+        return bool(await self.send_all(session, [queued]))
+
+    async def send_all(self, session: AsyncSession, messages: Sequence[Queued]) -> set[str]:
+        """Queue new messages in one statement, as `send` does one; returns the keys added."""
+        rows = []
+        for m in messages:
+            meta: dict[str, Any] = {}
+            if m.relevant_until is not None:
+                meta[RELEVANT_UNTIL] = m.relevant_until.astimezone(dt.UTC).isoformat()
+            if m.late is not None:
+                meta[LATE] = {
+                    "after": m.late.after.astimezone(dt.UTC).isoformat(),
+                    "note": m.late.note,
+                }
+            rows.append(
+                self._row(
+                    key=m.key,
+                    chat_id=m.chat_id,
+                    op="send",
+                    ref_key=None,
+                    payload={**m.message.to_payload(), **meta},
+                    kind=m.kind,
+                    priority=m.priority,
+                    not_before=m.not_before,
+                    circle_id=m.circle_id,
+                )
+            )
+        return await self._insert(session, rows)
 
     async def edit(
         self,
@@ -225,19 +253,21 @@ class Notifier:
             )
             if rowcount(result) == 1:
                 return True
-        return await self._insert(
-            session,
+        payload = message.to_payload()
+        if skip_message_id is not None:
+            payload[SKIP_MESSAGE_ID] = skip_message_id
+        row = self._row(
             key=key,
             chat_id=ref.chat_id,
             op="edit",
             ref_key=ref_key,
-            message=message,
-            skip_message_id=skip_message_id,
+            payload=payload,
             kind=kind,
             priority=priority,
             not_before=None,
             circle_id=ref.circle_id,
         )
+        return bool(await self._insert(session, [row]))
 
     async def cancel(self, session: AsyncSession, key: str) -> bool:
         """Withdraw a message that has not been sent yet. True if it was withdrawn."""
@@ -257,36 +287,21 @@ class Notifier:
             )
         return True
 
-    async def _insert(
+    def _row(
         self,
-        session: AsyncSession,
         *,
         key: str,
         chat_id: int,
         op: str,
         ref_key: str | None,
-        message: OutMessage,
+        payload: dict[str, Any],
         kind: str,
         priority: Priority,
         not_before: dt.datetime | None,
         circle_id: int | None,
-        skip_message_id: int | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> bool:
+    ) -> dict[str, Any]:
         now = self._clock.now()
-        payload = {**message.to_payload(), **(meta or {})}
-        if skip_message_id is not None:
-            payload[SKIP_MESSAGE_ID] = skip_message_id
-        waiting = await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.priority == int(priority),
-                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
-            )
-        )
-        values = {
+        return {
             "key": key,
             "kind": kind,
             "chat_id": chat_id,
@@ -294,15 +309,38 @@ class Notifier:
             "ref_key": ref_key,
             "payload": payload,
             "priority": int(priority),
-            "place": min(int(waiting or 0), 1000),
+            "place": 0,
             "state": OutboxState.PENDING,
             "not_before": not_before or now,
             "attempts": 0,
             "circle_id": circle_id,
             "created_at": now,
         }
-        result = await session.execute(insert_or_ignore(session, OutboxMessage, **values))
-        added = rowcount(result) == 1
+
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert the rows whose key is new; returns those keys. Each row's `place` is how
+        many messages of its priority wait for its chat before it (the sender serves short
+        queues first): those already queued, and those earlier in `rows`."""
+        if not rows:
+            return set()
+        waiting: dict[tuple[int, int], int] = {
+            (chat_id, priority): count
+            for chat_id, priority, count in await session.execute(
+                select(OutboxMessage.chat_id, OutboxMessage.priority, func.count())
+                .where(
+                    OutboxMessage.chat_id.in_({row["chat_id"] for row in rows}),
+                    OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+                )
+                .group_by(OutboxMessage.chat_id, OutboxMessage.priority)
+            )
+        }
+        for row in rows:
+            queue = (row["chat_id"], row["priority"])
+            row["place"] = min(waiting.get(queue, 0), 1000)
+            waiting[queue] = waiting.get(queue, 0) + 1
+        table = OutboxMessage.__table__
+        statement = dialect_insert(session)(table).on_conflict_do_nothing().returning(table.c.key)
+        added = set((await session.execute(statement, rows)).scalars())
         if added:
             after_commit(session, self._poke)
         return added

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DoseOccurrence, Medication, OutboxMessage, OutboxState, User
@@ -47,6 +47,24 @@ async def insert_dose(session: AsyncSession, values: dict[str, Any]) -> int | No
     )
     new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
     return new_id
+
+
+async def insert_slots(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, str], int]:
+    """Create the doses of scheduled slots (rows of the same columns), each once; the new
+    ids by (medication, slot) — a slot that has a dose already is left out. One statement
+    for them all: the morning peak creates tens of thousands."""
+    if not rows:
+        return {}
+    table = DoseOccurrence.__table__
+    statement = (
+        dialect_insert(session)(table)
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.medication_id, table.c.slot)
+    )
+    result = await session.execute(statement, list(rows))
+    return {(med_id, slot): dose_id for dose_id, med_id, slot in result.all()}
 
 
 async def slot_dose_id(session: AsyncSession, med_id: int, slot_key: str) -> int | None:
@@ -186,6 +204,19 @@ async def set_group(session: AsyncSession, ids: Collection[int], lead_id: int) -
     )
 
 
+async def set_groups(session: AsyncSession, leads: dict[int, int]) -> None:
+    """Record for each dose (by id) the lead of the message it is reminded in."""
+    if not leads:
+        return
+    table = cast(Table, DoseOccurrence.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("dose_id"))
+        .values(group_id=bindparam("lead_id")),
+        [{"dose_id": dose_id, "lead_id": lead} for dose_id, lead in leads.items()],
+    )
+
+
 async def bump_dose(session: AsyncSession, occ: DoseOccurrence, values: dict[str, Any]) -> bool:
     """Change the dose only if its version and state are still those read; True if changed."""
     result = await session.execute(
@@ -303,6 +334,29 @@ async def taken_between(
     if exclude is not None:
         query = query.where(DoseOccurrence.id != exclude)
     return list(await session.scalars(query))
+
+
+async def taken_within(
+    session: AsyncSession, windows: dict[int, tuple[dt.datetime, dt.datetime]]
+) -> dict[int, list[DoseOccurrence]]:
+    """For each medication (by id), its doses taken strictly inside its (after, before)
+    window; in one query over the span of all windows."""
+    found: dict[int, list[DoseOccurrence]] = {med_id: [] for med_id in windows}
+    if not windows:
+        return found
+    rows = await session.scalars(
+        select(DoseOccurrence).where(
+            DoseOccurrence.medication_id.in_(windows),
+            DoseOccurrence.state == DoseState.TAKEN,
+            DoseOccurrence.taken_at > min(after for after, _ in windows.values()),
+            DoseOccurrence.taken_at < max(before for _, before in windows.values()),
+        )
+    )
+    for dose in rows:
+        after, before = windows[dose.medication_id]
+        if dose.taken_at is not None and after < dose.taken_at < before:
+            found[dose.medication_id].append(dose)
+    return found
 
 
 async def taken_count(session: AsyncSession, med_id: int, since: dt.datetime) -> int:

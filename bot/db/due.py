@@ -31,13 +31,16 @@ async def drain(
     batch: int,
     area: str,
     key: Callable[[Any], Any] = lambda row: row,
+    together: Callable[[list[Any]], Awaitable[int]] | None = None,
+    chunk: int = 1,
 ) -> int:
     """Handle everything `due` selects, a batch at a time; returns how many were handled.
 
     `due(skip)` builds the query for the next batch (soonest first), leaving out the keys in
     `skip`: rows that failed in this run, and rows handled in this run that are still due.
     Each row is passed to `handle` at most once per run; `key(row)` names it for skipping and
-    for the log line.
+    for the log line. With `together`, up to `chunk` rows at a time are handled by it in one
+    go first; should that fail, each of them by `handle` on its own.
     """
     handled = 0
     seen: set[Any] = set()
@@ -47,16 +50,23 @@ async def drain(
             rows = [_row(r) for r in (await session.execute(due(skip).limit(batch))).all()]
         again = {key(row) for row in rows} & seen
         skip |= again
-        for row in rows:
-            if key(row) in seen:
-                continue
-            seen.add(key(row))
-            try:
-                handled += int(await handle(row))
-            except Exception:
-                # Ids only: a row's contents may be health data.
-                log.exception("event=%s.due_failed id=%s", area, key(row))
-                skip.add(key(row))
+        fresh = [row for row in rows if key(row) not in seen]
+        seen.update(key(row) for row in fresh)
+        for start in range(0, len(fresh), chunk):
+            part = fresh[start : start + chunk]
+            if together is not None and len(part) > 1:
+                try:
+                    handled += await together(part)
+                    continue
+                except Exception:
+                    log.warning("event=%s.due_together_failed rows=%d", area, len(part))
+            for row in part:
+                try:
+                    handled += int(await handle(row))
+                except Exception:
+                    # Ids only: a row's contents may be health data.
+                    log.exception("event=%s.due_failed id=%s", area, key(row))
+                    skip.add(key(row))
         if len(rows) < batch:
             break  # that was all; otherwise every round handles a new row or skips one more
     return handled

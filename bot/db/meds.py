@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -38,33 +38,42 @@ def due_circles(now: dt.datetime, skip: set[int]) -> Select[Any]:
     )
 
 
-async def due_in_circle(
-    session: AsyncSession, circle_id: int, now: dt.datetime
+async def due_in_circles(
+    session: AsyncSession, circle_ids: Collection[int], now: dt.datetime
 ) -> list[tuple[Medication, Circle, User]]:
-    """The circle's medications whose reminder fell due, read afresh with the circle and its
-    patient, by id."""
+    """The circles' medications whose reminder fell due, read afresh with the circle and its
+    patient, by circle and id."""
     rows = await session.execute(
         select(Medication, Circle, User)
         .join(Circle, Circle.id == Medication.circle_id)
         .join(User, User.id == Circle.patient_id)
-        .where(Medication.circle_id == circle_id, Medication.next_due_at <= now)
-        .order_by(Medication.id)
+        .where(Medication.circle_id.in_(circle_ids), Medication.next_due_at <= now)
+        .order_by(Medication.circle_id, Medication.id)
         .execution_options(populate_existing=True)
     )
     return [(med, circle, patient) for med, circle, patient in rows.all()]
 
 
 async def move_next_due(
-    session: AsyncSession, med_id: int, expected: dt.datetime, new: dt.datetime | None
-) -> bool:
-    """Move the reminder from `expected` to `new`; True if this caller moved it."""
-    result = await session.execute(
-        update(Medication)
-        .where(Medication.id == med_id, Medication.next_due_at == expected)
-        .values(next_due_at=new)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1
+    session: AsyncSession, moves: Sequence[tuple[int, dt.datetime, dt.datetime | None]]
+) -> set[int]:
+    """Move each medication's reminder, given as (id, expected, new), from `expected` to
+    `new`; returns the ids this caller moved (a reminder moved meanwhile is left alone).
+    One statement per distinct (expected, new): at a peak minute that is one per zone."""
+    by_move: dict[tuple[dt.datetime, dt.datetime | None], list[int]] = {}
+    for med_id, expected, new in moves:
+        by_move.setdefault((expected, new), []).append(med_id)
+    moved: set[int] = set()
+    for (expected, new), ids in by_move.items():
+        result = await session.execute(
+            update(Medication)
+            .where(Medication.id.in_(ids), Medication.next_due_at == expected)
+            .values(next_due_at=new)
+            .returning(Medication.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.update(result.scalars())
+    return moved
 
 
 async def scheduled_meds(session: AsyncSession, circle_id: int) -> Sequence[Medication]:

@@ -253,19 +253,19 @@ async def test_one_bad_medication_holds_up_no_other_reminder_of_the_patient(
     good = await rig.add("Medicine A | 1 tablet | 11:00")
     bad = await rig.add("Medicine B | 1 tablet | 11:00")
     meds = rig.meds
-    real = meds._materialise_one
+    real = meds._due
 
-    async def failing(session: Any, ctx: Any, now: dt.datetime) -> Any:
+    def failing(ctx: Any, slots: Any, now: dt.datetime) -> Any:
         if ctx.med.id == bad:
             raise RuntimeError("a poison row")
-        return await real(session, ctx, now)
+        return real(ctx, slots, now)
 
-    monkeypatch.setattr(meds, "_materialise_one", failing)
+    monkeypatch.setattr(meds, "_due", failing)
     await rig.run_at(rig.utc(10, 0))
     [reminder] = await rig.outbox(PAT.id)
     assert "Medicine A" in reminder.payload["text"] and "Medicine B" not in reminder.payload["text"]
     assert [d.medication_id for d in await rig.doses()] == [good]
-    monkeypatch.setattr(meds, "_materialise_one", real)
+    monkeypatch.setattr(meds, "_due", real)
     await rig.run_at(rig.utc(10, 0, 30))  # the next sweep: B is reminded after all, alone
     assert [d.medication_id for d in await rig.doses()] == [good, bad]
     assert len(await rig.outbox("dose.reminder")) == 2

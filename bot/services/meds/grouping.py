@@ -16,7 +16,7 @@ from bot.domain import doses as rules
 from bot.domain.doses import DoseEvent, DoseState
 from bot.domain.meds import Slot
 from bot.events import log_event
-from bot.notify import LateNote, OutMessage, Priority
+from bot.notify import LateNote, OutMessage, Priority, Queued
 from bot.services.meds.alerts import _Alerts
 from bot.services.meds.core import _Ctx, _group_keys, _label, log
 from bot.views.meds import DoseGroupView, DoseView
@@ -46,36 +46,33 @@ class _Grouping(_Alerts):
         return rules.alert_at(slot.at, base, self._alert_delta(ctx.med))
 
     def _together(self, doses: list[_Send]) -> list[list[_Send]]:
-        """The doses that go in one message: those due at the same minute (by the clock and
+        """The doses that go in one message: one patient's due at the same minute (by the clock and
         by the time they stand for: on the night clocks go forward, 02:30 and 03:00 fall on
         one instant but are two times), at most GROUP_MAX to a message so that it stays
         within Telegram's limits on text and buttons; each alone with grouping off."""
         if not self._timing.group:
             return [[d] for d in doses]
-        by_minute: dict[tuple[dt.datetime, str], list[_Send]] = {}
+        by_minute: dict[tuple[int, dt.datetime, str], list[_Send]] = {}
         for dose in doses:
-            by_minute.setdefault((dose.slot.at, dose.slot.label), []).append(dose)
+            minute = (dose.ctx.circle.id, dose.slot.at, dose.slot.label)
+            by_minute.setdefault(minute, []).append(dose)
         return [
             batch[start : start + GROUP_MAX]
             for batch in by_minute.values()
             for start in range(0, len(batch), GROUP_MAX)
         ]
 
-    async def _send_group(
-        self, session: AsyncSession, batch: list[_Send], now: dt.datetime
-    ) -> None:
+    def _group_message(self, batch: list[_Send], lead: int, now: dt.datetime) -> Queued:
         """Doses of one patient due in the same minute: one message, a line and buttons per
         medication and "Took all". Each dose keeps its own state machine."""
-        lead = min(s.occurrence_id for s in batch)
-        await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
         first, slot = batch[0], batch[0].slot
         late = now - slot.at > LATE_AFTER
         # Drawn from what was just written rather than read back: this runs once per patient
         # at the morning peak, and the doses are new (sent, nobody has answered yet).
         views = tuple(self._new_view(s, now) for s in sorted(batch, key=lambda s: s.occurrence_id))
         view = DoseGroupView(lead, slot.label, views, slot.label if late else None)
-        await self._notifier.send(
-            session,
+        log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
+        return Queued(
             key=f"doses:{lead}:reminder",
             chat_id=first.ctx.patient.id,
             message=OutMessage(texts.dose_group(view), keyboards.dose_group(view)),
@@ -85,7 +82,6 @@ class _Grouping(_Alerts):
             relevant_until=max(self._alert_limit(s.ctx, s.slot, now) for s in batch),
             late=None if late else LateNote(slot.at + LATE_AFTER, texts.late_note(slot.label)),
         )
-        log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
 
     def _new_view(self, send: _Send, now: dt.datetime) -> DoseView:
         """A dose whose reminder is being queued, as `_dose_view` would read it back."""

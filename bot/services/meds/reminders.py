@@ -4,6 +4,8 @@ snooze, catching up after downtime."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,14 +21,31 @@ from bot.domain import meds as parse
 from bot.domain.doses import DoseEvent, DoseState
 from bot.domain.meds import Slot
 from bot.events import log_event
-from bot.notify import LateNote, OutMessage, Priority
+from bot.notify import LateNote, OutMessage, Priority, Queued
 from bot.services.meds.core import _Ctx, _label, _patient_keys, log
 from bot.services.meds.grouping import LATE_AFTER, _Grouping, _Send
+from bot.services.meds.views import LABEL_REACH
 
 # After a long outage, slots older than this are not recorded at all.
 CATCH_UP_LIMIT = dt.timedelta(days=7)
 # Due work is handled in batches; a poison row is skipped for the rest of the run.
 BATCH = 200
+# Patients whose reminders are queued in one transaction: a few statements for them all
+# instead of a dozen each (the morning peak), short enough not to hold up the writes of
+# someone tapping a button meanwhile.
+CIRCLES_AT_ONCE = 50
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What to record for one medication whose reminder fell due."""
+
+    ctx: _Ctx
+    slots: list[Slot]  # the slots handled: none was taken already
+    send: Slot | None  # the one to remind now
+    quiet: list[Slot]  # recorded as missed without a reminder
+    alert: Slot | None  # of those, the one close family hears about
+    stale: int  # how many were past the grace window
 
 
 class _Reminders(_Grouping):
@@ -45,6 +64,8 @@ class _Reminders(_Grouping):
             lambda circle_id: self._materialise(circle_id, now),
             batch=BATCH,
             area="meds",
+            together=lambda circle_ids: self._materialise_meds(circle_ids, None, now),
+            chunk=CIRCLES_AT_ONCE,
         )
         handled += await drain(
             self._db,
@@ -56,141 +77,162 @@ class _Reminders(_Grouping):
         return handled
 
     async def _materialise(self, circle_id: int, now: dt.datetime) -> int:
-        """Queue the reminders of a patient's medications that fell due, in one transaction:
-        doses due in the same minute go as one message. Should that fail, each medication
-        is tried in a transaction of its own, so that one bad row holds up no other."""
+        """One patient's reminders, when the circles around it could not be done together:
+        in one transaction, or, should that fail too, each medication in a transaction of
+        its own, so that one bad row holds up no other."""
         try:
-            return await self._materialise_meds(circle_id, None, now)
+            return await self._materialise_meds([circle_id], None, now)
         except Exception:
             log_event(log, "meds.due_retry_each", circle_id=circle_id)
         async with self._db.transaction() as session:
-            med_ids = [ctx.med.id for ctx in await self._due_in_circle(session, circle_id, now)]
+            med_ids = [ctx.med.id for ctx in await self._due_in_circles(session, [circle_id], now)]
         handled, failed = 0, None
         for med_id in med_ids:
             try:
-                handled += await self._materialise_meds(circle_id, med_id, now)
+                handled += await self._materialise_meds([circle_id], med_id, now)
             except Exception as error:
                 failed = error
         if failed is not None:
             raise failed  # the sweep logs it and tries again next time
         return handled
 
-    async def _materialise_meds(self, circle_id: int, med_id: int | None, now: dt.datetime) -> int:
-        """Record the circle's due doses (or only `med_id`'s) and queue their reminders."""
-        async with self._db.transaction() as session:
-            handled, sends, missed = 0, [], []
-            for ctx in await self._due_in_circle(session, circle_id, now):
-                if med_id is not None and ctx.med.id != med_id:
-                    continue
-                count, send, alert = await self._materialise_one(session, ctx, now)
-                handled += count
-                sends += [send] if send is not None else []
-                missed += [alert] if alert is not None else []
-            await self._send_reminders(session, sends, now)
-            await self._alert_missed(session, missed)
-            after_commit(session, self._wake)
-            return handled
-
-    async def _due_in_circle(
-        self, session: AsyncSession, circle_id: int, now: dt.datetime
-    ) -> list[_Ctx]:
-        rows = await meds_db.due_in_circle(session, circle_id, now)
-        return [_Ctx(med, circle, patient) for med, circle, patient in rows]
-
-    async def _materialise_one(
-        self, session: AsyncSession, ctx: _Ctx, now: dt.datetime
-    ) -> tuple[int, _Send | None, _Send | None]:
-        """Record the doses of one medication that fell due, and move it to its next slot;
-        returns how many slots it handled, the dose to remind now and the missed dose to
-        alert close family about, if any.
+    async def _materialise_meds(
+        self, circle_ids: Sequence[int], med_id: int | None, now: dt.datetime
+    ) -> int:
+        """Record the due doses of the circles' medications (or only `med_id`'s), move each
+        medication to its next slot and queue the reminders, in one transaction and a few
+        statements whatever the number of circles: doses of a patient due in the same minute
+        go as one message. Returns how many slots were handled.
 
         After downtime: the newest slot within the grace window is sent (marked late); older
         ones are recorded as missed and close family hears once about the newest of those.
         """
-        med = ctx.med
-        due_at = med.next_due_at
-        if due_at is None or due_at > now:
-            return 0, None, None
-        schedule = self._schedule(med)
-        if med.deleted_at or med.paused or schedule.as_needed or not schedule.times:
-            await meds_db.move_next_due(session, med.id, due_at, None)
-            return 0, None, None
-        zone = ctx.zone
-        since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
-        slots = await self._uncovered(
-            session, ctx, parse.slots_between(schedule.times, zone, since, now)
+        async with self._db.transaction() as session:
+            ctxs = [
+                ctx
+                for ctx in await self._due_in_circles(session, circle_ids, now)
+                if med_id is None or ctx.med.id == med_id
+            ]
+            plans, moves = await self._plan(session, ctxs, now)
+            moved = await meds_db.move_next_due(session, moves)
+            plans = [p for p in plans if p.ctx.med.id in moved]  # others: handled elsewhere
+            ids = await doses_db.insert_slots(
+                session,
+                [
+                    self._slot_row(p.ctx, slot, now, missed=missed, alerted=slot is p.alert)
+                    for p in plans
+                    for slot, missed in [(s, True) for s in p.quiet] + [(p.send, False)]
+                    if slot is not None
+                ],
+            )
+            sends, missed_alerts = [], []
+            for p in plans:
+                med = p.ctx.med
+                if p.alert is not None and (dose_id := ids.get((med.id, p.alert.key))):
+                    missed_alerts.append(_Send(p.ctx, dose_id, p.alert))
+                if p.send is not None and (dose_id := ids.get((med.id, p.send.key))):
+                    sends.append(_Send(p.ctx, dose_id, p.send))
+                log_event(
+                    log, "meds.due", medication_id=med.id, sent=p.send is not None, missed=p.stale
+                )
+            await self._send_reminders(session, sends, now)
+            await self._alert_missed(session, missed_alerts)
+            after_commit(session, self._wake)
+            return sum(len(p.slots) for p in plans)
+
+    async def _due_in_circles(
+        self, session: AsyncSession, circle_ids: Sequence[int], now: dt.datetime
+    ) -> list[_Ctx]:
+        """The circles' due medications, circle by circle in the order given (the sweep's:
+        the earliest due first), each circle's by id."""
+        rows = await meds_db.due_in_circles(session, circle_ids, now)
+        order = {circle_id: place for place, circle_id in enumerate(circle_ids)}
+        rows.sort(key=lambda row: order[row[1].id])  # stable: by id within a circle
+        return [_Ctx(med, circle, patient) for med, circle, patient in rows]
+
+    async def _plan(
+        self, session: AsyncSession, ctxs: list[_Ctx], now: dt.datetime
+    ) -> tuple[list[_Due], list[tuple[int, dt.datetime, dt.datetime | None]]]:
+        """What to record for each medication that fell due, and where each moves next (as
+        (id, from, to)). A slot some dose was already taken for is left out: after the times
+        changed (11:00 taken, then moved to 12:00), the 12:00 reminder would be a second
+        dose for one time."""
+        moves: list[tuple[int, dt.datetime, dt.datetime | None]] = []
+        open_slots: list[tuple[_Ctx, dt.datetime, list[Slot]]] = []
+        for ctx in ctxs:
+            med, due_at = ctx.med, ctx.med.next_due_at
+            if due_at is None or due_at > now:
+                continue
+            schedule = self._schedule(med)
+            if med.deleted_at or med.paused or schedule.as_needed or not schedule.times:
+                moves.append((med.id, due_at, None))
+                continue
+            since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
+            slots = parse.slots_between(schedule.times, ctx.zone, since, now)
+            open_slots.append((ctx, due_at, slots))
+        taken = await doses_db.taken_within(
+            session,
+            {
+                ctx.med.id: (slots[0].at - LABEL_REACH, slots[-1].at + LABEL_REACH)
+                for ctx, _, slots in open_slots
+                if slots
+            },
         )
-        following = parse.next_slot(schedule.times, zone, now)
-        if not await meds_db.move_next_due(
-            session, med.id, due_at, following.at if following else None
-        ):
-            return 0, None, None  # someone else handled this slot
+        plans = []
+        for ctx, due_at, slots in open_slots:
+            covered = {self._owner(ctx, dose) for dose in taken.get(ctx.med.id, [])}
+            slots = [slot for slot in slots if slot.key not in covered]
+            following = parse.next_slot(self._schedule(ctx.med).times, ctx.zone, now)
+            moves.append((ctx.med.id, due_at, following.at if following else None))
+            plans.append(self._due(ctx, slots, now))
+        return plans, moves
+
+    def _due(self, ctx: _Ctx, slots: list[Slot], now: dt.datetime) -> _Due:
         fresh = [s for s in slots if now - s.at <= self._timing.grace]
         stale = [s for s in slots if now - s.at > self._timing.grace]
-        send = fresh[-1] if fresh else None
-        missed = None
-        for slot in stale + fresh[:-1]:
-            # Close family hears once, about the newest dose that went unanswered; older
-            # ones (and any superseded by a newer reminder) are recorded quietly.
-            alert = bool(stale) and slot is stale[-1]
-            occurrence_id = await self._insert_slot(
-                session, ctx, slot, now, missed=True, alerted=alert
-            )
-            if occurrence_id is not None and alert:
-                missed = _Send(ctx, occurrence_id, slot)
-        queued = None
-        if send is not None:
-            occurrence_id = await self._insert_slot(
-                session, ctx, send, now, missed=False, alerted=False
-            )
-            if occurrence_id is not None:
-                queued = _Send(ctx, occurrence_id, send)
-        log_event(log, "meds.due", medication_id=med.id, sent=send is not None, missed=len(stale))
-        return len(slots), queued, missed
+        # Close family hears once, about the newest dose that went unanswered; older ones
+        # (and any superseded by a newer reminder) are recorded quietly.
+        return _Due(
+            ctx,
+            slots,
+            send=fresh[-1] if fresh else None,
+            quiet=stale + fresh[:-1],
+            alert=stale[-1] if stale else None,
+            stale=len(stale),
+        )
 
     async def _send_reminders(
         self, session: AsyncSession, sends: list[_Send], now: dt.datetime
     ) -> None:
-        """One message per minute of reminders: a dose alone as before, several as a group."""
+        """One message per patient and minute of reminders: a dose alone as before, several
+        as a group; all queued in one statement."""
+        leads: dict[int, int] = {}
+        messages = []
         for batch in self._together(sends):
             if len(batch) > 1:
-                await self._send_group(session, batch, now)
+                lead = min(s.occurrence_id for s in batch)
+                leads |= {s.occurrence_id: lead for s in batch}
+                messages.append(self._group_message(batch, lead, now))
             else:
-                one = batch[0]
-                await self._send_reminder(session, one.ctx, one.occurrence_id, one.slot, now)
+                messages.append(self._reminder_message(batch[0], now))
+        await doses_db.set_groups(session, leads)
+        await self._notifier.send_all(session, messages)
 
     async def _alert_missed(self, session: AsyncSession, missed: list[_Send]) -> None:
         """Doses found missed after downtime: close family hears once per minute of them."""
         for batch in self._together(missed):
             lead = min(s.occurrence_id for s in batch)
             if len(batch) > 1:
-                await doses_db.set_group(session, [s.occurrence_id for s in batch], lead)
+                await doses_db.set_groups(session, {s.occurrence_id: lead for s in batch})
             first = next(s for s in batch if s.occurrence_id == lead)
             await self._alert_family(session, first.ctx, lead, first.slot.label)
 
-    async def _uncovered(self, session: AsyncSession, ctx: _Ctx, slots: list[Slot]) -> list[Slot]:
-        """The slots no dose was taken for yet: after the times changed (11:00 taken, then
-        moved to 12:00), the 12:00 reminder would be a second dose for one time."""
-        if not slots:
-            return slots
-        taken = await self._taken_near(session, ctx.med, slots[0].at, slots[-1].at, None)
-        covered = {self._owner(ctx, dose) for dose in taken}
-        return [slot for slot in slots if slot.key not in covered]
-
-    async def _insert_slot(
-        self,
-        session: AsyncSession,
-        ctx: _Ctx,
-        slot: Slot,
-        now: dt.datetime,
-        *,
-        missed: bool,
-        alerted: bool,
-    ) -> int | None:
-        """Create the dose for a slot once; None if it exists (e.g. after a zone change)."""
+    def _slot_row(
+        self, ctx: _Ctx, slot: Slot, now: dt.datetime, *, missed: bool, alerted: bool
+    ) -> dict[str, Any]:
+        """The dose of a slot, as a row to insert: sent now, or recorded as missed."""
         late = now - slot.at > LATE_AFTER
         base = now if late else slot.at
-        alert = self._alert_delta(ctx.med)
         alert_limit = self._alert_limit(ctx, slot, now)
         values: dict[str, Any] = {
             "medication_id": ctx.med.id,
@@ -205,7 +247,7 @@ class _Reminders(_Grouping):
             values.update(
                 state=DoseState.MISSED,
                 reminded_at=None,
-                alert_at=slot.at + alert,
+                alert_at=slot.at + self._alert_delta(ctx.med),
                 alerted_at=now if alerted else None,
                 next_action_at=None,
             )
@@ -214,6 +256,7 @@ class _Reminders(_Grouping):
                 state=DoseState.SENT,
                 reminded_at=base,
                 alert_at=alert_limit,
+                alerted_at=None,
                 next_action_at=rules.next_action(
                     DoseState.SENT,
                     reminded_at=base,
@@ -223,23 +266,20 @@ class _Reminders(_Grouping):
                     nudge=self._timing.nudge,
                 ),
             )
-        return await doses_db.insert_dose(session, values)
+        return values
 
-    async def _send_reminder(
-        self, session: AsyncSession, ctx: _Ctx, occurrence_id: int, slot: Slot, now: dt.datetime
-    ) -> None:
+    def _reminder_message(self, send: _Send, now: dt.datetime) -> Queued:
         """The reminder matters until its dose counts as missed: held up by a Telegram outage
         beyond that, it is dropped (the missed-dose flow has taken over); sent late, it says so.
         """
-        med = ctx.med
+        ctx, slot, med = send.ctx, send.slot, send.ctx.med
         late = now - slot.at > LATE_AFTER
-        await self._notifier.send(
-            session,
-            key=f"dose:{occurrence_id}:reminder",
+        return Queued(
+            key=f"dose:{send.occurrence_id}:reminder",
             chat_id=ctx.patient.id,
             message=OutMessage(
                 texts.dose_reminder(med.name, med.dose, med.note, slot.label if late else None),
-                keyboards.dose_reminder(occurrence_id),
+                keyboards.dose_reminder(send.occurrence_id),
             ),
             kind="dose.reminder",
             priority=Priority.URGENT,
