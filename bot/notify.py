@@ -334,10 +334,19 @@ class Notifier:
                 .group_by(OutboxMessage.chat_id, OutboxMessage.priority)
             )
         }
+        # A key queued before (or twice in `rows`) adds nothing, so it holds no place; one row
+        # alone needs no look: it either goes in with its place or not at all.
+        taken: set[str] = set()
+        if len(rows) > 1:
+            keys = [row["key"] for row in rows]
+            query = select(OutboxMessage.key).where(OutboxMessage.key.in_(keys))
+            taken = set(await session.scalars(query))
         for row in rows:
             queue = (row["chat_id"], row["priority"])
             row["place"] = min(waiting.get(queue, 0), 1000)
-            waiting[queue] = waiting.get(queue, 0) + 1
+            if row["key"] not in taken:
+                taken.add(row["key"])
+                waiting[queue] = waiting.get(queue, 0) + 1
         table = OutboxMessage.__table__
         statement = dialect_insert(session)(table).on_conflict_do_nothing().returning(table.c.key)
         added = set((await session.execute(statement, rows)).scalars())

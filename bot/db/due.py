@@ -58,8 +58,14 @@ async def drain(
                 try:
                     handled += await together(part)
                     continue
-                except Exception:
-                    log.warning("event=%s.due_together_failed rows=%d", area, len(part))
+                except Exception as error:
+                    # Each row is tried alone next; one that fails again is logged in full.
+                    log.warning(
+                        "event=%s.due_together_failed rows=%d error=%s",
+                        area,
+                        len(part),
+                        type(error).__name__,
+                    )
             for row in part:
                 try:
                     handled += int(await handle(row))

@@ -63,6 +63,15 @@ async def move_next_due(
     by_move: dict[tuple[dt.datetime, dt.datetime | None], list[int]] = {}
     for med_id, expected, new in moves:
         by_move.setdefault((expected, new), []).append(med_id)
+    if len(by_move) > 1 and session.get_bind().dialect.name == "postgresql":
+        # Rows locked in one order (by id) by every sweep: two overlapping batches whose
+        # statements would take them in other orders cannot deadlock.
+        await session.execute(
+            select(Medication.id)
+            .where(Medication.id.in_([med_id for med_id, _, _ in moves]))
+            .order_by(Medication.id)
+            .with_for_update()
+        )
     moved: set[int] = set()
     for (expected, new), ids in by_move.items():
         result = await session.execute(

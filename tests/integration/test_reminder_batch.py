@@ -11,7 +11,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import Update
 
+from bot.db import meds as meds_db
 from bot.notify import OutMessage, Priority, Queued
 from bot.services.circles import Person
 from tests.rig import Rig
@@ -93,5 +95,54 @@ async def test_a_patients_messages_queued_together_keep_their_place(rig: Rig) ->
     assert places == {"a": 0, "b": 1, "c": 2, "d": 0}
     async with rig.db.transaction() as session:
         assert await rig.notifier.send_all(session, [message("a"), message("e")]) == {"e"}
+    # "a" was queued before: it holds no second place, and "e" waits behind a, b and c only.
+    assert {m.key: m.place for m in await rig.outbox(chat)}["e"] == 3
+    async with rig.db.transaction() as session:
         assert await rig.notifier.send_all(session, []) == set()
     assert [m.key for m in await rig.outbox(chat)] == ["a", "b", "c", "d", "e"]
+
+
+async def test_two_sweeps_taking_circles_in_other_orders_do_not_deadlock(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas' batches overlap, in other orders, with two moves each (two zones): each
+    batch locks its medications by id first, so neither waits on the other crosswise."""
+    if rig.db.backend != "postgresql":
+        pytest.skip("SQLite runs one transaction at a time: there are no row locks to cross")
+    berlin, kolkata = PATIENTS[0], PATIENTS[1]
+    one = await rig.patient(berlin, zone="Europe/Berlin")
+    two = await rig.patient(kolkata, zone="Asia/Kolkata")
+    await rig.add("Medicine A | 1 tablet | 11:00", who=berlin)  # 10:00 UTC
+    await rig.add("Medicine B | 1 tablet | 15:29", who=kolkata)  # 09:59 UTC
+    real = meds_db.move_next_due
+
+    class Slow:
+        """The session, pausing after each UPDATE so that the two batches interleave."""
+
+        def __init__(self, session: Any) -> None:
+            self._session = session
+
+        def get_bind(self) -> Any:
+            return self._session.get_bind()
+
+        async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+            result = await self._session.execute(statement, *args, **kwargs)
+            if isinstance(statement, Update):
+                await asyncio.sleep(0.3)
+            return result
+
+    async def slow_move(session: Any, moves: Any) -> set[int]:
+        return await real(Slow(session), moves)
+
+    monkeypatch.setattr(meds_db, "move_next_due", slow_move)
+    other = rig.new_process().meds
+    now = rig.utc(10, 0, 5)
+    rig.clock.set(now)
+    results = await asyncio.gather(
+        rig.meds._materialise_meds([one, two], None, now),
+        other._materialise_meds([two, one], None, now),
+        return_exceptions=True,
+    )
+    assert not any(isinstance(r, BaseException) for r in results), results
+    assert sorted(results) == [0, 2]  # one batch did both; the other found them moved
+    assert sorted(m.chat_id for m in await rig.outbox("dose.reminder")) == [1000, 1001]

@@ -6,7 +6,8 @@ each with medications due at nearby minutes, some paused, deleted or taken early
 helper in every circle — and the scheduler runs at the same instants in both, after downtime
 or not. In one world the circles are handled together (as the app does); in the other one at
 a time. The doses, where each medication moves next and every queued message (reminder,
-grouped reminder, family alert; text, buttons, order and priority) come out the same.
+grouped reminder, family alert; text, buttons, priority, and each chat's order) come out the
+same.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ async def world(url: str, patients: list[Any], runs: list[int], together: bool) 
             patient = Person(1000 + number, f"Patient {number}")
             await rig.patient(patient, zone=zone)
             await rig.join(ANNA, patient=patient)
+            if number == 1:  # also close family of the first patient: alerts and reminders meet
+                await rig.join(patient, patient=Person(1000, "Patient 0"))
             for index, (at, state) in enumerate(meds):
                 med_id = await rig.add(f"Medicine {index} | 1 tablet | {at}", who=patient)
                 if state == "paused":
@@ -88,10 +91,12 @@ async def read_back(rig: Rig) -> Any:
             for d in await session.scalars(select(DoseOccurrence).order_by(DoseOccurrence.id))
         ]
         meds = (await session.execute(select(Medication.id, Medication.next_due_at))).all()
-        messages = sorted(
-            tuple(getattr(m, column) for column in MESSAGE_COLUMNS)
-            for m in await session.scalars(select(OutboxMessage))
-        )
+        # Each chat's messages in the order they were queued (the order they go out in).
+        messages: dict[int, list[tuple[Any, ...]]] = {}
+        for m in await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)):
+            messages.setdefault(m.chat_id, []).append(
+                tuple(getattr(m, column) for column in MESSAGE_COLUMNS)
+            )
     return doses, sorted(meds), messages
 
 

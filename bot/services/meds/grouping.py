@@ -71,7 +71,6 @@ class _Grouping(_Alerts):
         # at the morning peak, and the doses are new (sent, nobody has answered yet).
         views = tuple(self._new_view(s, now) for s in sorted(batch, key=lambda s: s.occurrence_id))
         view = DoseGroupView(lead, slot.label, views, slot.label if late else None)
-        log_event(log, "dose.grouped", group_id=lead, doses=len(batch))
         return Queued(
             key=f"doses:{lead}:reminder",
             chat_id=first.ctx.patient.id,

@@ -4,6 +4,7 @@ snooze, catching up after downtime."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,18 +126,29 @@ class _Reminders(_Grouping):
                     if slot is not None
                 ],
             )
-            sends, missed_alerts = [], []
+            sends, missed_alerts, events = [], [], []
             for p in plans:
                 med = p.ctx.med
                 if p.alert is not None and (dose_id := ids.get((med.id, p.alert.key))):
                     missed_alerts.append(_Send(p.ctx, dose_id, p.alert))
                 if p.send is not None and (dose_id := ids.get((med.id, p.send.key))):
                     sends.append(_Send(p.ctx, dose_id, p.send))
-                log_event(
-                    log, "meds.due", medication_id=med.id, sent=p.send is not None, missed=p.stale
-                )
-            await self._send_reminders(session, sends, now)
-            await self._alert_missed(session, missed_alerts)
+                sent = p.send is not None
+                events.append({"medication_id": med.id, "sent": sent, "missed": p.stale})
+            if not missed_alerts:
+                await self._send_reminders(session, sends, now)
+            else:
+                # After downtime: each patient's reminders, then their family's alert, as when
+                # circles went one at a time (someone who is both patient and family gets them
+                # in that order).
+                for circle_id in dict.fromkeys(p.ctx.circle.id for p in plans):
+                    await self._send_reminders(
+                        session, [s for s in sends if s.ctx.circle.id == circle_id], now
+                    )
+                    await self._alert_missed(
+                        session, [s for s in missed_alerts if s.ctx.circle.id == circle_id]
+                    )
+            after_commit(session, functools.partial(_log_all, "meds.due", events))
             after_commit(session, self._wake)
             return sum(len(p.slots) for p in plans)
 
@@ -207,16 +219,18 @@ class _Reminders(_Grouping):
         """One message per patient and minute of reminders: a dose alone as before, several
         as a group; all queued in one statement."""
         leads: dict[int, int] = {}
-        messages = []
+        messages, grouped = [], []
         for batch in self._together(sends):
             if len(batch) > 1:
                 lead = min(s.occurrence_id for s in batch)
                 leads |= {s.occurrence_id: lead for s in batch}
                 messages.append(self._group_message(batch, lead, now))
+                grouped.append({"group_id": lead, "doses": len(batch)})
             else:
                 messages.append(self._reminder_message(batch[0], now))
         await doses_db.set_groups(session, leads)
         await self._notifier.send_all(session, messages)
+        after_commit(session, functools.partial(_log_all, "dose.grouped", grouped))
 
     async def _alert_missed(self, session: AsyncSession, missed: list[_Send]) -> None:
         """Doses found missed after downtime: close family hears once per minute of them."""
@@ -396,3 +410,10 @@ class _Reminders(_Grouping):
             alert_at=occ.alert_at,
             nudge=self._timing.nudge,
         )
+
+
+def _log_all(event: str, fields: list[dict[str, Any]]) -> None:
+    """Log one line per entry (after the commit: a batch rolled back and retried alone would
+    otherwise log its work twice)."""
+    for entry in fields:
+        log_event(log, event, **entry)
