@@ -19,8 +19,9 @@ from bot.metrics import Metrics
 # Its events are the metrics' own: logged under their name, as before this hook existed.
 log = logging.getLogger("bot.metrics")
 
-# The first reminder of a scheduled dose (bot.services.meds queues it under this key).
-DOSE_REMINDER_KEY = re.compile(r"dose:(\d+):reminder")
+# The first reminder of a scheduled dose, or of doses due together (led by the first one's
+# id): bot.services.meds queues them under these keys.
+DOSE_REMINDER_KEY = re.compile(r"doses?:(\d+):reminder")
 DOSE_REMINDER_KIND = "dose.reminder"
 
 

@@ -535,8 +535,9 @@ async def test_a_scrape_does_not_hang_with_the_database(
     assert math.isnan(samples["carecircle_outbox_depth{due=later}"])
 
 
+@pytest.mark.parametrize("meds", [1, 2], ids=["alone", "grouped"])
 async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery(
-    rig: Rig, clock: FrozenClock
+    rig: Rig, clock: FrozenClock, meds: int
 ) -> None:
     await rig.patient()
     metrics = Metrics()
@@ -555,7 +556,8 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
         on_delivered=[reminder_lateness(rig.db, metrics)],  # as build_application wires it
     )
     # 09:00 UTC is 10:00 in Berlin: the dose is due at 09:30 UTC.
-    await rig.meds.add_line(PAT.id, "Ibuprofen | 400 mg | 10:30")
+    for letter in "AB"[:meds]:  # two at one time go as one grouped message
+        await rig.meds.add_line(PAT.id, f"Medicine {letter} | 1 tablet | 10:30")
     due = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
     clock.set(due + dt.timedelta(seconds=4))  # the scheduler woke a little late
     await rig.meds.run_due(clock.now())
