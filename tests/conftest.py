@@ -9,6 +9,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -125,12 +126,97 @@ def clock() -> FrozenClock:
     return FrozenClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
 
 
+# Seconds the slowest tests take, each run, on the 2-core CI machine under `make test`
+# (measured with --durations). They only set the order below: a stale figure costs time,
+# never a result. Most wait for a real wall-clock minute or a real outage; the properties
+# run many examples. By folder/file, then test (with its parameter: that run only).
+SLOW_SECONDS: dict[str, dict[str, float]] = {
+    "e2e/test_outage.py": {
+        "test_an_outage_over_a_burst_of_reminders_and_offers_loses_nothing": 130,
+    },
+    "e2e/test_fuzz.py": {"test_thousands_of_random_updates": 120},
+    "browser/test_playground.py": {
+        "test_a_reminder_waits_out_an_outage_and_arrives_once": 85,
+        "test_a_reminder_arrives_on_its_minute_and_taken_edits_it": 57,
+    },
+    "e2e/test_meds.py": {
+        "test_a_reminder_on_the_minute_once_across_a_restart_then_the_family_hears": 75,
+    },
+    "e2e/test_delivery.py": {
+        "test_500_due_at_once_stay_within_telegrams_limits": 25,
+        "test_faults_lose_nothing_and_double_nothing": 60,
+    },
+    "e2e/test_replicas.py": {
+        "test_killing_the_leader_loses_nothing_and_doubles_nothing[postgresql]": 70,
+    },
+    "e2e/test_recovery.py": {"test_daily_tip_and_checkin_arrive_once_across_a_restart": 60},
+    "e2e/test_bench_smoke.py": {
+        "test_peak_reminds_each_patient_once_grouped_and_paid_goes_paid": 45,
+    },
+    "e2e/test_operations.py": {"test_a_second_poller_is_named_as_the_cause": 25},
+    "integration/test_dose_group_properties.py": {
+        "test_a_grouped_reminder_keeps_every_dose_safe": 50,
+    },
+    "integration/test_conversation.py": {
+        "test_the_walkthrough_moves_one_step_per_accepted_answer": 40,
+    },
+    "integration/test_outage.py": {
+        "test_a_dose_missed_during_the_outage_is_not_reminded_late_but_family_hears": 35,
+        "test_a_six_minute_outage_during_a_burst_loses_nothing": 20,
+        "test_an_outage_past_the_nudge_sends_the_late_reminder_without_a_nudge": 20,
+    },
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first — end to end, browser, property tests: started early they
-    overlap the many short ones instead of trailing after them (the Makefile's xdist
-    `worksteal` then lets an idle worker take tests queued behind a long one)."""
-    items.sort(key=lambda item: 0 if _long(item) else 1)
+    """The long tests first — end to end, browser, property tests, and those above that wait
+    on the wall clock: started early they overlap the many short ones instead of trailing
+    after them (with `--dist load`, `LongestFirst` below hands them out in this order)."""
+    items.sort(key=lambda item: -expected_seconds(item))
 
 
-def _long(item: pytest.Item) -> bool:
-    return item.path.parent.name in ("e2e", "browser") or item.path.stem.endswith("properties")
+def expected_seconds(item: pytest.Item) -> float:
+    """About how long a test takes: measured for the slowest, otherwise by its kind."""
+    measured = SLOW_SECONDS.get(f"{item.path.parent.name}/{item.path.name}", {})
+    for name in (item.name, getattr(item, "originalname", item.name)):
+        if name in measured:
+            return measured[name]
+    if item.path.parent.name in ("e2e", "browser") or item.path.stem.endswith("properties"):
+        return 15
+    return 1 if "postgresql" in item.name else 0
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist load` deals the tests longest first (see `LongestFirst`)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class LongestFirst(LoadScheduling):  # type: ignore[misc]
+        """xdist's `load`, one test at a time, in the collected order (longest first).
+
+        A worker always holds the test it will run after the current one, so the first two
+        rounds are dealt by hand: round one gives each worker one of the N longest tests,
+        round two the next N in reverse, pairing the longest with the shortest of those.
+        After that, each worker that finishes a test takes the next one in the order.
+        """
+
+        def __init__(self, config: pytest.Config, log: Any = None) -> None:
+            super().__init__(config, log)
+            self.maxschedchunk = 1
+
+        def schedule(self) -> None:
+            if self.collection is not None or not self._check_nodes_have_same_collection():
+                super().schedule()  # a late worker, or collections differ: as xdist does
+                return
+            self.collection = next(iter(self.node2collection.values()))
+            self.pending[:] = range(len(self.collection))
+            for dealt in (self.nodes, self.nodes[::-1]):
+                for node in dealt:
+                    if self.pending:
+                        self._send_tests(node, 1)
+            if not self.pending:
+                for node in self.nodes:
+                    node.shutdown()
+
+    return LongestFirst(config, log)
