@@ -63,10 +63,12 @@ def pg_server_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def fresh_pg_database(server_url: str) -> Iterator[str]:
-    """Create an empty database just for this use and drop it afterwards."""
+def fresh_pg_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """Create an empty database (or a copy of `template`, a database nobody is connected
+    to) just for this use and drop it afterwards."""
     name = f"carecircle_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    copy = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
