@@ -174,21 +174,61 @@ SLOW_SECONDS: dict[str, dict[str, float]] = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first — end to end, browser, property tests, and those above that wait
-    on the wall clock: started early they overlap the many short ones instead of trailing
-    after them (with `--dist load`, `LongestFirst` below hands them out in this order)."""
-    items.sort(key=lambda item: -expected_seconds(item))
+    """The slowest first (measured above), so none starts late or trails after the rest;
+    then the other long tests — end to end, browser, property tests — spread among the quick
+    ones. A journey mostly waits (on its bot, on Telegram's one message a second per chat),
+    a quick test keeps the CPU busy: side by side the machine is used, while a run of
+    journeys alone left it half idle. With `--dist load`, `LongestFirst` below hands the
+    tests out in this order."""
+    slow = sorted((i for i in items if measured_seconds(i)), key=lambda i: -measured_seconds(i))
+    long = [i for i in items if not measured_seconds(i) and _long(i)]
+    quick = [i for i in items if not measured_seconds(i) and not _long(i)]
+    items[:] = slow + _spread(long, quick)
 
 
-def expected_seconds(item: pytest.Item) -> float:
-    """About how long a test takes: measured for the slowest, otherwise by its kind."""
+def measured_seconds(item: pytest.Item) -> float:
+    """How long the test took, if it is one of the slowest measured above (else 0)."""
     measured = SLOW_SECONDS.get(f"{item.path.parent.name}/{item.path.name}", {})
     for name in (item.name, getattr(item, "originalname", item.name)):
         if name in measured:
             return measured[name]
-    if item.path.parent.name in ("e2e", "browser") or item.path.stem.endswith("properties"):
+    return 0
+
+
+def _long(item: pytest.Item) -> bool:
+    return item.path.parent.name in ("e2e", "browser") or item.path.stem.endswith("properties")
+
+
+def _expected_seconds(item: pytest.Item) -> float:
+    """Rough, by kind: a journey ~15 s, a test on PostgreSQL ~2 s, on SQLite ~1 s."""
+    if _long(item):
         return 15
-    return 1 if "postgresql" in item.name else 0
+    if item.path.parent.name == "unit":
+        return 0.1
+    return 2 if "postgresql" in item.name else 1
+
+
+def _spread(long: list[pytest.Item], quick: list[pytest.Item]) -> list[pytest.Item]:
+    """Both lists merged, each in its order, so that the long tests are spread over the
+    quick ones by expected time, the last of them starting when about three quarters of
+    the quick ones' time is done: what follows is quick, so the run ends together."""
+    long_total = sum(map(_expected_seconds, long)) or 1
+    quick_total = sum(map(_expected_seconds, quick)) or 1
+    merged: list[pytest.Item] = []
+    long_done = quick_done = 0.0
+    i = j = 0
+    while i < len(long) or j < len(quick):
+        if j == len(quick) or (
+            i < len(long) and long_done / long_total <= 1.3 * quick_done / quick_total
+        ):
+            merged.append(long[i])
+            long_done += _expected_seconds(long[i])
+            i += 1
+        else:
+            merged.append(quick[j])
+            quick_done += _expected_seconds(quick[j])
+            j += 1
+    return merged
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
