@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from bot.db.migrate import upgrade_to_head
 from playground.sim import FakeBotApi, Press
-from tests.conftest import fresh_pg_database
+from tests.conftest import fresh_pg_database, sqlite_copy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -191,8 +193,36 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
         yield fake
 
 
+@pytest.fixture(scope="session")
+def pg_e2e_template(pg_server_url: str) -> Iterator[str]:
+    """The name of a migrated PostgreSQL database, kept unused, that each journey's own
+    database is copied from."""
+    for url in fresh_pg_database(pg_server_url):
+        upgrade_to_head(url)
+        name = make_url(url).database
+        assert name is not None
+        yield name
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, already migrated, for a journey: a SQLite file, or a fresh
+    PostgreSQL database (when TEST_DATABASE_URL is set).
+
+    The bot then starts as after any restart, without its migration child (a second of CPU
+    per start, on a machine the parallel run keeps busy). Starting on an empty database,
+    which the bot migrates first, is what `empty_database_url` gives: test_startup.py and
+    test_replicas.py start on one.
+    """
+    if request.param == "sqlite":
+        yield sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
+    else:
+        template = request.getfixturevalue("pg_e2e_template")
+        yield from fresh_pg_database(request.getfixturevalue("pg_server_url"), template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database for the bot to migrate at start: a SQLite file, or a fresh
     PostgreSQL database (when TEST_DATABASE_URL is set)."""
     if request.param == "sqlite":

@@ -82,9 +82,9 @@ async def wait_for_leader(replicas: list[BotProcess], timeout: float = 30) -> Bo
 
 
 async def test_killing_the_leader_loses_nothing_and_doubles_nothing(
-    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str, balancer: LoadBalancer
+    fake_api: FakeBotApi, tmp_path: Path, empty_database_url: str, balancer: LoadBalancer
 ) -> None:
-    if "postgresql" not in e2e_database_url:
+    if "postgresql" not in empty_database_url:
         pytest.skip("several replicas share one PostgreSQL; SQLite is the one-process setup")
     replicas = []
     for name, port in zip(("a", "b"), balancer.ports, strict=True):
@@ -94,7 +94,7 @@ async def test_killing_the_leader_loses_nothing_and_doubles_nothing(
             BotProcess(
                 fake_api,
                 workdir,
-                e2e_database_url,
+                empty_database_url,
                 WEBHOOK_URL=f"http://127.0.0.1:{balancer.port}/telegram",
                 WEBHOOK_LISTEN=f"127.0.0.1:{port}",
                 WEBHOOK_SECRET=SECRET,

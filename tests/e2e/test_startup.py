@@ -122,9 +122,10 @@ async def test_migrate_needs_no_token(tmp_path: Path) -> None:
 
 
 async def test_sigterm_stops_cleanly_and_start_again_resumes(
-    fake_api: FakeBotApi, tmp_path: Path, e2e_database_url: str
+    fake_api: FakeBotApi, tmp_path: Path, empty_database_url: str
 ) -> None:
-    process = BotProcess(fake_api, tmp_path, e2e_database_url)
+    # The first start migrates the empty database; the second finds it current.
+    process = BotProcess(fake_api, tmp_path, empty_database_url)
     await process.start()
     patient = fake_api.user(1, "Pat")
     await patient.send("/start")
