@@ -162,6 +162,9 @@ SLOW_SECONDS: dict[str, dict[str, float]] = {
     "integration/test_dose_group_properties.py": {
         "test_a_grouped_reminder_keeps_every_dose_safe": 50,
     },
+    "integration/test_reminder_batch_properties.py": {
+        "test_patients_reminded_together_get_what_each_would_alone": 30,
+    },
     "integration/test_conversation.py": {
         "test_the_walkthrough_moves_one_step_per_accepted_answer": 40,
     },
