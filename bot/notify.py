@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.models import OutboxMessage, OutboxState
 from bot.db.session import after_commit
-from bot.db.statements import dialect_insert, rowcount
+from bot.db.statements import insert_or_ignore, rowcount
 
 # A payload may carry, under this key, the copy to keep once its message has gone out (or
 # never will): the message still names someone who has since deleted their data, and is
@@ -348,7 +348,7 @@ class Notifier:
                 taken.add(row["key"])
                 waiting[queue] = waiting.get(queue, 0) + 1
         table = OutboxMessage.__table__
-        statement = dialect_insert(session)(table).on_conflict_do_nothing().returning(table.c.key)
+        statement = insert_or_ignore(session, table).returning(table.c.key)
         added = set((await session.execute(statement, rows)).scalars())
         if added:
             after_commit(session, self._poke)

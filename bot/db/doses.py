@@ -10,7 +10,7 @@ from sqlalchemy import Select, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DoseOccurrence, Medication, OutboxMessage, OutboxState, User
-from bot.db.statements import dialect_insert, rowcount
+from bot.db.statements import dialect_insert, insert_or_ignore, rowcount
 from bot.domain import doses as rules
 from bot.domain import meds as parse
 from bot.domain.doses import DoseState
@@ -58,10 +58,8 @@ async def insert_slots(
     if not rows:
         return {}
     table = DoseOccurrence.__table__
-    statement = (
-        dialect_insert(session)(table)
-        .on_conflict_do_nothing()
-        .returning(table.c.id, table.c.medication_id, table.c.slot)
+    statement = insert_or_ignore(session, table).returning(
+        table.c.id, table.c.medication_id, table.c.slot
     )
     result = await session.execute(statement, list(rows))
     return {(med_id, slot): dose_id for dose_id, med_id, slot in result.all()}

@@ -22,8 +22,9 @@ def dialect_insert(session: AsyncSession) -> Any:
 
 
 def insert_or_ignore(session: AsyncSession, model: Any, **values: Any) -> PgInsert | SqliteInsert:
-    """INSERT … ON CONFLICT DO NOTHING in the session's own dialect."""
-    statement: PgInsert | SqliteInsert = (
-        dialect_insert(session)(model).values(**values).on_conflict_do_nothing()
-    )
-    return statement
+    """INSERT … ON CONFLICT DO NOTHING in the session's own dialect; without `values`, for
+    rows passed to `execute` (one statement for many)."""
+    statement: PgInsert | SqliteInsert = dialect_insert(session)(model)
+    if values:
+        statement = statement.values(**values)
+    return statement.on_conflict_do_nothing()
