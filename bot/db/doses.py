@@ -192,16 +192,6 @@ async def group_members(session: AsyncSession, lead_id: int) -> list[DoseOccurre
     return list(found)
 
 
-async def set_group(session: AsyncSession, ids: Collection[int], lead_id: int) -> None:
-    """Record that these doses are reminded in one message, led by `lead_id`."""
-    await session.execute(
-        update(DoseOccurrence)
-        .where(DoseOccurrence.id.in_(ids))
-        .values(group_id=lead_id)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def set_groups(session: AsyncSession, leads: dict[int, int]) -> None:
     """Record for each dose (by id) the lead of the message it is reminded in."""
     if not leads:

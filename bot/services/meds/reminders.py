@@ -170,7 +170,7 @@ class _Reminders(_Grouping):
         changed (11:00 taken, then moved to 12:00), the 12:00 reminder would be a second
         dose for one time."""
         moves: list[tuple[int, dt.datetime, dt.datetime | None]] = []
-        open_slots: list[tuple[_Ctx, dt.datetime, list[Slot]]] = []
+        open_slots: list[tuple[_Ctx, list[Slot]]] = []
         for ctx in ctxs:
             med, due_at = ctx.med, ctx.med.next_due_at
             if due_at is None or due_at > now:
@@ -180,23 +180,21 @@ class _Reminders(_Grouping):
                 moves.append((med.id, due_at, None))
                 continue
             since = max(due_at - dt.timedelta(microseconds=1), now - CATCH_UP_LIMIT)
-            slots = parse.slots_between(schedule.times, ctx.zone, since, now)
-            open_slots.append((ctx, due_at, slots))
+            open_slots.append((ctx, parse.slots_between(schedule.times, ctx.zone, since, now)))
+            following = parse.next_slot(schedule.times, ctx.zone, now)
+            moves.append((med.id, due_at, following.at if following else None))
         taken = await doses_db.taken_within(
             session,
             {
                 ctx.med.id: (slots[0].at - LABEL_REACH, slots[-1].at + LABEL_REACH)
-                for ctx, _, slots in open_slots
+                for ctx, slots in open_slots
                 if slots
             },
         )
         plans = []
-        for ctx, due_at, slots in open_slots:
+        for ctx, slots in open_slots:
             covered = {self._owner(ctx, dose) for dose in taken.get(ctx.med.id, [])}
-            slots = [slot for slot in slots if slot.key not in covered]
-            following = parse.next_slot(self._schedule(ctx.med).times, ctx.zone, now)
-            moves.append((ctx.med.id, due_at, following.at if following else None))
-            plans.append(self._due(ctx, slots, now))
+            plans.append(self._due(ctx, [s for s in slots if s.key not in covered], now))
         return plans, moves
 
     def _due(self, ctx: _Ctx, slots: list[Slot], now: dt.datetime) -> _Due:
