@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import collections
 import datetime as dt
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +28,9 @@ from bench.harness import (
     PatientSeed,
     RecordingFake,
     Skip,
+    baseline_bot,
+    baseline_log_figures,
+    baseline_name,
     database,
     percentile,
     print_figures,
@@ -220,27 +222,14 @@ async def run_baseline(n: int, workdir: Path, quick: bool, max_retries: int) -> 
             if s.tip_at is not None:
                 rows.append([s.user_id, due.timestamp(), "🌿 Today's tip: keep moving gently"])
         tips = len(rows) - n
-        workdir.mkdir(parents=True, exist_ok=True)
-        messages = workdir / "messages.json"
-        messages.write_text(json.dumps(rows))
         start_users(fake, ids)
-        bot = BotRun(
-            fake,
-            workdir,
-            "unused",
-            module="bench.baseline",
-            BASELINE_MESSAGES=str(messages),
-            BASELINE_MAX_RETRIES=str(max_retries),
-        )
-        await bot.start()
-        try:
-            await fake.wait_until_polling(timeout=120)
+        async with baseline_bot(fake, workdir, rows, max_retries) as bot:
             start_wall = time.time()
             reminders, tip_times, complete = await collect(
                 fake, ids, tips, due, max(0.0, due.timestamp() - time.time()) + timeout_for(n, tips)
             )
             figures = summarise(
-                f"baseline (PTB JobQueue + AIORateLimiter(max_retries={max_retries}))",
+                baseline_name(max_retries),
                 n,
                 tips,
                 due,
@@ -251,11 +240,7 @@ async def run_baseline(n: int, workdir: Path, quick: bool, max_retries: int) -> 
                 start_wall,
             )
             figures["peak RSS MiB"] = round(bot.peak_rss_mib(), 1)
-        finally:
-            await bot.stop()
-        output = bot.output()
-        figures["send failures logged"] = output.count("baseline.send_failed")
-        figures["APScheduler runs missed (misfire)"] = output.count("was missed by")
+        figures |= baseline_log_figures(bot)
     print_figures(f"reminder burst: baseline, {n} doses", figures)
     return figures
 

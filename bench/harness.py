@@ -526,6 +526,44 @@ async def running_bot(
         await bot.stop()
 
 
+@contextlib.asynccontextmanager
+async def baseline_bot(
+    fake: FakeBotApi, workdir: Path, rows: list[list[Any]], max_retries: int
+) -> AsyncIterator[BotRun]:
+    """The PTB JobQueue baseline (`bench/baseline`) sending `rows` — [chat, due timestamp,
+    text] each — started and polling; stopped afterwards (see `baseline_log_figures`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    messages = workdir / "messages.json"
+    messages.write_text(json.dumps(rows))
+    bot = BotRun(
+        fake,
+        workdir,
+        "unused",
+        module="bench.baseline",
+        BASELINE_MESSAGES=str(messages),
+        BASELINE_MAX_RETRIES=str(max_retries),
+    )
+    await bot.start()
+    try:
+        await fake.wait_until_polling(timeout=120)
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def baseline_name(max_retries: int) -> str:
+    return f"baseline (PTB JobQueue + AIORateLimiter(max_retries={max_retries}))"
+
+
+def baseline_log_figures(bot: BotRun) -> dict[str, int]:
+    """What the stopped baseline's log says it lost."""
+    output = bot.output()
+    return {
+        "send failures logged": output.count("baseline.send_failed"),
+        "APScheduler runs missed (misfire)": output.count("was missed by"),
+    }
+
+
 def dump_json(path: Path, figures: dict[str, Any]) -> None:
     path.write_text(json.dumps(figures, indent=2, default=str))
 

@@ -20,7 +20,6 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
-import json
 import re
 import tempfile
 import time
@@ -36,6 +35,9 @@ from bench.harness import (
     PatientSeed,
     RecordingFake,
     Skip,
+    baseline_bot,
+    baseline_log_figures,
+    baseline_name,
     database,
     percentile,
     print_figures,
@@ -248,35 +250,25 @@ async def run_baseline(n: int, workdir: Path, quick: bool, max_retries: int) -> 
             for user_id in ids
             for med in MEDS
         ]
-        workdir.mkdir(parents=True, exist_ok=True)
-        messages_file = workdir / "messages.json"
-        messages_file.write_text(json.dumps(rows))
         start_users(fake, ids)
-        bot = BotRun(
-            fake,
-            workdir,
-            "unused",
-            module="bench.baseline",
-            BASELINE_MESSAGES=str(messages_file),
-            BASELINE_MAX_RETRIES=str(max_retries),
-        )
-        await bot.start()
-        try:
-            await fake.wait_until_polling(timeout=120)
+        async with baseline_bot(fake, workdir, rows, max_retries) as bot:
             start_wall = time.time()
             timeout = n * len(MEDS) / TELEGRAM_CEILING_PER_SECOND * 2.5 + 180
             messages, complete = await collect(
                 fake, ids, due, max(0.0, due.timestamp() - time.time()) + timeout
             )
-            name = f"baseline (PTB JobQueue + AIORateLimiter(max_retries={max_retries}))"
             figures = summarise(
-                name, n, due, messages, complete, fake, start_wall, TELEGRAM_CEILING_PER_SECOND
+                baseline_name(max_retries),
+                n,
+                due,
+                messages,
+                complete,
+                fake,
+                start_wall,
+                TELEGRAM_CEILING_PER_SECOND,
             )
             figures["peak RSS MiB"] = round(bot.peak_rss_mib(), 1)
-        finally:
-            await bot.stop()
-        figures["send failures logged"] = bot.output().count("baseline.send_failed")
-        figures["APScheduler runs missed (misfire)"] = bot.output().count("was missed by")
+        figures |= baseline_log_figures(bot)
     print_figures(f"08:00 peak: baseline, {n} patients x {len(MEDS)}", figures)
     return figures
 
