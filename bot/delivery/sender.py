@@ -1,7 +1,8 @@
 """The outbox sender: delivers queued notifications within Telegram's limits, safely.
 
 claim (conditional update, with a lease) → commit → send → record the message id. A crash
-after a send and before the record can repeat that one send once its lease runs out; it can
+after a send and before its record can repeat that send once its lease runs out (records of
+sends that end together are written together, so at most the sends then in flight); it can
 never repeat a batch, and nothing queued is lost.
 """
 
@@ -100,6 +101,7 @@ class OutboxSender:
         on_delivered: Sequence[OnDelivered] = (),
     ) -> None:
         self._db = db
+        self._recorder = outbox.Recorder(db)
         self._bot = bot
         self._flood = flood
         self._clock = clock
@@ -146,6 +148,7 @@ class OutboxSender:
                 jobs, _ = await prefetch
                 await self._release(jobs)
         await self.wait_inflight(drain_seconds)
+        await self._recorder.drain()
 
     async def wait_inflight(self, timeout_seconds: float = 10.0) -> None:
         """Wait for the sends in flight; those still going after the timeout are cancelled
@@ -264,22 +267,24 @@ class OutboxSender:
         retry_at: dt.datetime | None = None,
         refund_attempt: bool = False,
     ) -> None:
-        await outbox.finish(
-            self._db,
-            job,
-            state,
-            sent_at=self._clock.now() if state == OutboxState.SENT else None,
-            error=error,
-            message_id=message_id,
-            retry_at=retry_at,
-            refund_attempt=refund_attempt,
+        await self._recorder.record(
+            outbox.Finish(
+                job,
+                state,
+                sent_at=self._clock.now() if state == OutboxState.SENT else None,
+                error=error,
+                message_id=message_id,
+                retry_at=retry_at,
+                refund_attempt=refund_attempt,
+            )
         )
 
     async def _release(self, jobs: list[Job]) -> None:
-        """Hand claimed but unsent messages back to the queue."""
-        for job in jobs:
-            await self._finish(job, OutboxState.PENDING, refund_attempt=True)
-            self._inflight_chats.discard(job.chat_id)
+        """Hand claimed but unsent messages back to the queue (one transaction)."""
+        await asyncio.gather(
+            *(self._finish(job, OutboxState.PENDING, refund_attempt=True) for job in jobs)
+        )
+        self._inflight_chats.difference_update(job.chat_id for job in jobs)
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
         for kind in await outbox.finish_many(self._db, ids, state, error):
