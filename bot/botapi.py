@@ -3,8 +3,8 @@ code, whether Telegram has been unreachable (and for how long), and what to tell
 
 Every call the Bot object makes (replies, the outbox's sends, polling) goes through a
 `BaseRequest`, whose `do_request` PTB documents as the one method an implementation provides;
-`ObservedRequest` is PTB's own HTTPXRequest with that method wrapped, so nothing that sends
-has to know it is watched.
+`ObservedRequest` is our aiohttp one (bot.aiohttp_request) with that method wrapped, so
+nothing that sends has to know it is watched.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from telegram.error import Conflict, TelegramError, TimedOut
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
+from bot.aiohttp_request import AiohttpRequest, PoolTimedOut
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class BotApiMonitor:
 
     def failed(self, method: str, error: TelegramError) -> None:
         """No answer: the connection failed or timed out."""
-        if isinstance(error.__cause__, httpx.PoolTimeout):
+        if isinstance(error, PoolTimedOut):
             # Our own connection pool was full: the request never left, Telegram is not at fault.
             self._metrics.botapi_error(method, "pool_timeout")
             return
@@ -175,8 +175,8 @@ def _clean(text: str) -> str:
     return TOKEN.sub("<token>", " ".join(text.split()))[:DESCRIPTION_CHARS]
 
 
-class ObservedRequest(HTTPXRequest):
-    """PTB's HTTPXRequest, telling a BotApiMonitor how each call ended."""
+class ObservedRequest(AiohttpRequest):
+    """The bot's request layer, telling a BotApiMonitor how each call ended."""
 
     def __init__(self, monitor: BotApiMonitor, **options: Any) -> None:
         super().__init__(**options)
@@ -187,10 +187,10 @@ class ObservedRequest(HTTPXRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        write_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        connect_timeout: Any = HTTPXRequest.DEFAULT_NONE,
-        pool_timeout: Any = HTTPXRequest.DEFAULT_NONE,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         name = method_name(url, method)
         try:
@@ -214,14 +214,10 @@ def observed_requests(
     monitor: BotApiMonitor, timeout: float
 ) -> tuple[ObservedRequest, ObservedRequest]:
     """The bot's two request objects (calls, and the long poll), as ApplicationBuilder would
-    build them with `timeout` as the connect, read and write timeout (only connect for polls:
-    PTB adds the poll's own timeout to its read timeout)."""
+    build them, with `timeout` as the connect and read timeout (only connect for polls: PTB
+    adds the poll's own timeout to its read timeout)."""
     calls = ObservedRequest(
-        monitor,
-        connection_pool_size=256,
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        write_timeout=timeout,
+        monitor, connection_pool_size=256, connect_timeout=timeout, read_timeout=timeout
     )
     polls = ObservedRequest(monitor, connection_pool_size=1, connect_timeout=timeout)
     return calls, polls

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-import httpx
 import pytest
 from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 
+from bot.aiohttp_request import POOL_FULL, PoolTimedOut
 from bot.botapi import (
     BotApiMonitor,
     conflict_hint,
@@ -103,8 +103,7 @@ def test_errors_are_counted_by_method_and_code(monitor: BotApiMonitor, metrics: 
 def test_a_full_connection_pool_is_not_telegram_being_unreachable(
     monitor: BotApiMonitor, metrics: Metrics
 ) -> None:
-    error = TimedOut("Pool timeout: All connections in the connection pool are occupied.")
-    error.__cause__ = httpx.PoolTimeout("full")
+    error = PoolTimedOut(POOL_FULL)
     monitor.failed("sendMessage", error)
     assert errors(metrics, "sendMessage", "pool_timeout") == 1
     assert monitor.unreachable_seconds() == 0
