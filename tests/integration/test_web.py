@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 from aiohttp import web
@@ -30,6 +31,7 @@ from bot.metrics import Metrics
 from bot.notify import Notifier, OutMessage
 from bot.ratelimit import FloodControl
 from bot.reminder_metrics import reminder_lateness
+from bot.services.circles import Person
 from bot.web import SECRET_HEADER, Health, health_app, webhook_app
 from playground.sim import FakeBotApi
 from tests.fakes.timer import Ticks
@@ -573,6 +575,36 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
     assert samples["carecircle_reminder_lateness_seconds_bucket{le=5.0}"] == 0
     assert samples["carecircle_reminder_lateness_seconds_bucket{le=10.0}"] == 1
     assert samples["carecircle_notifications_sent_total{kind=dose.reminder}"] == 1
+
+
+async def test_reminders_delivered_together_are_each_measured(rig: Rig, clock: FrozenClock) -> None:
+    """Their due times are read together (one read for those sent at once): none is lost or
+    counted twice, and each is measured from its own dose."""
+    metrics = Metrics()
+    sender = OutboxSender(
+        rig.db,
+        ScriptedBot(),  # type: ignore[arg-type]
+        FloodControl(timer=Ticks()),
+        clock,
+        on_unreachable=mock.AsyncMock(),
+        config=SenderConfig(concurrency=6, claim_ahead=6),
+        metrics=metrics,
+        on_delivered=[reminder_lateness(rig.db, metrics)],
+    )
+    for number in range(6):
+        who = Person(900 + number, f"Patient {number}")
+        await rig.patient(who)
+        # Berlin: 10:30 and 10:31 are 09:30 and 09:31 UTC.
+        await rig.add(f"Medicine | 1 tablet | 10:3{number % 2}", who=who)
+    clock.set(dt.datetime(2026, 3, 2, 9, 31, tzinfo=dt.UTC))
+    await rig.meds.run_due(clock.now())
+    clock.advance(seconds=10)
+    await sender.dispatch_once()
+    await sender.wait_inflight()
+    samples = await scrape(Health(db=rig.db, clock=clock, metrics=metrics))
+    assert samples["carecircle_reminder_lateness_seconds_count"] == 6
+    # Three were due 70 s before they went, three 10 s before.
+    assert samples["carecircle_reminder_lateness_seconds_sum"] == pytest.approx(3 * 70 + 3 * 10)
 
 
 async def outbox_kinds(db: Database) -> list[tuple[str, str]]:
