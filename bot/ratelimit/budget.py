@@ -8,10 +8,6 @@ one second can arrive bunched with the next at Telegram's end and count as 31. T
 runs a little under the ceiling (HEADROOM), and no rolling second of actual sends holds more
 than one message under the limit (WINDOW_SPARE): a late message may catch up, but never so
 far that a little jitter on the way makes a second look over the limit at Telegram's end.
-A reply someone is waiting for is not spaced: it takes the next slot at once (the
-notifications behind it move along), and while replies are flowing the notifications leave
-a few places of the rolling second to them, so a reply at the morning peak does not queue
-behind the reminders.
 """
 
 from __future__ import annotations
@@ -34,11 +30,6 @@ CHAT_MARGIN = 1.05
 # at most this many seconds, so one slow answer cannot throttle everything for long.
 JITTER_SAMPLES = 64
 MAX_JITTER = 0.25
-# While people are getting replies (one went in the last REPLY_RECENT seconds), notifications
-# leave this many places of the rolling second to them: a reply someone waits for finds room
-# at once rather than queueing behind a peak of reminders (at most a third of the budget).
-REPLY_RESERVE = 3
-REPLY_RECENT = 2.0
 
 
 class Timer(Protocol):
@@ -87,7 +78,6 @@ class FloodBudget:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._replies_waiting = 0
-        self._last_reply_at = -math.inf
         self._chat_turns: dict[int, _Turn] = {}
         # Messages sent with allow_paid_broadcast draw on an overall budget of their own
         # (the per-chat gaps stay this budget's: they apply to every message).
@@ -148,20 +138,14 @@ class FloodBudget:
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     async def reserve_overall(self) -> None:
-        """Take a slot in the overall budget for a reply, ahead of notifications.
-
-        Someone is waiting, so a reply does not wait for the even spacing: it takes the next
-        slot at once and the notifications behind it move along by one. Only a 429's pause
-        holds it; the dispatch gate still keeps every rolling second within the limit.
-        """
+        """Wait for a slot in the overall budget; replies first, ahead of notifications."""
         self._replies_waiting += 1
         try:
             async with self._lock:
-                # Polling with a computed sleep: the pause ends as time passes, there is no
-                # event to wait for.
-                while (wait := self._paused_until - self._clock()) > 0:
+                # Polling with a computed sleep: the budget frees itself as time passes,
+                # there is no event to wait for.
+                while (wait := self.try_reserve(None)) > 0:
                     await self._sleep(wait)
-                self._take_slot()
         finally:
             self._replies_waiting -= 1
 
@@ -183,12 +167,9 @@ class FloodBudget:
             await self._sleep(min(self._interval if replies_first else wait, 0.5))
         return not stopping()
 
-    async def dispatch_gate(self, *, leave: int = 0) -> float:
+    async def dispatch_gate(self) -> float:
         """The last check before a counted message goes out: no rolling second holds more
         than the limit minus WINDOW_SPARE. Returns when the message passed.
-
-        `leave`: places of the rolling second this message may not take (a notification
-        leaves `reply_reserve()` to replies).
 
         A slot is reserved a moment before the message leaves; if this process's loop is
         busy in between, messages reserved well apart leave together. Counting them here,
@@ -197,28 +178,14 @@ class FloodBudget:
         loop, the network), so the "second" counted here is widened by that jitter: messages
         that passed it further apart can still arrive within one second at Telegram's end.
         """
-        cap = self._dispatched.maxlen or 1
-        allowed = max(1, cap - leave)
         while True:
             now = self._clock()
             window = 1.0 + self.jitter()
-            # The oldest of the last `allowed` messages: once it is out of the window, there
-            # is room for this one.
-            oldest = self._dispatched[-allowed] if len(self._dispatched) >= allowed else None
-            if oldest is None or oldest + window <= now:
+            full = len(self._dispatched) == self._dispatched.maxlen
+            if not full or self._dispatched[0] + window <= now:
                 self._dispatched.append(now)
                 return now
-            await self._sleep(oldest + window - now)
-
-    def reply_passed(self) -> None:
-        """A reply went out: notifications leave room for the next ones for a while."""
-        self._last_reply_at = self._clock()
-
-    def reply_reserve(self) -> int:
-        """Places of the rolling second a notification leaves to replies right now."""
-        if self._clock() - self._last_reply_at > REPLY_RECENT:
-            return 0
-        return min(REPLY_RESERVE, (self._dispatched.maxlen or 1) // 3)
+            await self._sleep(self._dispatched[0] + window - now)
 
     def answered(self, passed_at: float) -> None:
         """Telegram answered a message that passed the gate at `passed_at`."""

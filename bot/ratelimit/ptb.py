@@ -106,14 +106,7 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         for attempt in range(attempts):
             if reply and chat is not None:
                 await self._reserve_reply(chat)
-            passed_at = None
-            if counted:
-                # A notification leaves a few places of the second to replies (not on the
-                # paid lane: replies never use it).
-                leave = 0 if reply or paid else self.reply_reserve()
-                passed_at = await gate.dispatch_gate(leave=leave)
-                if reply:
-                    self.reply_passed()
+            passed_at = await gate.dispatch_gate() if counted else None
             if chat is not None:
                 # The gate may have held it a moment: the chat's gap runs from now.
                 self.mark_chat(chat)

@@ -7,12 +7,9 @@ import itertools
 import random
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
 from bot.ratelimit import RESERVED, FloodControl
-from bot.ratelimit.budget import REPLY_RECENT, REPLY_RESERVE
 from tests.fakes.timer import Ticks
 
 
@@ -260,110 +257,6 @@ async def test_a_429_on_the_bots_own_menu_pauses_no_message_and_is_not_retried()
     assert calls == 1  # no sleep and retry inside the person's turn
     assert flood.overall_wait() == 0  # reminders and alerts are not held up
     assert flood.try_reserve(1) == 0
-
-
-# --- replies during a peak of notifications -----------------------------------------------
-
-
-async def test_a_reply_does_not_wait_for_the_next_even_slot() -> None:
-    ticks = Ticks()
-    flood = FloodControl(timer=ticks)
-    assert flood.try_reserve(1) == 0  # a notification just took the slot
-    before = flood.overall_wait()
-    began = ticks.now
-    await flood.reserve_overall()
-    assert ticks.now == began  # someone is waiting: no spacing for a reply
-    assert flood.overall_wait() == pytest.approx(before + 1 / (30 * 0.96))  # the next moves on
-
-
-async def test_a_reply_still_waits_out_a_429() -> None:
-    ticks = Ticks()
-    flood = FloodControl(timer=ticks)
-    flood.pause(3)
-    began = ticks.now
-    await flood.reserve_overall()
-    assert ticks.now - began >= 3
-
-
-async def test_while_replies_flow_notifications_leave_them_room_in_the_second() -> None:
-    ticks = GatedTicks()
-    flood = FloodControl(timer=ticks)
-    assert flood.reply_reserve() == 0  # nobody is being answered: the whole second is theirs
-    flood.reply_passed()
-    leave = flood.reply_reserve()
-    assert leave == 3
-    for _ in range(29 - leave):
-        await flood.dispatch_gate(leave=leave)
-    blocked = asyncio.create_task(flood.dispatch_gate(leave=leave))
-    await asyncio.sleep(0)
-    assert not blocked.done()  # a notification waits for the second to move on
-    for _ in range(leave):
-        await flood.dispatch_gate()  # replies pass at once
-    ticks.now += REPLY_RECENT + 0.01
-    assert flood.reply_reserve() == 0  # no reply for a while: the room goes back
-    while not blocked.done():
-        await ticks.advance(0.01)
-
-
-# Replies arriving (seconds into a peak; each to a chat of its own) while notifications
-# queue without end.
-REPLIES = st.lists(st.floats(0.0, 6.0, allow_nan=False), min_size=1, max_size=40).map(sorted)
-
-
-@settings(max_examples=40, deadline=None)
-@given(arrivals=REPLIES, leave_room=st.booleans())
-async def test_replies_during_a_peak_pass_at_once_and_no_second_holds_too_many(
-    arrivals: list[float], leave_room: bool
-) -> None:
-    """Whatever the replies' timing: no rolling second holds more than 29 messages, the
-    notifications keep going, and a reply with fewer than REPLY_RESERVE others in the second
-    before it (and one within REPLY_RECENT, so the room is kept) waits for nothing."""
-    ticks = GatedTicks()
-    start = ticks.now
-    flood = FloodControl(timer=ticks)
-    if leave_room:
-        flood.reply_passed()  # people were being answered before the peak
-    passed: list[tuple[float, str]] = []
-    waited: dict[int, tuple[float, float]] = {}
-
-    async def sent(kind: str) -> bool:
-        passed.append((ticks.now, kind))
-        return True
-
-    async def notifications() -> None:
-        for chat in itertools.count(1):
-            await flood.wait_for_slot(chat, lambda: False)
-            await flood.process_request(
-                sent, ("notification",), {}, "sendMessage", {"chat_id": chat}, RESERVED
-            )
-
-    async def reply(number: int, at: float) -> None:
-        await ticks.sleep(at)
-        arrived = ticks.now
-        await flood.process_request(
-            sent, ("reply",), {}, "sendMessage", {"chat_id": 10**6 + number}, None
-        )
-        waited[number] = (arrived, ticks.now)
-
-    peak = asyncio.create_task(notifications())
-    replies = [asyncio.create_task(reply(n, at)) for n, at in enumerate(arrivals)]
-    while ticks.now - start < 7.0 or not all(r.done() for r in replies):
-        await ticks.advance(0.005)
-    peak.cancel()
-    times = sorted(at for at, _ in passed)
-    assert rolling_max(times, 1.0) <= 29
-    notes = [at for at, kind in passed if kind == "notification"]
-    assert len(notes) > 7 * 28.8 - 30 - 2 * len(arrivals)  # replies take only their own places
-    for number, (arrived, end) in waited.items():
-        others = [e for n, (_, e) in waited.items() if n != number]
-        earlier = sorted(t for t in others if t < arrived)
-        room_kept = (bool(earlier) and arrived - earlier[-1] <= REPLY_RECENT) or (
-            leave_room and arrived - start <= REPLY_RECENT
-        )
-        # Others that went in the second before it (at its very instant too, maybe first).
-        crowded = len([t for t in others if arrived - 1.0 < t <= arrived]) >= REPLY_RESERVE
-        if room_kept and not crowded:
-            assert end == arrived, f"a reply at {arrived:.3f} waited {end - arrived:.3f} s"
 
 
 # --- paid broadcast: its own overall budget, the same per-chat gaps --------------------------
