@@ -16,12 +16,14 @@ no write timeout; the read timeout bounds a stalled upload's answer.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+TOKEN_IN_URL = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 POOL_FULL = (
     "Pool timeout: all connections in the connection pool are occupied. The request was "
     "not sent to Telegram."
@@ -58,7 +60,10 @@ class AiohttpRequest(BaseRequest):
             return
         # The connector is not limited: the semaphore is the pool, so that a full pool is
         # told apart from a slow Telegram.
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        # trust_env: HTTP(S)_PROXY and NO_PROXY apply, as they did with PTB's httpx.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), trust_env=True
+        )
         self._pool = asyncio.Semaphore(self._pool_size)
 
     async def shutdown(self) -> None:
@@ -101,7 +106,9 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from error
         except aiohttp.ClientError as error:
             # The class name says what failed when the message is empty (a dropped connection).
-            raise NetworkError(f"aiohttp.{error.__class__.__name__}: {error}") from error
+            # aiohttp's messages may quote the URL, and the URL holds the bot's token.
+            text = TOKEN_IN_URL.sub("bot<token>", str(error))
+            raise NetworkError(f"aiohttp.{error.__class__.__name__}: {text}") from error
         finally:
             pool.release()
 

@@ -281,10 +281,12 @@ class OutboxSender:
 
     async def _release(self, jobs: list[Job]) -> None:
         """Hand claimed but unsent messages back to the queue (one transaction)."""
-        await asyncio.gather(
-            *(self._finish(job, OutboxState.PENDING, refund_attempt=True) for job in jobs)
-        )
-        self._inflight_chats.difference_update(job.chat_id for job in jobs)
+        try:
+            await asyncio.gather(
+                *(self._finish(job, OutboxState.PENDING, refund_attempt=True) for job in jobs)
+            )
+        finally:  # a record that failed keeps its lease; its chat must not stay busy here
+            self._inflight_chats.difference_update(job.chat_id for job in jobs)
 
     async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
         for kind in await outbox.finish_many(self._db, ids, state, error):

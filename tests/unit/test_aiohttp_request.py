@@ -197,3 +197,13 @@ async def test_file_downloads_use_get(server: Server) -> None:
     await request.shutdown()
     assert status == 200
     assert server.seen[0]["method"] == "GET"
+
+
+async def test_an_error_that_quotes_the_url_does_not_show_the_token() -> None:
+    request = AiohttpRequest()
+    await request.initialize()
+    with pytest.raises(NetworkError) as caught:  # no scheme: aiohttp quotes the URL
+        await request.do_request(f"127.0.0.1:1/bot{TOKEN}/getMe", "POST")
+    await request.shutdown()
+    assert TOKEN not in caught.value.message
+    assert TOKEN.split(":")[1] not in caught.value.message
