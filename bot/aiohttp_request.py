@@ -10,7 +10,8 @@ server). The ptbcontrib AiohttpRequest is not published on PyPI, hence this shor
 Timeouts as PTB means them: `connect_timeout` to open a connection, `read_timeout` between
 bytes of the answer (PTB adds the long poll's own wait to it), `pool_timeout` to wait for a
 free connection of our own (a full pool: the request never left, `PoolTimedOut`). aiohttp has
-no write timeout; the read timeout bounds a stalled upload's answer.
+no write timeout, and its read timeout starts once the body is written: an upload that stalls
+while being written is not bounded here (httpx's write timeout did that).
 """
 
 from __future__ import annotations

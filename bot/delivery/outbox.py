@@ -165,8 +165,11 @@ class Finish:
 
     def values(self) -> dict[str, Any]:
         """The columns this finish writes (the attempt refund aside)."""
-        values: dict[str, Any] = {"state": self.state, "lease_until": None}
-        values["last_error"] = self.error
+        values: dict[str, Any] = {
+            "state": self.state,
+            "lease_until": None,
+            "last_error": self.error,
+        }
         if self.message_id is not None:
             values["message_id"] = self.message_id
         if self.state == OutboxState.SENT:
