@@ -10,8 +10,8 @@ server). The ptbcontrib AiohttpRequest is not published on PyPI, hence this shor
 Timeouts as PTB means them: `connect_timeout` to open a connection, `read_timeout` between
 bytes of the answer (PTB adds the long poll's own wait to it), `pool_timeout` to wait for a
 free connection of our own (a full pool: the request never left, `PoolTimedOut`). aiohttp has
-no write timeout, and its read timeout starts once the body is written: an upload that stalls
-while being written is not bounded here (httpx's write timeout did that).
+no write timeout, and its read timeout starts once the body is written, so an upload (a file
+goes along) is bounded as a whole instead: connect + write + read timeouts, when all are set.
 """
 
 from __future__ import annotations
@@ -45,10 +45,18 @@ class AiohttpRequest(BaseRequest):
         connection_pool_size: int = 1,
         connect_timeout: float | None = 5.0,
         read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        media_write_timeout: float | None = 20.0,
         pool_timeout: float | None = 1.0,
     ) -> None:
         self._pool_size = connection_pool_size
-        self._timeouts = {"connect": connect_timeout, "read": read_timeout, "pool": pool_timeout}
+        self._timeouts = {
+            "connect": connect_timeout,
+            "read": read_timeout,
+            "write": write_timeout,
+            "media_write": media_write_timeout,  # as PTB's HTTPXRequest: a file takes longer
+            "pool": pool_timeout,
+        }
         self._session: aiohttp.ClientSession | None = None
         self._pool: asyncio.Semaphore | None = None
 
@@ -85,13 +93,23 @@ class AiohttpRequest(BaseRequest):
         session, pool = self._session, self._pool
         if session is None or pool is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        uploading = request_data is not None and bool(request_data.multipart_data)
+        connect = self._given(connect_timeout, "connect")
+        read = self._given(read_timeout, "read")
+        write = self._given(write_timeout, "media_write" if uploading else "write")
+        parts = (connect, write, read)
         timeout = aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=self._given(connect_timeout, "connect"),
-            sock_read=self._given(read_timeout, "read"),
+            total=sum(p for p in parts if p is not None)
+            if uploading and None not in parts
+            else None,
+            sock_connect=connect,
+            sock_read=read,
         )
         try:
-            await asyncio.wait_for(pool.acquire(), self._given(pool_timeout, "pool"))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that arrives just as the semaphore is acquired, and leak the permit.
+            async with asyncio.timeout(self._given(pool_timeout, "pool")):
+                await pool.acquire()
         except TimeoutError as error:
             raise PoolTimedOut(POOL_FULL) from error
         try:

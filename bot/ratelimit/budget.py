@@ -91,6 +91,8 @@ class FloodBudget:
         """Several processes send for one bot: each keeps to its share of the budget."""
         self._interval = replicas / (self._overall * HEADROOM)
         self._dispatched = deque(self._dispatched, maxlen=self._window_cap(replicas))
+        if self.paid is not None:  # Telegram's 1,000/s is the bot's, not each replica's
+            self.paid.set_share(replicas)
 
     def _window_cap(self, replicas: int) -> int:
         return max(1, math.floor((self._overall - WINDOW_SPARE) / replicas))

@@ -174,6 +174,57 @@ async def test_a_full_pool_is_told_apart_and_counted_as_ours(server: Server) -> 
     assert monitor.unreachable_seconds() == 0
 
 
+async def test_a_caller_cancelled_while_waiting_for_the_pool_leaks_no_connection(
+    server: Server,
+) -> None:
+    server.delay = 0.2
+    request = AiohttpRequest(connection_pool_size=1, pool_timeout=5.0)
+    await request.initialize()
+    url = f"{server.url}/bot1:x/sendMessage"
+    first = asyncio.create_task(request.do_request(url, "POST"))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(request.do_request(url, "POST"))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert (await first)[0] == 200
+    # The one connection is free again: a call with no patience for the pool gets it.
+    status, _ = await request.do_request(url, "POST", pool_timeout=0.01)
+    await request.shutdown()
+    assert status == 200 and len(server.seen) == 2
+
+
+async def test_an_upload_that_stalls_is_timed_out_as_a_whole() -> None:
+    # A server that takes the connection and never reads: the upload fills the socket's
+    # buffers and stalls while being written, before any read timeout could start.
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_read(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    listener = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    request = AiohttpRequest(connect_timeout=0.5, read_timeout=0.2, media_write_timeout=0.3)
+    await request.initialize()
+    big = InputFile(b"x" * 64_000_000, filename="big.bin", attach=False)
+    upload = RequestData(
+        [
+            RequestParameter("chat_id", 1, None),
+            RequestParameter("document", big.attach_uri or "", [big]),
+        ]
+    )
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimedOut):
+        await request.do_request(f"http://127.0.0.1:{port}/bot1:x/sendDocument", "POST", upload)
+    took = asyncio.get_running_loop().time() - started
+    await request.shutdown()
+    for writer in accepted:
+        writer.close()
+    listener.close()
+    assert took < 3.0, "bounded by connect + write + read"
+
+
 async def test_calls_before_initialize_or_after_shutdown_are_refused(server: Server) -> None:
     request = AiohttpRequest()
     with pytest.raises(RuntimeError, match="not initialized"):
