@@ -4,7 +4,9 @@ At the morning peak a thousand messages a second each want a row written (or rea
 transaction for each would hold SQLite's one writer for most of the second. Here the first
 call goes at once, alone, and whatever arrives while it runs goes next as one batch. Each
 caller returns once its own item is done, or raises its own error: a batch that fails is
-tried item by item, so one bad item cannot sink the rest.
+tried again in halves, down to the one bad item, so it cannot sink the rest. An error that
+says nothing about the items (`isolate` says so: the database is down or locked) fails the
+whole batch at once rather than trying each item against a database that is not there.
 
 Hand-written rather than a library: what is batched is a transaction of our own, and the
 whole of it is the dozen lines below.
@@ -23,11 +25,17 @@ class Grouped(Generic[T]):
     """Hands `handle` the items submitted while it was busy, at most `most` at a time."""
 
     def __init__(
-        self, handle: Callable[[list[T]], Awaitable[None]], *, name: str, most: int = 500
+        self,
+        handle: Callable[[list[T]], Awaitable[None]],
+        *,
+        name: str,
+        most: int = 500,
+        isolate: Callable[[Exception], bool] = lambda error: True,
     ) -> None:
         self._handle = handle
         self._name = name
         self._most = most
+        self._isolate = isolate
         self._waiting: list[tuple[T, asyncio.Future[None]]] = []
         self._worker: asyncio.Task[None] | None = None
 
@@ -57,11 +65,13 @@ class Grouped(Generic[T]):
         try:
             await self._handle([item for item, _ in batch])
         except Exception as error:
-            if len(batch) == 1:
-                _settle(batch[0][1], error)
+            if len(batch) == 1 or not self._isolate(error):
+                for _, future in batch:
+                    _settle(future, error)
                 return
-            for one in batch:
-                await self._run([one])
+            half = len(batch) // 2
+            await self._run(batch[:half])
+            await self._run(batch[half:])
             return
         for _, future in batch:
             _settle(future, None)

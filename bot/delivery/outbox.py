@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
@@ -203,6 +204,12 @@ async def finish_all(db: Database, finishes: Sequence[Finish]) -> None:
             )
 
 
+def about_items(error: Exception) -> bool:
+    """Whether a failed batch of records may be tried again in parts: not when the database
+    itself failed (unreachable, locked, timed out), which every part would meet again."""
+    return not isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
+
+
 class Recorder(Grouped[Finish]):
     """The sender's records, written by group commit (bot.grouped): at a thousand messages a
     second the database sees a few transactions a second rather than a thousand, and a lone
@@ -210,7 +217,9 @@ class Recorder(Grouped[Finish]):
     nothing goes to a chat before the message ahead of it is recorded."""
 
     def __init__(self, db: Database) -> None:
-        super().__init__(lambda batch: finish_all(db, batch), name="outbox-recorder")
+        super().__init__(
+            lambda batch: finish_all(db, batch), name="outbox-recorder", isolate=about_items
+        )
 
     async def record(self, finish: Finish) -> None:
         await self.submit(finish)

@@ -3,7 +3,8 @@ transaction, and each comes out exactly as if it had been written alone.
 
 Tried to break: every shape of record at once (sent with or without a Telegram id, handed
 back with a refund, retried later, failed, withdrawn, a payload to keep), rows another sender
-has settled meanwhile, one record that cannot be written among good ones, a caller cancelled
+has settled meanwhile, one record that cannot be written among good ones, a locked database
+(no retries in parts), a caller cancelled
 while its record waits, and the real sender finishing many sends at once.
 """
 
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage, OutboxState
@@ -187,6 +189,28 @@ async def test_a_record_that_cannot_be_written_sinks_no_other(
     assert [isinstance(r, RuntimeError) for r in results] == [False, False, True, False]
     states = [row[0] for row in await rows(db, jobs)]
     assert states == [OutboxState.SENT, OutboxState.SENT, OutboxState.SENDING, OutboxState.SENT]
+
+
+async def test_a_database_that_fails_fails_the_batch_without_retries_in_parts(
+    db: Database, clock: FrozenClock
+) -> None:
+    records = [sent_record()] * 6
+    jobs = await claimed_rows(db, clock, records)
+    calls = 0
+
+    async def locked(db: Database, batch: list) -> None:
+        nonlocal calls
+        calls += 1
+        raise OperationalError("UPDATE", {}, Exception("database is locked"))
+
+    recorder = outbox.Recorder(db)
+    with mock.patch.object(outbox, "finish_all", locked):
+        results = await asyncio.gather(
+            *(recorder.record(item) for item in finishes(jobs, records, clock.now())),
+            return_exceptions=True,
+        )
+    assert all(isinstance(r, OperationalError) for r in results)
+    assert calls <= 2, "each record was tried again against a database that is not there"
 
 
 async def test_a_cancelled_caller_still_has_its_record_written(
