@@ -155,15 +155,21 @@ def summarise(
 
 @contextlib.asynccontextmanager
 async def interactive_load(
-    fake: RecordingFake, users: list[interactive.SimUser], until: asyncio.Event, rounds: float
+    fake: RecordingFake,
+    users: list[interactive.SimUser],
+    until: asyncio.Event,
+    rounds: float,
+    due: dt.datetime,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Other users at 50 updates/s while the peak drains (their warm-up first, unmeasured),
-    in rounds of `rounds` seconds, at least one; the figures fill in when the block ends."""
+    """Other users at 50 updates/s while the peak drains, from the minute it is due (their
+    warm-up first, unmeasured), in rounds of `rounds` seconds, at least one; the figures fill
+    in when the block ends, with the p99 of each round to show when the tail came."""
     figures: dict[str, Any] = {}
     await asyncio.gather(*(interactive._steps(fake, u, 3 + i % 3) for i, u in enumerate(users)))
 
     async def drive() -> None:
         tallies: list[interactive.Tally] = []
+        await asyncio.sleep(max(0.0, due.timestamp() - time.time()))
         began = time.monotonic()
         while True:
             tally, _, _ = await interactive.open_loop(fake, users, INTERACTIVE_RATE, rounds)
@@ -183,6 +189,9 @@ async def interactive_load(
                 merged,
                 time.monotonic() - began,
             )
+        )
+        figures[f"interactive p99 ms per {rounds:g} s round from the minute"] = " ".join(
+            f"{percentile(t.latencies, 99) * 1000:.0f}" for t in tallies
         )
 
     task = asyncio.create_task(drive())
@@ -219,7 +228,7 @@ async def run_carecircle(
                     during: dict[str, Any] = {}
                     if load:
                         during = await stack.enter_async_context(
-                            interactive_load(fake, users, done, 2 if quick else 10)
+                            interactive_load(fake, users, done, 2 if quick else 10, due)
                         )
                     timeout = n * len(MEDS) / TELEGRAM_CEILING_PER_SECOND * 1.5 + 180
                     wait = max(0.0, due.timestamp() - time.time())
