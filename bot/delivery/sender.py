@@ -195,7 +195,11 @@ class OutboxSender:
             if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping, paid=paid):
                 await self._release(jobs[index:])  # stopping: unsent claims go back
                 break
-            await self._slots.acquire()
+            try:
+                await self._slots.acquire()
+            except BaseException:
+                self._flood.release_chat(job.chat_id)
+                raise
             task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
             self._inflight[job.id] = task
             task.add_done_callback(functools.partial(self._done, job))
@@ -252,6 +256,7 @@ class OutboxSender:
     def _done(self, job: Job, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
         self._inflight_chats.discard(job.chat_id)
+        self._flood.release_chat(job.chat_id)  # held since its slot (wait_for_slot)
         self._slots.release()
         self._wakeup.set()
 

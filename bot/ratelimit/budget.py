@@ -8,6 +8,12 @@ one second can arrive bunched with the next at Telegram's end and count as 31. T
 runs a little under the ceiling (HEADROOM), and no rolling second of actual sends holds more
 than one message under the limit (WINDOW_SPARE): a late message may catch up, but never so
 far that a little jitter on the way makes a second look over the limit at Telegram's end.
+
+Replies go first. A direct reply does not wait for the notifications' spacing: it passes the
+dispatch gate as soon as the rolling second has a place, and notifications leave a few places
+free while people are being answered (REPLY_ROOM). What keeps that safe for a chat: a
+notification's chat is held from the moment it has its slot until it passes the gate (or
+the sender gives it back), so a reply can neither overtake it nor follow it within a second.
 """
 
 from __future__ import annotations
@@ -30,6 +36,18 @@ CHAT_MARGIN = 1.05
 # at most this many seconds, so one slow answer cannot throttle everything for long.
 JITTER_SAMPLES = 64
 MAX_JITTER = 0.25
+# While people are being answered, notifications leave places of the rolling second free,
+# so a reply finds one at once instead of waiting for the busiest second to pass: one more
+# than the replies of the last second, at most REPLY_ROOM; "while" means a reply passed the
+# gate within the last REPLY_RECENT seconds. With nobody being answered (the peak alone),
+# notifications have the whole budget; with one reply now and then, they lose one place.
+REPLY_ROOM = 4
+REPLY_RECENT = 2.0
+# A notification's chat is held from its slot until it passes the dispatch gate (or the
+# sender gives the slot back), so nothing reaches the chat in between; at most this long,
+# should the sender lose track of a slot. Someone waiting on a held chat looks this often.
+HOLD_SECONDS = 60.0
+HELD_POLL = 0.05
 
 
 class Timer(Protocol):
@@ -76,8 +94,9 @@ class FloodBudget:
         self._next_slot = 0.0
         self._chat_free_at: dict[int, float] = {}
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
         self._replies_waiting = 0
+        self._replies: deque[float] = deque(maxlen=REPLY_ROOM)  # when the last ones passed
+        self._held: set[int] = set()
         self._chat_turns: dict[int, _Turn] = {}
         # Messages sent with allow_paid_broadcast draw on an overall budget of their own
         # (the per-chat gaps stay this budget's: they apply to every message).
@@ -135,26 +154,33 @@ class FloodBudget:
     def mark_chat(self, chat_id: int) -> None:
         """A message just went to this chat: hold its next notification back."""
         now = self._clock()
+        self._held.discard(chat_id)
         self._chat_free_at[chat_id] = now + (self._group_gap if chat_id < 0 else self._chat_gap)
         if len(self._chat_free_at) > 100_000:
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
-    async def reserve_overall(self) -> None:
-        """Wait for a slot in the overall budget; replies first, ahead of notifications."""
-        self._replies_waiting += 1
-        try:
-            async with self._lock:
-                # Polling with a computed sleep: the budget frees itself as time passes,
-                # there is no event to wait for.
-                while (wait := self.try_reserve(None)) > 0:
-                    await self._sleep(wait)
-        finally:
-            self._replies_waiting -= 1
+    def hold_chat(self, chat_id: int) -> None:
+        """A notification has its slot: nothing else reaches the chat until it has left."""
+        self._held.add(chat_id)
+        self._chat_free_at[chat_id] = self._clock() + HOLD_SECONDS
+
+    def release_chat(self, chat_id: int) -> None:
+        """The sender is done with a held chat: sent (its gap already runs from then) or not
+        (an edit, a failure before sending: the gap runs from now)."""
+        if chat_id in self._held:
+            self.mark_chat(chat_id)
+
+    async def wait_for_chat(self, chat_id: int) -> None:
+        """Wait until the chat may have another message. A held chat frees itself as soon
+        as its notification passes the gate, so it is looked at often, not slept through."""
+        while (wait := self.chat_wait(chat_id)) > 0:
+            await self._sleep(min(wait, HELD_POLL) if chat_id in self._held else wait)
 
     async def wait_for_slot(
         self, chat_id: int, stopping: Callable[[], bool], *, paid: bool = False
     ) -> bool:
         """Wait for a notification's place in the budget; False if told to stop meanwhile.
+        The chat is held from then on: the sender must `release_chat` when done with it.
 
         Someone waiting for a reply goes first: notifications take the slots replies leave
         (a paid one does not wait for them: it has a budget of its own).
@@ -167,11 +193,46 @@ class FloodBudget:
                 return False
             replies_first = self._replies_waiting and not own_lane
             await self._sleep(min(self._interval if replies_first else wait, 0.5))
-        return not stopping()
+        self.hold_chat(chat_id)
+        if stopping():
+            self.release_chat(chat_id)
+            return False
+        return True
+
+    def _room(self, now: float, reply: bool) -> float:
+        """Seconds until the rolling second has a place for this message (0: now).
+        Notifications leave REPLY_ROOM places free while people are being answered."""
+        window = 1.0 + self.jitter()
+        cap = self._dispatched.maxlen or 1
+        if not reply and self._replies and now - self._replies[-1] < REPLY_RECENT:
+            answered = sum(1 for t in self._replies if t + window > now)
+            cap = max(1, cap - min(REPLY_ROOM, answered + 1))
+        recent = [t for t in self._dispatched if t + window > now]
+        if len(recent) < cap:
+            return 0.0
+        return recent[len(recent) - cap] + window - now
+
+    async def reply_gate(self) -> float:
+        """The dispatch gate for a direct reply: ahead of notifications, after a 429's pause.
+        Its slot is taken from the notifications' spacing after it has gone."""
+        self._replies_waiting += 1
+        try:
+            while True:
+                now = self._clock()
+                wait = max(self._paused_until - now, self._room(now, reply=True))
+                if wait <= 0:
+                    break
+                await self._sleep(wait)
+        finally:
+            self._replies_waiting -= 1
+        self._dispatched.append(now)
+        self._replies.append(now)
+        self._take_slot()
+        return now
 
     async def dispatch_gate(self) -> float:
-        """The last check before a counted message goes out: no rolling second holds more
-        than the limit minus WINDOW_SPARE. Returns when the message passed.
+        """The last check before a counted notification goes out: no rolling second holds
+        more than the limit minus WINDOW_SPARE. Returns when the message passed.
 
         A slot is reserved a moment before the message leaves; if this process's loop is
         busy in between, messages reserved well apart leave together. Counting them here,
@@ -182,12 +243,10 @@ class FloodBudget:
         """
         while True:
             now = self._clock()
-            window = 1.0 + self.jitter()
-            full = len(self._dispatched) == self._dispatched.maxlen
-            if not full or self._dispatched[0] + window <= now:
+            if (wait := self._room(now, reply=False)) <= 0:
                 self._dispatched.append(now)
                 return now
-            await self._sleep(self._dispatched[0] + window - now)
+            await self._sleep(wait)
 
     def answered(self, passed_at: float) -> None:
         """Telegram answered a message that passed the gate at `passed_at`."""
@@ -204,17 +263,6 @@ class FloodBudget:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     # --- direct replies -----------------------------------------------------------------
-
-    async def _reserve_reply(self, chat_id: int) -> None:
-        """Wait until the chat may have another message, claim it, then take an overall slot.
-
-        The claim comes first, so the outbox sender does not put a notification in the chat
-        meanwhile; it is renewed once the slot is taken, which may be later."""
-        while (wait := self.chat_wait(chat_id)) > 0:
-            await self._sleep(wait)
-        self.mark_chat(chat_id)
-        await self.reserve_overall()
-        self.mark_chat(chat_id)
 
     @contextlib.asynccontextmanager
     async def _chat_turn(self, chat_id: int) -> AsyncIterator[None]:

@@ -83,7 +83,9 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
             # The outbox sender reserved the slot and handles a 429 itself; a paid broadcast
             # passes the paid lane's gate.
             paid = bool(data.get("allow_paid_broadcast")) and self.paid is not None
-            return await self._attempts(callback, args, kwargs, 1, counted, chat, paid=paid)
+            return await self._attempts(
+                callback, args, kwargs, 1, counted, chat, paid=paid, direct=False
+            )
         if chat is not None:
             # A direct reply: the person is waiting, but a second reply to one chat still
             # follows the first a second later, as Telegram asks, or it would draw a 429.
@@ -101,12 +103,26 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         chat: int | None,
         reply: bool = False,
         paid: bool = False,
+        direct: bool = True,
     ) -> JSON:
         gate = self.paid if paid and self.paid is not None else self
         for attempt in range(attempts):
             if reply and chat is not None:
-                await self._reserve_reply(chat)
-            passed_at = await gate.dispatch_gate() if counted else None
+                # The chat is held first, so the outbox sender puts no notification in it
+                # while the reply waits at the gate (a 429's pause, a full second).
+                await self.wait_for_chat(chat)
+                self.hold_chat(chat)
+            try:
+                if not counted:
+                    passed_at = None
+                elif direct:
+                    passed_at = await self.reply_gate()
+                else:
+                    passed_at = await gate.dispatch_gate()
+            except BaseException:  # cancelled at the gate: nothing left, the chat is free
+                if chat is not None:
+                    self.release_chat(chat)
+                raise
             if chat is not None:
                 # The gate may have held it a moment: the chat's gap runs from now.
                 self.mark_chat(chat)

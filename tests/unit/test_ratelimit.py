@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
 from bot.ratelimit import RESERVED, FloodControl
@@ -101,8 +104,10 @@ async def test_a_reply_someone_waits_for_goes_before_queued_notifications() -> N
         order.append("notification")
 
     async def reply() -> None:
-        await flood.reserve_overall()
-        order.append("reply")
+        async def send() -> None:
+            order.append("reply")
+
+        await flood.process_request(send, (), {}, "sendMessage", {"chat_id": 8}, None)
 
     notifying = asyncio.create_task(notify())  # the sender was waiting first
     await asyncio.sleep(0)
@@ -276,6 +281,18 @@ def test_paid_broadcasts_have_a_thousand_a_second_beside_the_thirty() -> None:
     assert 28.5 <= len(free) / 10 <= 30, "the paid lane takes nothing from the free one"
 
 
+async def test_each_replica_keeps_to_its_share_of_the_paid_lane_too() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(overall_per_second=30, timer=ticks, paid_per_second=1000)
+    flood.set_share(4)
+    sent = []
+    for step in range(10_000):  # ten seconds, a new chat each time
+        if flood.try_reserve(step, paid=True) == 0:
+            sent.append(ticks.now)
+        ticks.now += 0.001
+    assert 225 <= len(sent) / 10 <= 250 and rolling_max(sent, 1.0) <= 250
+
+
 def test_a_paid_broadcast_still_keeps_one_message_a_second_to_a_chat() -> None:
     ticks = Ticks()
     flood = FloodControl(timer=ticks, paid_per_second=1000)
@@ -297,3 +314,221 @@ def test_without_paid_broadcast_a_paid_request_is_an_ordinary_one() -> None:
     flood = FloodControl(overall_per_second=30, timer=ticks)
     sent = sum(flood.try_reserve(step, paid=True) == 0 for step in range(1000))
     assert sent <= 2  # no separate lane: the 30/s spacing holds
+
+
+# --- replies first, safely: notifications in flight, replies to the same chats ------------
+
+
+class Traffic:
+    """Notifications as the outbox sender sends them (a slot, a moment's delay before the
+    request, the gate) and direct replies as PTB sends them, on one flood control; records
+    when each message left, per chat and overall."""
+
+    def __init__(self, flood: FloodControl, ticks: GatedTicks) -> None:
+        self.flood = flood
+        self.ticks = ticks
+        self.left: list[tuple[int, str, float]] = []  # chat, what, when it left
+        self.reply_waits: list[float] = []
+
+    def _send(self, chat: int, what: str) -> Any:
+        async def send() -> None:
+            self.left.append((chat, what, self.ticks.now))
+
+        return send
+
+    async def notify(self, chat: int, delay: float) -> None:
+        assert await self.flood.wait_for_slot(chat, lambda: False)
+        await self.send_reserved(chat, delay)
+
+    async def send_reserved(self, chat: int, delay: float) -> None:
+        try:
+            await self.ticks.sleep(delay)  # the sender's way from its slot to the request
+            await self.flood.process_request(
+                self._send(chat, "notification"), (), {}, "sendMessage", {"chat_id": chat}, RESERVED
+            )
+        finally:
+            self.flood.release_chat(chat)
+
+    async def reply(self, chat: int) -> None:
+        asked = self.ticks.now
+        await self.flood.process_request(
+            self._send(chat, "reply"), (), {}, "sendMessage", {"chat_id": chat}, None
+        )
+        self.reply_waits.append(self.ticks.now - asked)
+
+    async def run(self, tasks: list[asyncio.Task[None]], step: float = 0.002) -> None:
+        while not all(task.done() for task in tasks):
+            await self.ticks.advance(step)
+        for task in tasks:
+            task.result()
+
+    def per_chat_gaps(self) -> list[float]:
+        by_chat: dict[int, list[float]] = {}
+        for chat, _, at in self.left:
+            by_chat.setdefault(chat, []).append(at)
+        return [b - a for times in by_chat.values() for a, b in itertools.pairwise(times)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from(["notification", "reply"]),
+            st.integers(1, 6),  # a few chats, so they collide
+            st.floats(0.0, 3.0),  # when it starts
+            st.floats(0.0, 1.5),  # a notification's way from its slot to the gate
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    busy=st.integers(0, 29),  # the rolling second already this full of other messages
+)
+def test_replies_and_notifications_in_flight_keep_every_chats_gap(
+    plan: list[tuple[str, int, float, float]], busy: int
+) -> None:
+    async def scenario() -> None:
+        ticks = GatedTicks()
+        flood = FloodControl(timer=ticks)
+        for _ in range(busy):
+            await flood.dispatch_gate()
+        traffic = Traffic(flood, ticks)
+        sender_chats: set[int] = set()
+
+        async def one(what: str, chat: int, start: float, delay: float) -> None:
+            await ticks.sleep(start)
+            if what == "reply":
+                await traffic.reply(chat)
+            elif chat not in sender_chats:  # the sender has one message in flight per chat
+                sender_chats.add(chat)
+                try:
+                    await traffic.notify(chat, delay)
+                finally:
+                    sender_chats.discard(chat)
+
+        await traffic.run([asyncio.create_task(one(*p)) for p in plan])
+        assert min(traffic.per_chat_gaps(), default=1.0) >= 1.0
+        times = sorted(at for _, _, at in traffic.left)
+        assert rolling_max(times, 1.0) <= 29 if times else True
+
+    asyncio.run(scenario())
+
+
+async def test_while_people_are_answered_a_reply_does_not_wait_for_the_peak() -> None:
+    """The morning peak saturates the budget; other people use the bot meanwhile (a command
+    about every 60 ms). Their replies go at once; the peak takes what they leave."""
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    traffic = Traffic(flood, ticks)
+    chats = itertools.count(1_000)
+    stop = False
+
+    async def peak() -> None:
+        running: set[asyncio.Task[None]] = set()
+        while not stop:
+            chat = next(chats)
+            if not await flood.wait_for_slot(chat, lambda: stop):
+                break
+            task = asyncio.create_task(traffic.send_reserved(chat, 0.0))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+
+    async def people() -> None:
+        nonlocal stop
+        gaps = random.Random(3)
+        replies = []
+        for person in range(150):
+            await ticks.sleep(gaps.expovariate(1 / 0.06))
+            await asyncio.sleep(0)
+            replies.append(asyncio.create_task(traffic.reply(person + 1)))
+        await asyncio.gather(*replies)
+        await ticks.sleep(1.0)
+        stop = True
+
+    sending = asyncio.create_task(peak())
+    await traffic.run([asyncio.create_task(people()), sending], step=0.001)
+    waits = sorted(traffic.reply_waits)
+    assert len(waits) == 150
+    assert waits[int(len(waits) * 0.99)] <= 0.002  # p99: at once (one step of the clock)
+    times = sorted(at for _, _, at in traffic.left)
+    assert rolling_max(times, 1.0) <= 29
+    notified = sum(what == "notification" for _, what, _ in traffic.left)
+    span = times[-1] - times[0]
+    assert notified / span > 8, "the peak still had what the replies left"
+
+
+async def test_with_nobody_answered_the_peak_has_the_whole_budget() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    traffic = Traffic(flood, ticks)
+    await traffic.run(
+        [asyncio.create_task(traffic.notify(chat, 0.0)) for chat in range(1, 301)], step=0.002
+    )
+    times = sorted(at for _, _, at in traffic.left)
+    assert len(times) == 300 and rolling_max(times, 1.0) <= 29
+    assert 300 / (times[-1] - times[0]) > 28
+
+
+def test_a_held_chat_is_freed_by_the_sender_when_nothing_was_sent() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks)
+    assert flood.try_reserve(7) == 0
+    flood.hold_chat(7)  # an edit: it never passes the gate
+    ticks.now += 5.0
+    assert flood.chat_wait(7) > 50  # still held: its message has not left yet
+    flood.release_chat(7)
+    assert 1.0 < flood.chat_wait(7) <= 1.05  # a full gap from now, to be safe
+    flood.release_chat(7)  # a second release changes nothing
+    assert 1.0 < flood.chat_wait(7) <= 1.05
+
+
+async def test_a_reply_now_and_then_costs_the_peak_one_place_at_most() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    traffic = Traffic(flood, ticks)
+
+    async def now_and_then() -> None:
+        for person in range(6):
+            await ticks.sleep(1.5)
+            await traffic.reply(person + 1)
+
+    await traffic.run(
+        [asyncio.create_task(now_and_then())]
+        + [asyncio.create_task(traffic.notify(chat, 0.0)) for chat in range(100, 350)],
+        step=0.002,
+    )
+    times = sorted(at for _, what, at in traffic.left if what == "notification")
+    assert len(times) == 250
+    # 28 places a second instead of 29, less the replies' own (28.8/s with nobody answered).
+    assert 250 / (times[-1] - times[0]) > 26.5
+    first, *later = traffic.reply_waits
+    assert first <= 0.04  # the first after a quiet spell waits for a place, up to one gap
+    assert max(later) <= 0.002
+
+
+async def test_a_reply_waiting_out_a_429_keeps_its_chat_from_notifications() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    traffic = Traffic(flood, ticks)
+    flood.pause(5)
+    replying = asyncio.create_task(traffic.reply(7))
+    for _ in range(200):
+        await ticks.advance(0.01)  # two seconds into the pause: past a chat's usual gap
+    assert flood.chat_wait(7) > 1.0, "a notification could take the chat and leave with it"
+    notifying = asyncio.create_task(traffic.notify(7, 0.0))
+    await traffic.run([replying, notifying], step=0.01)
+    assert [what for _, what, _ in traffic.left] == ["reply", "notification"]
+    assert min(traffic.per_chat_gaps()) >= 1.0
+
+
+async def test_a_reply_cancelled_at_the_gate_frees_its_chat() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    traffic = Traffic(flood, ticks)
+    flood.pause(5)
+    replying = asyncio.create_task(traffic.reply(7))
+    await ticks.advance(0.01)
+    replying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await replying
+    assert flood.chat_wait(7) <= 1.05
