@@ -21,6 +21,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot import aiohttp_request
 from bot.aiohttp_request import AiohttpRequest, PoolTimedOut
 from bot.botapi import BotApiMonitor, ObservedRequest
 from bot.metrics import Metrics
@@ -45,6 +46,7 @@ async def server() -> AsyncIterator[Server]:
 
     async def answer(request: web.Request) -> web.Response:
         seen: dict[str, Any] = {"method": request.method, "path": request.path}
+        seen["host"] = request.host
         seen["content_type"] = request.content_type
         if request.content_type == "multipart/form-data":
             parts: dict[str, Any] = {}
@@ -238,6 +240,58 @@ async def test_calls_before_initialize_or_after_shutdown_are_refused(server: Ser
         await request.do_request(f"{server.url}/bot1:x/getMe", "POST")
     await request.initialize()  # PTB may initialize again after a shutdown
     assert (await request.do_request(f"{server.url}/bot1:x/getMe", "POST"))[0] == 200
+    await request.shutdown()
+
+
+def clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+async def test_the_environments_proxy_is_used_and_looked_up_once(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `server` plays the proxy: a proxied call arrives with Telegram's host in its Host header.
+    clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    lookups: list[str] = []
+    real = aiohttp_request.get_env_proxy_for_url
+
+    def counted(url: Any) -> Any:
+        lookups.append(str(url.host))
+        return real(url)
+
+    monkeypatch.setattr(aiohttp_request, "get_env_proxy_for_url", counted)
+    request = AiohttpRequest()
+    await request.initialize()
+    for method in ("getMe", "sendMessage", "getMe"):
+        status, _ = await request.do_request(
+            f"http://api.telegram.invalid/bot{TOKEN}/{method}", "POST", form(chat_id=1)
+        )
+        assert status == 200
+    await request.shutdown()
+    assert [seen["host"] for seen in server.seen] == ["api.telegram.invalid"] * 3
+    assert lookups == ["api.telegram.invalid"]
+
+
+async def test_no_proxy_sends_straight_to_the_host(
+    server: Server, unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy that is not listening: going through it would fail.
+    clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused_tcp_port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    request = AiohttpRequest()
+    await request.initialize()
+    status, _ = await request.do_request(f"{server.url}/bot{TOKEN}/getMe", "POST")
+    await request.shutdown()
+    assert status == 200
+    monkeypatch.delenv("NO_PROXY")
+    request = AiohttpRequest()
+    await request.initialize()
+    with pytest.raises(NetworkError):
+        await request.do_request(f"{server.url}/bot{TOKEN}/getMe", "POST")
     await request.shutdown()
 
 
