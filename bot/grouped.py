@@ -57,7 +57,16 @@ class Grouped(Generic[T]):
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
-                await self._run(batch)
+                try:
+                    await self._run(batch)
+                except Exception as error:  # `isolate` itself failed: each caller hears it
+                    for _, future in batch:
+                        _settle(future, error)
+                except BaseException:  # cancelled (shut down): nobody may wait for ever
+                    for _, future in batch + self._waiting:
+                        future.cancel()
+                    self._waiting = []
+                    raise
         finally:
             self._worker = None
 

@@ -90,3 +90,40 @@ async def test_without_isolate_the_same_failure_is_tried_in_parts() -> None:
     results = await submit_all(grouped, list(range(8)))
     assert all(isinstance(r, Down) for r in results)
     assert len(store.calls) > 2
+
+
+# --- found by a hostile review: no caller may be left waiting for ever ------------------
+
+
+async def _outcomes(grouped: Grouped[int], n: int) -> list[object]:
+    tasks = [asyncio.create_task(grouped.submit(i)) for i in range(n)]
+    _, pending = await asyncio.wait(tasks, timeout=1.0)
+    for task in pending:
+        task.cancel()
+    return ["waiting" if t in pending else (t.exception() or "ok") for t in tasks]
+
+
+async def test_an_isolate_that_fails_fails_the_batch_instead_of_hanging_it() -> None:
+    async def handle(batch: list[int]) -> None:
+        await asyncio.sleep(0)
+        if 3 in batch:
+            raise ValueError("bad item")
+
+    def isolate(error: Exception) -> bool:
+        raise KeyError("a bug in the predicate")
+
+    outcomes = await _outcomes(Grouped(handle, name="t", isolate=isolate), 6)
+    assert "waiting" not in outcomes, outcomes
+    assert any(isinstance(o, KeyError) for o in outcomes)
+
+
+async def test_a_batch_cancelled_inside_handle_cancels_its_callers_instead_of_hanging() -> None:
+    async def handle(batch: list[int]) -> None:
+        await asyncio.sleep(0)
+        raise asyncio.CancelledError  # a driver turning its own timeout into this
+
+    grouped = Grouped(handle, name="t")
+    tasks = [asyncio.create_task(grouped.submit(i)) for i in range(3)]
+    _, pending = await asyncio.wait(tasks, timeout=1.0)
+    assert not pending
+    assert all(task.cancelled() for task in tasks)
