@@ -7,7 +7,9 @@ Each step is one short transaction of its own, so that no send ever happens insi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,8 +20,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
+from bot.events import log_event
 from bot.grouped import Grouped
 from bot.notify import Priority, settled_payload
+
+log = logging.getLogger(__name__)
 
 NETWORK_ERROR = "network error"
 # A message in one of these states will not be sent (again).
@@ -223,6 +228,39 @@ class Recorder(Grouped[Finish]):
 
     async def record(self, finish: Finish) -> None:
         await self.submit(finish)
+
+    async def record_sent(self, finish: Finish, within: float) -> None:
+        """Record a message Telegram has accepted. A database that fails now (locked, a
+        dropped connection) must not put it back in the queue, or it would go out twice:
+        the record alone is tried again, with backoff, for up to `within` seconds; then
+        SentNotRecorded (its row keeps its claim's lease)."""
+        delay = RECORD_FIRST_RETRY
+        while True:
+            try:
+                await self.submit(finish)
+                return
+            except Exception as exc:
+                if within <= 0:
+                    raise SentNotRecorded from exc
+                log_event(
+                    log,
+                    "outbox.record_retry",
+                    logging.WARNING,
+                    outbox_id=finish.job.id,
+                    error=type(exc).__name__,
+                )
+            await asyncio.sleep(min(delay, within))
+            within -= delay
+            delay = min(delay * 2, RECORD_MAX_RETRY)
+
+
+# A sent message whose record failed: tried again after this long, doubling up to the most.
+RECORD_FIRST_RETRY = 0.05
+RECORD_MAX_RETRY = 5.0
+
+
+class SentNotRecorded(Exception):
+    """Telegram accepted the message, but the database would not record it in time."""
 
 
 async def finish_many(db: Database, ids: list[int], state: OutboxState, error: str) -> list[str]:

@@ -32,7 +32,7 @@ from bot.delivery.policy import Action, DeliveryPolicy, Failure, classify, in_ou
 from bot.events import log_event
 from bot.metrics import Metrics
 from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until
-from bot.ratelimit import RESERVED, FloodControl, retry_after_seconds
+from bot.ratelimit import RESERVED, FloodControl, Hold, retry_after_seconds
 from bot.render import markup
 
 log = logging.getLogger(__package__)
@@ -192,17 +192,24 @@ class OutboxSender:
             if index == self._config.claim_ahead // 2 and not self._stopping and not self.in_outage:
                 self._prefetch = asyncio.create_task(self._next_batch(), name="outbox-claim")
             paid = self._paid(job)
-            if not await self._flood.wait_for_slot(job.chat_id, lambda: self._stopping, paid=paid):
+            # A sending place first, then the budget's slot: the chat is held from the slot
+            # until the message passes the gate, and must not be held while sends in flight
+            # finish (a reply to it would wait all that time).
+            await self._slots.acquire()
+            try:
+                hold = await self._flood.wait_for_slot(
+                    job.chat_id, lambda: self._stopping, paid=paid
+                )
+            except BaseException:
+                self._slots.release()
+                raise
+            if hold is None:
+                self._slots.release()
                 await self._release(jobs[index:])  # stopping: unsent claims go back
                 break
-            try:
-                await self._slots.acquire()
-            except BaseException:
-                self._flood.release_chat(job.chat_id)
-                raise
             task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
             self._inflight[job.id] = task
-            task.add_done_callback(functools.partial(self._done, job))
+            task.add_done_callback(functools.partial(self._done, job, hold))
         return 0.0 if jobs else wait
 
     async def _next_batch(self) -> tuple[list[Job], float]:
@@ -253,10 +260,10 @@ class OutboxSender:
                         break
         return chosen, unreachable, wait
 
-    def _done(self, job: Job, _task: asyncio.Task[None]) -> None:
+    def _done(self, job: Job, hold: Hold, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
         self._inflight_chats.discard(job.chat_id)
-        self._flood.release_chat(job.chat_id)  # held since its slot (wait_for_slot)
+        self._flood.release_chat(hold)  # held since its slot (wait_for_slot)
         self._slots.release()
         self._wakeup.set()
 
@@ -303,6 +310,10 @@ class OutboxSender:
     async def _deliver(self, job: Job) -> None:
         try:
             await self._deliver_once(job)
+        except outbox.SentNotRecorded:
+            # Telegram has it, but its row still says sending: once the claim's lease runs
+            # out it goes again, as after a crash between the send and its record.
+            log_event(log, "outbox.sent_not_recorded", logging.ERROR, outbox_id=job.id)
         except Exception as exc:
             log.exception("event=outbox.deliver_crashed outbox_id=%s", job.id)
             await self._failed(job, Failure.INTERNAL, exc)
@@ -340,10 +351,14 @@ class OutboxSender:
                 raise  # an error we do not know: logged with its traceback by _deliver
             await self._failed(job, failure, exc)
             return
-        if self.in_outage:
-            await self._after_outage()
-        self._network_failures = 0
-        await self._finish(job, OutboxState.SENT, message_id=message_id)
+        was_out, self._network_failures = self.in_outage, 0
+        sent = outbox.Finish(job, OutboxState.SENT, self._clock.now(), message_id=message_id)
+        await self._recorder.record_sent(sent, within=self._config.lease.total_seconds() / 2)
+        if was_out:
+            try:
+                await self._after_outage()
+            except Exception:  # what waited goes at its own backoff instead
+                log.exception("event=outbox.recover_failed")
         log_event(log, "outbox.sent", outbox_id=job.id, kind=job.kind, attempt=job.attempts)
         self._metrics.notification_sent(job.kind)
         await self._delivered(Delivered(job.kind, job.key, job.op, self._clock.now()))

@@ -6,7 +6,15 @@ knows nothing of Telegram; ptb.py plugs it into PTB as the rate limiter for dire
 
 from __future__ import annotations
 
-from bot.ratelimit.budget import FloodBudget, RealTimer, Timer
+from bot.ratelimit.budget import FloodBudget, Hold, RealTimer, Timer
 from bot.ratelimit.ptb import RESERVED, FloodControl, retry_after_seconds
 
-__all__ = ["RESERVED", "FloodBudget", "FloodControl", "RealTimer", "Timer", "retry_after_seconds"]
+__all__ = [
+    "RESERVED",
+    "FloodBudget",
+    "FloodControl",
+    "Hold",
+    "RealTimer",
+    "Timer",
+    "retry_after_seconds",
+]

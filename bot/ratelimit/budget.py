@@ -96,7 +96,7 @@ class FloodBudget:
         self._paused_until = 0.0
         self._replies_waiting = 0
         self._replies: deque[float] = deque(maxlen=REPLY_ROOM)  # when the last ones passed
-        self._held: set[int] = set()
+        self._held: dict[int, Hold] = {}
         self._chat_turns: dict[int, _Turn] = {}
         # Messages sent with allow_paid_broadcast draw on an overall budget of their own
         # (the per-chat gaps stay this budget's: they apply to every message).
@@ -152,23 +152,41 @@ class FloodBudget:
             self._next_slot = max(self._next_slot, now - self._interval / 2) + self._interval
 
     def mark_chat(self, chat_id: int) -> None:
-        """A message just went to this chat: hold its next notification back."""
+        """A message just went to this chat: hold its next notification back. The gap is
+        widened by the jitter on the way, as the rolling second is (see dispatch_gate)."""
         now = self._clock()
-        self._held.discard(chat_id)
-        self._chat_free_at[chat_id] = now + (self._group_gap if chat_id < 0 else self._chat_gap)
+        self._held.pop(chat_id, None)
+        gap = self._group_gap if chat_id < 0 else self._chat_gap
+        self._chat_free_at[chat_id] = now + gap + self.jitter()
         if len(self._chat_free_at) > 100_000:
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
-    def hold_chat(self, chat_id: int) -> None:
-        """A notification has its slot: nothing else reaches the chat until it has left."""
-        self._held.add(chat_id)
-        self._chat_free_at[chat_id] = self._clock() + HOLD_SECONDS
+    def hold_chat(self, chat_id: int, *, reply: bool = False) -> Hold:
+        """A message has its turn: nothing else reaches the chat until it has left. Only the
+        returned hold can give the chat back (`release_chat`)."""
+        hold = Hold(chat_id, reply)
+        self._held[chat_id] = hold
+        self._chat_free_at[chat_id] = max(self._clock(), self._paused_until) + HOLD_SECONDS
+        return hold
 
-    def release_chat(self, chat_id: int) -> None:
-        """The sender is done with a held chat: sent (its gap already runs from then) or not
-        (an edit, a failure before sending: the gap runs from now)."""
-        if chat_id in self._held:
-            self.mark_chat(chat_id)
+    def release_chat(self, hold: Hold) -> None:
+        """Done with a held chat. Sent, the hold was ended when the message passed the gate
+        (its gap runs from then), and the chat may be someone else's by now: left alone.
+        Still held (an edit, a failure before sending), the gap runs from now, to be safe:
+        whether something reached the chat on another way is not known here."""
+        if self._held.get(hold.chat_id) is hold:
+            self.mark_chat(hold.chat_id)
+
+    async def reclaim(self, chat_id: int) -> Hold | None:
+        """A notification about to pass its gate: does its chat's hold still stand? Nearly
+        always (None). If it ran out on the way (HOLD_SECONDS) and a reply may have had the
+        chat since, the notification waits for the chat like anyone else and holds it
+        afresh; the new hold is returned, for the caller to give back if nothing is sent."""
+        current = self._held.get(chat_id)
+        if current is not None and not current.reply and self.chat_wait(chat_id) > 0:
+            return None  # one notification per chat is in flight: this hold is its own
+        await self.wait_for_chat(chat_id)
+        return self.hold_chat(chat_id)
 
     async def wait_for_chat(self, chat_id: int) -> None:
         """Wait until the chat may have another message. A held chat frees itself as soon
@@ -178,9 +196,9 @@ class FloodBudget:
 
     async def wait_for_slot(
         self, chat_id: int, stopping: Callable[[], bool], *, paid: bool = False
-    ) -> bool:
-        """Wait for a notification's place in the budget; False if told to stop meanwhile.
-        The chat is held from then on: the sender must `release_chat` when done with it.
+    ) -> Hold | None:
+        """Wait for a notification's place in the budget; None if told to stop meanwhile.
+        The chat is held from then on: the sender must `release_chat` the hold when done.
 
         Someone waiting for a reply goes first: notifications take the slots replies leave
         (a paid one does not wait for them: it has a budget of its own).
@@ -190,14 +208,14 @@ class FloodBudget:
             wait := self.try_reserve(chat_id, paid=paid)
         ) > 0:
             if stopping():
-                return False
+                return None
             replies_first = self._replies_waiting and not own_lane
             await self._sleep(min(self._interval if replies_first else wait, 0.5))
-        self.hold_chat(chat_id)
+        hold = self.hold_chat(chat_id)
         if stopping():
-            self.release_chat(chat_id)
-            return False
-        return True
+            self.release_chat(hold)
+            return None
+        return hold
 
     def _room(self, now: float, reply: bool) -> float:
         """Seconds until the rolling second has a place for this message (0: now).
@@ -248,6 +266,12 @@ class FloodBudget:
                 return now
             await self._sleep(wait)
 
+    async def pause_passed(self) -> None:
+        """Return once no 429 pause is running (a notification reserved before one began
+        waits it out at its gate, as replies do)."""
+        while (wait := self._paused_until - self._clock()) > 0:
+            await self._sleep(wait)
+
     def answered(self, passed_at: float) -> None:
         """Telegram answered a message that passed the gate at `passed_at`."""
         self._delays.append(self._clock() - passed_at)
@@ -259,8 +283,12 @@ class FloodBudget:
         return min(MAX_JITTER, max(self._delays) - min(self._delays))
 
     def pause(self, seconds: float) -> None:
-        """Telegram said 429: nobody in this process sends until it has passed."""
+        """Telegram said 429: nobody in this process sends until it has passed. Chats held
+        for a message that waits out the pause stay held through it."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        for chat_id in self._held:
+            free_at = self._chat_free_at.get(chat_id, 0.0)
+            self._chat_free_at[chat_id] = max(free_at, self._paused_until + HOLD_SECONDS)
 
     # --- direct replies -----------------------------------------------------------------
 
@@ -278,6 +306,14 @@ class FloodBudget:
             turn.waiting -= 1
             if not turn.waiting:
                 del self._chat_turns[chat_id]
+
+
+@dataclass(eq=False)
+class Hold:
+    """A chat held for one message (a direct reply's, or a notification's)."""
+
+    chat_id: int
+    reply: bool = False
 
 
 @dataclass

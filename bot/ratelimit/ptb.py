@@ -107,21 +107,27 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
     ) -> JSON:
         gate = self.paid if paid and self.paid is not None else self
         for attempt in range(attempts):
+            hold = None
             if reply and chat is not None:
                 # The chat is held first, so the outbox sender puts no notification in it
                 # while the reply waits at the gate (a 429's pause, a full second).
                 await self.wait_for_chat(chat)
-                self.hold_chat(chat)
+                hold = self.hold_chat(chat, reply=True)
             try:
                 if not counted:
                     passed_at = None
                 elif direct:
                     passed_at = await self.reply_gate()
                 else:
+                    # Reserved before a 429 began (the paid lane too): it waits out the pause.
+                    # Its chat was held by the sender, which gives it back when done.
+                    await self.pause_passed()
+                    if chat is not None:
+                        hold = await self.reclaim(chat)
                     passed_at = await gate.dispatch_gate()
             except BaseException:  # cancelled at the gate: nothing left, the chat is free
-                if chat is not None:
-                    self.release_chat(chat)
+                if hold is not None:
+                    self.release_chat(hold)
                 raise
             if chat is not None:
                 # The gate may have held it a moment: the chat's gap runs from now.

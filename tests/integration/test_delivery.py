@@ -6,15 +6,17 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import FrozenClock
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
-from bot.delivery import Delivered, OutboxSender, SenderConfig
+from bot.delivery import Delivered, OutboxSender, SenderConfig, outbox
 from bot.notify import Notifier, OutMessage, Priority
 from bot.ratelimit import FloodControl
 from tests.fakes.timer import Ticks
@@ -90,6 +92,10 @@ class Rig:
 
 @pytest.fixture
 def rig(db: Database, clock: FrozenClock) -> Rig:
+    return make_rig(db, clock, SenderConfig(concurrency=1, max_attempts=3))
+
+
+def make_rig(db: Database, clock: FrozenClock, config: SenderConfig) -> Rig:
     ticks = Ticks()
     bot = ScriptedBot()
     unreachable: list[int] = []
@@ -103,7 +109,7 @@ def rig(db: Database, clock: FrozenClock) -> Rig:
         FloodControl(timer=ticks),
         clock,
         on_unreachable=on_unreachable,
-        config=SenderConfig(concurrency=1, max_attempts=3),
+        config=config,
     )
     return Rig(db, clock, ticks, bot, sender, Notifier(clock), unreachable)
 
@@ -435,3 +441,75 @@ async def test_with_paid_broadcast_reminders_go_paid_and_nothing_else(
     assert len(paid) == 40 and {p["text"] for p in paid} == {"reminder"}
     [tip] = [p for p in calls if p["text"] == "tip"]
     assert "allow_paid_broadcast" not in tip
+
+
+# --- a database that fails just after Telegram accepted a message -----------------------
+
+
+def locked_once(when: Any) -> tuple[Any, list[bool]]:
+    """outbox.finish_all that fails once (SQLite's busy timeout, a dropped PostgreSQL
+    connection) on the first batch `when` picks, then works."""
+    real = outbox.finish_all
+    failed: list[bool] = []
+
+    async def finish_all(db: Database, batch: list[Any]) -> None:
+        if not failed and when(batch):
+            failed.append(True)
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        await real(db, batch)
+
+    return finish_all, failed
+
+
+async def test_a_locked_database_while_recording_a_send_does_not_send_it_again(
+    rig: Rig,
+) -> None:
+    finish_all, failed = locked_once(lambda b: any(f.state == OutboxState.SENT for f in b))
+    await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
+    with mock.patch.object(outbox, "finish_all", finish_all):
+        await rig.pass_once()
+        for _ in range(5):
+            await rig.later(2.0)
+    assert failed
+    assert sent_texts(rig.bot) == ["Time for Medicine A"]
+    assert (await rig.row("dose:1:reminder")).state == OutboxState.SENT
+
+
+async def test_one_failed_batch_of_records_resends_none_of_its_reminders(
+    db: Database, clock: FrozenClock
+) -> None:
+    many = make_rig(db, clock, SenderConfig(concurrency=8))
+    for chat in range(1, 9):
+        await many.queue(f"dose:{chat}:reminder", chat, f"dose {chat}")
+    finish_all, failed = locked_once(
+        lambda b: len(b) > 1 and all(f.state == OutboxState.SENT for f in b)
+    )
+    with mock.patch.object(outbox, "finish_all", finish_all):
+        await many.pass_once()
+        for _ in range(7):
+            await many.later(3)
+    assert failed
+    assert sorted(sent_texts(many.bot)) == sorted(f"dose {chat}" for chat in range(1, 9))
+
+
+async def test_a_record_that_keeps_failing_gives_up_and_leaves_the_row_to_its_lease(
+    db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = make_rig(db, clock, SenderConfig(concurrency=1, lease=dt.timedelta(seconds=0.6)))
+    tries: list[int] = []
+
+    async def always_locked(db: Database, batch: list[Any]) -> None:
+        if any(f.state == OutboxState.SENT for f in batch):
+            tries.append(len(batch))
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        await real(db, batch)
+
+    real = outbox.finish_all
+    await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
+    with mock.patch.object(outbox, "finish_all", always_locked):
+        await rig.pass_once()
+    assert len(tries) >= 3  # tried again with backoff, for half the lease
+    assert sent_texts(rig.bot) == ["Time for Medicine A"]
+    assert (await rig.row("dose:1:reminder")).state == OutboxState.SENDING
+    assert "outbox.sent_not_recorded" in caplog.text
+    assert "Medicine A" not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from typing import Any
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
-from bot.ratelimit import RESERVED, FloodControl
+from bot.ratelimit import RESERVED, FloodControl, Hold
 from tests.fakes.timer import Ticks
 
 
@@ -337,17 +338,34 @@ class Traffic:
         return send
 
     async def notify(self, chat: int, delay: float) -> None:
-        assert await self.flood.wait_for_slot(chat, lambda: False)
-        await self.send_reserved(chat, delay)
+        hold = await self.flood.wait_for_slot(chat, lambda: False)
+        assert hold is not None
+        await self.send_reserved(hold, delay)
 
-    async def send_reserved(self, chat: int, delay: float) -> None:
+    async def send_reserved(self, hold: Hold, delay: float) -> None:
+        """A notification with its slot, `delay` on the way to its request."""
+        chat = hold.chat_id
         try:
             await self.ticks.sleep(delay)  # the sender's way from its slot to the request
             await self.flood.process_request(
                 self._send(chat, "notification"), (), {}, "sendMessage", {"chat_id": chat}, RESERVED
             )
         finally:
-            self.flood.release_chat(chat)
+            self.flood.release_chat(hold)
+
+    async def send_paid(self, hold: Hold, what: str) -> None:
+        """A paid broadcast with its slot, sent at once."""
+        try:
+            await self.flood.process_request(
+                self._send(hold.chat_id, what),
+                (),
+                {},
+                "sendMessage",
+                {"chat_id": hold.chat_id, "allow_paid_broadcast": True},
+                RESERVED,
+            )
+        finally:
+            self.flood.release_chat(hold)
 
     async def reply(self, chat: int) -> None:
         asked = self.ticks.now
@@ -426,9 +444,10 @@ async def test_while_people_are_answered_a_reply_does_not_wait_for_the_peak() ->
         running: set[asyncio.Task[None]] = set()
         while not stop:
             chat = next(chats)
-            if not await flood.wait_for_slot(chat, lambda: stop):
+            hold = await flood.wait_for_slot(chat, lambda: stop)
+            if hold is None:
                 break
-            task = asyncio.create_task(traffic.send_reserved(chat, 0.0))
+            task = asyncio.create_task(traffic.send_reserved(hold, 0.0))
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running)
@@ -469,17 +488,45 @@ async def test_with_nobody_answered_the_peak_has_the_whole_budget() -> None:
     assert 300 / (times[-1] - times[0]) > 28
 
 
-def test_a_held_chat_is_freed_by_the_sender_when_nothing_was_sent() -> None:
-    ticks = Ticks()
+async def slotted(
+    chat: int, *, paid_per_second: float | None = None, paid: bool = False
+) -> tuple[GatedTicks, FloodControl, Traffic, Hold]:
+    """A flood control on a hand-moved clock, and a notification's slot for `chat`."""
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks, paid_per_second=paid_per_second)
+    hold = await flood.wait_for_slot(chat, lambda: False, paid=paid)
+    assert hold is not None
+    return ticks, flood, Traffic(flood, ticks), hold
+
+
+async def test_a_held_chat_is_freed_by_the_sender_when_nothing_was_sent() -> None:
+    ticks = GatedTicks()
     flood = FloodControl(timer=ticks)
-    assert flood.try_reserve(7) == 0
-    flood.hold_chat(7)  # an edit: it never passes the gate
-    ticks.now += 5.0
-    assert flood.chat_wait(7) > 50  # still held: its message has not left yet
-    flood.release_chat(7)
-    assert 1.0 < flood.chat_wait(7) <= 1.05  # a full gap from now, to be safe
-    flood.release_chat(7)  # a second release changes nothing
-    assert 1.0 < flood.chat_wait(7) <= 1.05
+    hold = await flood.wait_for_slot(-100, lambda: False)  # an edit in a group: never counted
+    assert hold is not None
+    await ticks.advance(5.0)
+    assert flood.chat_wait(-100) > 50  # still held: its message has not left yet
+    flood.release_chat(hold)
+    assert 3.1 < flood.chat_wait(-100) <= 3.15  # a full group gap from now, to be safe
+    await ticks.advance(1.0)
+    flood.release_chat(hold)  # a second release changes nothing
+    assert 2.1 < flood.chat_wait(-100) <= 2.15
+
+
+async def test_a_hold_given_back_late_cannot_free_a_chat_someone_else_holds() -> None:
+    ticks, flood, traffic, first = await slotted(7)
+    await flood.process_request(  # sent: its gap runs; its sender goes on (recording it)
+        traffic._send(7, "first"), (), {}, "sendMessage", {"chat_id": 7}, RESERVED
+    )
+    await ticks.advance(1.1)
+    flood.pause(5)
+    reply = asyncio.create_task(traffic.reply(7))  # holds chat 7 through the pause
+    await ticks.advance(0.01)
+    flood.release_chat(first)  # the first one's sender finishing late
+    assert flood.chat_wait(7) > 4.5
+    reply.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reply
 
 
 async def test_a_reply_now_and_then_costs_the_peak_one_place_at_most() -> None:
@@ -532,3 +579,80 @@ async def test_a_reply_cancelled_at_the_gate_frees_its_chat() -> None:
     with pytest.raises(asyncio.CancelledError):
         await replying
     assert flood.chat_wait(7) <= 1.05
+
+
+# --- found by a hostile review of "replies first" --------------------------------------
+
+
+async def test_a_notification_reserved_before_a_429_waits_out_the_pause() -> None:
+    ticks, flood, traffic, hold = await slotted(7)
+    flood.pause(5)  # a 429 on another send in flight
+    paused_at = ticks.now
+    await traffic.run([asyncio.create_task(traffic.send_reserved(hold, 0.0))], step=0.01)
+    [(_, _, left_at)] = traffic.left
+    assert left_at >= paused_at + 5
+
+
+async def test_a_paid_notification_waits_out_the_pause_too() -> None:
+    ticks, flood, traffic, hold = await slotted(7, paid_per_second=1000, paid=True)
+    flood.pause(3)
+    paused_at = ticks.now
+
+    await traffic.run([asyncio.create_task(traffic.send_paid(hold, "paid"))], step=0.01)
+    [(_, _, left_at)] = traffic.left
+    assert left_at >= paused_at + 3
+
+
+async def test_a_hold_that_ran_out_on_the_way_is_taken_again_before_the_gate() -> None:
+    # The notification takes 61 s from its slot to its request; its hold runs out at 60 s
+    # and a reply goes then: the notification must still keep a second away from it.
+    ticks, _, traffic, hold = await slotted(7)
+    notification = asyncio.create_task(traffic.send_reserved(hold, 61.0))
+
+    async def late_reply() -> None:
+        await ticks.sleep(60.5)
+        await traffic.reply(7)
+
+    await traffic.run([notification, asyncio.create_task(late_reply())], step=0.05)
+    assert len(traffic.left) == 2
+    assert min(traffic.per_chat_gaps()) >= 1.0, traffic.left
+
+
+async def test_a_429_keeps_the_chats_of_notifications_waiting_it_out() -> None:
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks)
+    hold = await flood.wait_for_slot(7, lambda: False)
+    assert hold is not None
+    flood.pause(100)  # longer than a hold lasts
+    await ticks.advance(90)
+    assert flood.chat_wait(7) > 60
+
+
+async def test_a_late_release_leaves_a_paid_reminder_a_second_from_a_reply() -> None:
+    # Paid broadcast on: notification A went to chat 7, a reply then holds 7 while it waits
+    # for room in a full second, and A's sender finishes only now. A's release must not free
+    # 7 for the next (paid) reminder while the reply is still waiting.
+    ticks = GatedTicks()
+    flood = FloodControl(timer=ticks, paid_per_second=1000)
+    traffic = Traffic(flood, ticks)
+    flood._delays.extend([0.0, 0.25])
+    first = await flood.wait_for_slot(7, lambda: False)
+    assert first is not None
+    await flood.process_request(
+        traffic._send(7, "A"), (), {}, "sendMessage", {"chat_id": 7}, RESERVED
+    )
+    await ticks.advance(1.3)
+    for _ in range(29):
+        await flood.dispatch_gate()
+    reply = asyncio.create_task(traffic.reply(7))
+    await ticks.advance(0.01)
+    flood.release_chat(first)  # A's sender, done late
+
+    async def paid_reminder() -> None:
+        hold = await flood.wait_for_slot(7, lambda: False, paid=True)
+        assert hold is not None
+        await traffic.send_paid(hold, "paid reminder")
+
+    await traffic.run([reply, asyncio.create_task(paid_reminder())], step=0.01)
+    assert len(traffic.left) == 3
+    assert min(traffic.per_chat_gaps()) >= 1.0, traffic.left
