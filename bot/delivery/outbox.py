@@ -234,13 +234,16 @@ class Recorder(Grouped[Finish]):
         dropped connection) must not put it back in the queue, or it would go out twice:
         the record alone is tried again, with backoff, for up to `within` seconds; then
         SentNotRecorded (its row keeps its claim's lease)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within  # the database's own waits count too
         delay = RECORD_FIRST_RETRY
         while True:
             try:
-                await self.submit(finish)
+                async with asyncio.timeout_at(deadline):  # submit shields the record itself
+                    await self.submit(finish)
                 return
             except Exception as exc:
-                if within <= 0:
+                if loop.time() >= deadline:
                     raise SentNotRecorded from exc
                 log_event(
                     log,
@@ -249,8 +252,7 @@ class Recorder(Grouped[Finish]):
                     outbox_id=finish.job.id,
                     error=type(exc).__name__,
                 )
-            await asyncio.sleep(min(delay, within))
-            within -= delay
+            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
             delay = min(delay * 2, RECORD_MAX_RETRY)
 
 

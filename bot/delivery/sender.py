@@ -140,7 +140,13 @@ class OutboxSender:
         self._stopping = True
         self._wakeup.set()
         if self._task is not None:
-            await self._task
+            # Sends stuck on a locked database may hold every place: cancelled after a drain.
+            if not (await asyncio.wait({self._task}, timeout=drain_seconds))[0]:
+                await self.wait_inflight(0)
+            if not (await asyncio.wait({self._task}, timeout=drain_seconds))[0]:
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
             self._task = None
         if self._prefetch is not None:  # claimed for the next batch, not sent: back it goes
             prefetch, self._prefetch = self._prefetch, None
@@ -175,9 +181,8 @@ class OutboxSender:
         """Claim a small batch of what is due and send each one at its slot.
 
         Claiming ahead (a fraction of a second's worth) keeps database round trips off the
-        slot timing; keeping the batch small lets a new reminder overtake queued tips soon.
-        While the second half of a full batch waits for its slots, the next batch is
-        already being claimed, so a slow database never leaves a slot unused.
+        slot timing; a small batch lets a new reminder overtake queued tips soon. The next
+        batch is claimed while this one's second half waits: no slot is left unused.
         Returns seconds until the next look.
         """
         if self._prefetch is not None:
@@ -192,10 +197,7 @@ class OutboxSender:
             if index == self._config.claim_ahead // 2 and not self._stopping and not self.in_outage:
                 self._prefetch = asyncio.create_task(self._next_batch(), name="outbox-claim")
             paid = self._paid(job)
-            # A sending place first, then the budget's slot: the chat is held from the slot
-            # until the message passes the gate, and must not be held while sends in flight
-            # finish (a reply to it would wait all that time).
-            await self._slots.acquire()
+            await self._slots.acquire()  # before the slot: no chat held while others finish
             try:
                 hold = await self._flood.wait_for_slot(
                     job.chat_id, lambda: self._stopping, paid=paid
@@ -311,8 +313,7 @@ class OutboxSender:
         try:
             await self._deliver_once(job)
         except outbox.SentNotRecorded:
-            # Telegram has it, but its row still says sending: once the claim's lease runs
-            # out it goes again, as after a crash between the send and its record.
+            # Telegram has it; its row goes again once its lease runs out (as after a crash).
             log_event(log, "outbox.sent_not_recorded", logging.ERROR, outbox_id=job.id)
         except Exception as exc:
             log.exception("event=outbox.deliver_crashed outbox_id=%s", job.id)

@@ -261,7 +261,8 @@ class FloodBudget:
         """
         while True:
             now = self._clock()
-            if (wait := self._room(now, reply=False)) <= 0:
+            wait = max(self._paused_until - now, self._room(now, reply=False))
+            if wait <= 0:  # a 429 that began while it waited here is waited out too
                 self._dispatched.append(now)
                 return now
             await self._sleep(wait)
@@ -286,6 +287,8 @@ class FloodBudget:
         """Telegram said 429: nobody in this process sends until it has passed. Chats held
         for a message that waits out the pause stay held through it."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        if self.paid is not None:  # the paid lane's gate keeps it too
+            self.paid.pause(seconds)
         for chat_id in self._held:
             free_at = self._chat_free_at.get(chat_id, 0.0)
             self._chat_free_at[chat_id] = max(free_at, self._paused_until + HOLD_SECONDS)
