@@ -18,22 +18,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Message
-from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.clock import Clock
 from bot.db.models import OutboxState
 from bot.db.session import Database
-from bot.delivery import outbox
+from bot.delivery import calls, outbox
 from bot.delivery.outbox import NETWORK_ERROR, Job
 from bot.delivery.policy import Action, DeliveryPolicy, Failure, classify, in_outage, relevant
 from bot.events import log_event
 from bot.metrics import Metrics
-from bot.notify import SKIP_MESSAGE_ID, OutMessage, message_at, relevant_until
-from bot.ratelimit import RESERVED, FloodControl, Hold, retry_after_seconds
-from bot.render import markup
+from bot.notify import SKIP_MESSAGE_ID, message_at, relevant_until
+from bot.ratelimit import FloodControl, Hold, retry_after_seconds
 
 log = logging.getLogger(__package__)
 
@@ -342,10 +339,12 @@ class OutboxSender:
                     # button was pressed on: the handler has shown the outcome there.
                     await self._finish(job, OutboxState.CANCELLED, error="edited on the press")
                     return
-                await self._edit(job.chat_id, ref_message_id, message)
+                await calls.edit(self._bot, job.chat_id, ref_message_id, message)
                 message_id = ref_message_id
             else:
-                message_id = (await self._send(job.chat_id, message, self._paid(job))).message_id
+                message_id = (
+                    await calls.send(self._bot, job.chat_id, message, self._paid(job))
+                ).message_id
         except TelegramError as exc:
             failure = classify(exc)
             if failure is Failure.INTERNAL:
@@ -458,43 +457,3 @@ class OutboxSender:
 
     def _paid(self, job: Job) -> bool:
         return job.op == "send" and job.kind in self._config.paid_kinds
-
-    async def _send(self, chat_id: int, message: OutMessage, paid: bool = False) -> Message:
-        keyboard = markup(message.buttons)
-        common: dict[str, Any] = {
-            "chat_id": chat_id,
-            "reply_markup": keyboard,
-            "parse_mode": ParseMode.HTML,
-            "rate_limit_args": RESERVED,
-        }
-        if paid:
-            common["allow_paid_broadcast"] = True
-        media = message.media
-        if media is None:
-            return await self._bot.send_message(text=message.text, **common)
-        if media.kind == "photo":
-            return await self._bot.send_photo(photo=media.file_id, caption=message.text, **common)
-        if media.kind == "voice":
-            return await self._bot.send_voice(voice=media.file_id, caption=message.text, **common)
-        return await self._bot.send_document(document=media.file_id, caption=message.text, **common)
-
-    async def _edit(self, chat_id: int, message_id: int, message: OutMessage) -> None:
-        keyboard = markup(message.buttons)
-        if message.media is not None:
-            await self._bot.edit_message_caption(
-                chat_id=chat_id,
-                message_id=message_id,
-                caption=message.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-                rate_limit_args=RESERVED,
-            )
-            return
-        await self._bot.edit_message_text(
-            chat_id=chat_id,
-            message_id=message_id,
-            text=message.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            rate_limit_args=RESERVED,
-        )
