@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
@@ -43,6 +43,8 @@ class Job:
     ref_key: str | None
     payload: dict[str, Any]
     attempts: int
+    # Until when the claim is ours; after it another sender may take the message again.
+    lease_until: dt.datetime | None = None
 
 
 async def due_heads(
@@ -153,7 +155,7 @@ async def claim(db: Database, ids: list[int], now: dt.datetime, lease: dt.timede
                 OutboxMessage.attempts,
             )
         )
-        won = {row.id: Job(*row) for row in result.all()}
+        won = {row.id: replace(Job(*row), lease_until=now + lease) for row in result.all()}
     return [won[row_id] for row_id in ids if row_id in won]  # keep the chosen order
 
 
@@ -168,6 +170,8 @@ class Finish:
     message_id: int | None = None
     retry_at: dt.datetime | None = None
     refund_attempt: bool = False
+    # Only the state (a sent message whose full record the database refused for this row).
+    bare: bool = False
 
     def values(self) -> dict[str, Any]:
         """The columns this finish writes (the attempt refund aside)."""
@@ -176,6 +180,8 @@ class Finish:
             "lease_until": None,
             "last_error": self.error,
         }
+        if self.bare:
+            return values
         if self.message_id is not None:
             values["message_id"] = self.message_id
         if self.state == OutboxState.SENT:
@@ -189,12 +195,16 @@ class Finish:
 
 async def finish_all(db: Database, finishes: Sequence[Finish]) -> None:
     """Record how these claimed messages ended, each only if it is still ours, in one
-    transaction: one executemany per shape of record (a sent reminder, a retry, …)."""
+    transaction: one executemany per shape of record (a sent reminder, a retry, …).
+
+    Still ours: still being sent, and not claimed again since (every claim counts an attempt),
+    so a sender whose lease ran out cannot undo another's claim of the same message."""
     shapes: dict[tuple[tuple[str, ...], bool], list[dict[str, Any]]] = defaultdict(list)
     for item in finishes:
         values = item.values()
         params = {f"v_{name}": value for name, value in values.items()}
-        shapes[(tuple(values), item.refund_attempt)].append({"row_id": item.job.id} | params)
+        ours = {"row_id": item.job.id, "claimed_attempts": item.job.attempts}
+        shapes[(tuple(values), item.refund_attempt)].append(ours | params)
     table = cast(Table, OutboxMessage.__table__)
     async with db.transaction() as session:
         for (columns, refund), rows in shapes.items():
@@ -203,7 +213,11 @@ async def finish_all(db: Database, finishes: Sequence[Finish]) -> None:
                 assigned["attempts"] = table.c.attempts - 1
             await session.execute(
                 update(table)
-                .where(table.c.id == bindparam("row_id"), table.c.state == OutboxState.SENDING)
+                .where(
+                    table.c.id == bindparam("row_id"),
+                    table.c.state == OutboxState.SENDING,
+                    table.c.attempts == bindparam("claimed_attempts"),
+                )
                 .values(assigned),
                 rows,
             )
@@ -233,7 +247,8 @@ class Recorder(Grouped[Finish]):
         """Record a message Telegram has accepted. A database that fails now (locked, a
         dropped connection) must not put it back in the queue, or it would go out twice:
         the record alone is tried again, with backoff, for up to `within` seconds; then
-        SentNotRecorded (its row keeps its claim's lease)."""
+        SentNotRecorded (its row keeps its claim's lease). A record refused for something
+        in it (not the database) is not tried again as it is: the state alone is written."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within  # the database's own waits count too
         delay = RECORD_FIRST_RETRY
@@ -243,7 +258,11 @@ class Recorder(Grouped[Finish]):
                     await self.submit(finish)
                 return
             except Exception as exc:
-                if loop.time() >= deadline:
+                if about_items(exc) and not finish.bare:
+                    log_event(log, "outbox.record_bare", logging.ERROR, outbox_id=finish.job.id)
+                    finish = replace(finish, bare=True, error=RECORDED_BARE)
+                    continue  # at once: the database itself is fine
+                if about_items(exc) or loop.time() >= deadline:
                     raise SentNotRecorded from exc
                 log_event(
                     log,
@@ -259,6 +278,8 @@ class Recorder(Grouped[Finish]):
 # A sent message whose record failed: tried again after this long, doubling up to the most.
 RECORD_FIRST_RETRY = 0.05
 RECORD_MAX_RETRY = 5.0
+# last_error of a sent message recorded without its message id (no later edit can find it).
+RECORDED_BARE = "sent; recorded without its details"
 
 
 class SentNotRecorded(Exception):

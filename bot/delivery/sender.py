@@ -202,9 +202,13 @@ class OutboxSender:
             except BaseException:
                 self._slots.release()
                 raise
-            if hold is None:
+            if hold is None or not self._in_lease(job):
+                # Stopping, or a 429 pause kept them past half their lease (another sender
+                # may take them after it): unsent claims go back.
+                if hold is not None:
+                    self._flood.release_chat(hold)
                 self._slots.release()
-                await self._release(jobs[index:])  # stopping: unsent claims go back
+                await self._release(jobs[index:])
                 break
             task = asyncio.create_task(self._deliver(job), name=f"outbox-{job.id}")
             self._inflight[job.id] = task
@@ -258,6 +262,18 @@ class OutboxSender:
                     if len(chosen) >= limit:
                         break
         return chosen, unreachable, wait
+
+    def _lease_left(self, job: Job) -> float:
+        """Seconds this claim stays ours, at most half a lease (the bound on a record's retry)."""
+        half = self._config.lease.total_seconds() / 2
+        if job.lease_until is None:
+            return half
+        return max(0.0, min(half, (job.lease_until - self._clock.now()).total_seconds()))
+
+    def _in_lease(self, job: Job) -> bool:
+        """Whether a claimed message may still go: its send and record must end within the
+        lease, or another sender could take it again and send it twice."""
+        return self._lease_left(job) >= self._config.lease.total_seconds() / 2
 
     def _done(self, job: Job, hold: Hold, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
@@ -353,7 +369,7 @@ class OutboxSender:
             return
         was_out, self._network_failures = self.in_outage, 0
         sent = outbox.Finish(job, OutboxState.SENT, self._clock.now(), message_id=message_id)
-        await self._recorder.record_sent(sent, within=self._config.lease.total_seconds() / 2)
+        await self._recorder.record_sent(sent, within=self._lease_left(job))
         if was_out:
             try:
                 await self._after_outage()
