@@ -115,6 +115,9 @@ class AiohttpRequest(BaseRequest):
             total=sum(p for p in parts if p is not None)
             if uploading and None not in parts
             else None,
+            # connect: the name lookup and the connection (the connector has no limit, so
+            # never a wait for aiohttp's pool); sock_connect alone left a hung lookup unbounded.
+            connect=connect,
             sock_connect=connect,
             sock_read=read,
         )

@@ -147,6 +147,27 @@ async def test_no_answer_at_all_is_a_network_error(unused_tcp_port: int) -> None
     await request.shutdown()
 
 
+async def test_a_name_lookup_that_hangs_is_bounded_by_the_connect_timeout() -> None:
+    request = AiohttpRequest(connect_timeout=0.2)
+    await request.initialize()
+    assert request._session is not None
+    resolver = request._session.connector._resolver  # type: ignore[union-attr]
+    real = resolver.resolve
+
+    async def hung(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "api.example.invalid":
+            await asyncio.sleep(30)  # a DNS server that never answers
+        return await real(host, *args, **kwargs)
+
+    resolver.resolve = hung
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    with pytest.raises(TimedOut):
+        await request.do_request("http://api.example.invalid/bot1:x/getMe", "POST")
+    assert loop.time() - start < 5  # 0.2 s and scheduling; was the whole 30 s
+    await request.shutdown()
+
+
 async def test_an_answer_slower_than_the_read_timeout_is_timed_out(server: Server) -> None:
     server.delay = 0.5
     request = AiohttpRequest(read_timeout=0.1)
