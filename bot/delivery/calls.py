@@ -1,6 +1,7 @@
 """The Bot API calls that put a queued message in a chat: a new one, or an edit in place.
 
-Every call is flagged RESERVED: the sender has already taken its flood slot and its chat.
+Every call is flagged Reserved: the sender has already taken its flood slot and its chat.
+`within` bounds its wait at the gate (a 429's pause): past it, TooLate and nothing is sent.
 """
 
 from __future__ import annotations
@@ -12,17 +13,23 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.notify import OutMessage
-from bot.ratelimit import RESERVED
+from bot.ratelimit import Reserved
 from bot.render import markup
 
 
-async def send(bot: ExtBot[Any], chat_id: int, message: OutMessage, paid: bool = False) -> Message:
+async def send(
+    bot: ExtBot[Any],
+    chat_id: int,
+    message: OutMessage,
+    paid: bool = False,
+    within: float | None = None,
+) -> Message:
     keyboard = markup(message.buttons)
     common: dict[str, Any] = {
         "chat_id": chat_id,
         "reply_markup": keyboard,
         "parse_mode": ParseMode.HTML,
-        "rate_limit_args": RESERVED,
+        "rate_limit_args": Reserved(within),
     }
     if paid:
         common["allow_paid_broadcast"] = True
@@ -36,7 +43,13 @@ async def send(bot: ExtBot[Any], chat_id: int, message: OutMessage, paid: bool =
     return await bot.send_document(document=media.file_id, caption=message.text, **common)
 
 
-async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, message: OutMessage) -> None:
+async def edit(
+    bot: ExtBot[Any],
+    chat_id: int,
+    message_id: int,
+    message: OutMessage,
+    within: float | None = None,
+) -> None:
     keyboard = markup(message.buttons)
     if message.media is not None:
         await bot.edit_message_caption(
@@ -45,7 +58,7 @@ async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, message: OutMess
             caption=message.text,
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
-            rate_limit_args=RESERVED,
+            rate_limit_args=Reserved(within),
         )
         return
     await bot.edit_message_text(
@@ -54,5 +67,5 @@ async def edit(bot: ExtBot[Any], chat_id: int, message_id: int, message: OutMess
         text=message.text,
         parse_mode=ParseMode.HTML,
         reply_markup=keyboard,
-        rate_limit_args=RESERVED,
+        rate_limit_args=Reserved(within),
     )

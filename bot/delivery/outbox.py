@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
@@ -170,7 +170,8 @@ class Finish:
     message_id: int | None = None
     retry_at: dt.datetime | None = None
     refund_attempt: bool = False
-    # Only the state (a sent message whose full record the database refused for this row).
+    # A sent message whose full record the database refused for something in it: the state,
+    # when and its Telegram id, and no words (an empty payload is always valid, and private).
     bare: bool = False
 
     def values(self) -> dict[str, Any]:
@@ -180,13 +181,13 @@ class Finish:
             "lease_until": None,
             "last_error": self.error,
         }
-        if self.bare:
-            return values
         if self.message_id is not None:
             values["message_id"] = self.message_id
         if self.state == OutboxState.SENT:
             values["sent_at"] = self.sent_at
-        if self.state in SETTLED and (kept := settled_payload(self.job.payload)) is not None:
+        if self.bare:
+            values["payload"] = {}
+        elif self.state in SETTLED and (kept := settled_payload(self.job.payload)) is not None:
             values["payload"] = kept
         if self.retry_at is not None:
             values["not_before"] = self.retry_at
@@ -224,9 +225,18 @@ async def finish_all(db: Database, finishes: Sequence[Finish]) -> None:
 
 
 def about_items(error: Exception) -> bool:
-    """Whether a failed batch of records may be tried again in parts: not when the database
-    itself failed (unreachable, locked, timed out), which every part would meet again."""
-    return not isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
+    """Whether a failed batch of records was refused for something in them (a value out of
+    range, a constraint, our own code choking on one), so that it may be tried again in
+    parts; not when the database itself failed (unreachable, locked, timed out, a deadlock,
+    a restart), which every part would meet again."""
+    if isinstance(error, (DataError, IntegrityError)):
+        return True
+    if isinstance(error, DBAPIError):
+        # asyncpg's errors mostly arrive as plain DBAPIError: the SQLSTATE class tells them
+        # apart (22 data exception, 23 integrity); SQLite's carry none and come typed.
+        state = getattr(error.orig, "sqlstate", None)
+        return isinstance(state, str) and state[:2] in ("22", "23")
+    return not isinstance(error, (OSError, TimeoutError))
 
 
 class Recorder(Grouped[Finish]):
@@ -248,7 +258,7 @@ class Recorder(Grouped[Finish]):
         dropped connection) must not put it back in the queue, or it would go out twice:
         the record alone is tried again, with backoff, for up to `within` seconds; then
         SentNotRecorded (its row keeps its claim's lease). A record refused for something
-        in it (not the database) is not tried again as it is: the state alone is written."""
+        in it (not the database) is not tried again as it is: at once, a bare one (Finish)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within  # the database's own waits count too
         delay = RECORD_FIRST_RETRY
@@ -262,7 +272,7 @@ class Recorder(Grouped[Finish]):
                     log_event(log, "outbox.record_bare", logging.ERROR, outbox_id=finish.job.id)
                     finish = replace(finish, bare=True, error=RECORDED_BARE)
                     continue  # at once: the database itself is fine
-                if about_items(exc) or loop.time() >= deadline:
+                if loop.time() >= deadline:
                     raise SentNotRecorded from exc
                 log_event(
                     log,

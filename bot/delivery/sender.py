@@ -30,7 +30,7 @@ from bot.delivery.policy import Action, DeliveryPolicy, Failure, classify, in_ou
 from bot.events import log_event
 from bot.metrics import Metrics
 from bot.notify import SKIP_MESSAGE_ID, message_at, relevant_until
-from bot.ratelimit import FloodControl, Hold, retry_after_seconds
+from bot.ratelimit import FloodControl, Hold, TooLate, retry_after_seconds
 
 log = logging.getLogger(__package__)
 
@@ -202,7 +202,7 @@ class OutboxSender:
             except BaseException:
                 self._slots.release()
                 raise
-            if hold is None or not self._in_lease(job):
+            if hold is None or self._send_window(job) < 0:
                 # Stopping, or a 429 pause kept them past half their lease (another sender
                 # may take them after it): unsent claims go back.
                 if hold is not None:
@@ -264,16 +264,16 @@ class OutboxSender:
         return chosen, unreachable, wait
 
     def _lease_left(self, job: Job) -> float:
-        """Seconds this claim stays ours, at most half a lease (the bound on a record's retry)."""
-        half = self._config.lease.total_seconds() / 2
+        """Seconds this claim stays ours (one claimed without a lease, in tests: a whole one)."""
         if job.lease_until is None:
-            return half
-        return max(0.0, min(half, (job.lease_until - self._clock.now()).total_seconds()))
+            return self._config.lease.total_seconds()
+        return max(0.0, (job.lease_until - self._clock.now()).total_seconds())
 
-    def _in_lease(self, job: Job) -> bool:
-        """Whether a claimed message may still go: its send and record must end within the
-        lease, or another sender could take it again and send it twice."""
-        return self._lease_left(job) >= self._config.lease.total_seconds() / 2
+    def _send_window(self, job: Job) -> float:
+        """Seconds a claimed message may still wait to go: its send must start in the first
+        half of the lease, so that its record has the second half, or another sender could
+        take it again and send it twice (negative: too late)."""
+        return self._lease_left(job) - self._config.lease.total_seconds() / 2
 
     def _done(self, job: Job, hold: Hold, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job.id, None)
@@ -334,6 +334,7 @@ class OutboxSender:
 
     async def _deliver_once(self, job: Job) -> None:
         message = message_at(job.payload, self._clock.now())
+        window = max(0.0, self._send_window(job))
         try:
             if job.op == "edit":
                 assert job.ref_key is not None
@@ -355,12 +356,16 @@ class OutboxSender:
                     # button was pressed on: the handler has shown the outcome there.
                     await self._finish(job, OutboxState.CANCELLED, error="edited on the press")
                     return
-                await calls.edit(self._bot, job.chat_id, ref_message_id, message)
+                await calls.edit(self._bot, job.chat_id, ref_message_id, message, window)
                 message_id = ref_message_id
             else:
                 message_id = (
-                    await calls.send(self._bot, job.chat_id, message, self._paid(job))
+                    await calls.send(self._bot, job.chat_id, message, self._paid(job), window)
                 ).message_id
+        except TooLate:  # a 429's pause would take it past its lease: back it goes, unsent
+            log_event(log, "outbox.too_late", outbox_id=job.id)
+            await self._finish(job, OutboxState.PENDING, refund_attempt=True)
+            return
         except TelegramError as exc:
             failure = classify(exc)
             if failure is Failure.INTERNAL:
@@ -369,7 +374,8 @@ class OutboxSender:
             return
         was_out, self._network_failures = self.in_outage, 0
         sent = outbox.Finish(job, OutboxState.SENT, self._clock.now(), message_id=message_id)
-        await self._recorder.record_sent(sent, within=self._lease_left(job))
+        half = self._config.lease.total_seconds() / 2
+        await self._recorder.record_sent(sent, within=min(half, self._lease_left(job)))
         if was_out:
             try:
                 await self._after_outage()

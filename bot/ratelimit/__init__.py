@@ -6,8 +6,8 @@ knows nothing of Telegram; ptb.py plugs it into PTB as the rate limiter for dire
 
 from __future__ import annotations
 
-from bot.ratelimit.budget import FloodBudget, Hold, RealTimer, Timer
-from bot.ratelimit.ptb import RESERVED, FloodControl, retry_after_seconds
+from bot.ratelimit.budget import FloodBudget, Hold, RealTimer, Timer, TooLate
+from bot.ratelimit.ptb import RESERVED, FloodControl, Reserved, retry_after_seconds
 
 __all__ = [
     "RESERVED",
@@ -15,6 +15,8 @@ __all__ = [
     "FloodControl",
     "Hold",
     "RealTimer",
+    "Reserved",
     "Timer",
+    "TooLate",
     "retry_after_seconds",
 ]

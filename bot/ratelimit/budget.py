@@ -248,7 +248,7 @@ class FloodBudget:
         self._take_slot()
         return now
 
-    async def dispatch_gate(self) -> float:
+    async def dispatch_gate(self, send_by: float | None = None) -> float:
         """The last check before a counted notification goes out: no rolling second holds
         more than the limit minus WINDOW_SPARE. Returns when the message passed.
 
@@ -258,6 +258,7 @@ class FloodBudget:
         The way from here to Telegram takes longer for some messages than for others (a busy
         loop, the network), so the "second" counted here is widened by that jitter: messages
         that passed it further apart can still arrive within one second at Telegram's end.
+        TooLate if it could pass only after `send_by` (on this budget's timer).
         """
         while True:
             now = self._clock()
@@ -265,12 +266,14 @@ class FloodBudget:
             if wait <= 0:  # a 429 that began while it waited here is waited out too
                 self._dispatched.append(now)
                 return now
+            _in_time(now + wait, send_by)
             await self._sleep(wait)
 
-    async def pause_passed(self) -> None:
+    async def pause_passed(self, send_by: float | None = None) -> None:
         """Return once no 429 pause is running (a notification reserved before one began
-        waits it out at its gate, as replies do)."""
+        waits it out at its gate, as replies do); TooLate if that is after `send_by`."""
         while (wait := self._paused_until - self._clock()) > 0:
+            _in_time(self._clock() + wait, send_by)
             await self._sleep(wait)
 
     def answered(self, passed_at: float) -> None:
@@ -309,6 +312,16 @@ class FloodBudget:
             turn.waiting -= 1
             if not turn.waiting:
                 del self._chat_turns[chat_id]
+
+
+class TooLate(Exception):
+    """A notification would pass its gate only after the time its sender gave it (its claim
+    could be another sender's by then): nothing was sent, and it goes back to the queue."""
+
+
+def _in_time(passes_at: float, send_by: float | None) -> None:
+    if send_by is not None and passes_at > send_by:
+        raise TooLate
 
 
 @dataclass(eq=False)

@@ -11,18 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit.budget import FloodBudget
+from bot.ratelimit.budget import FloodBudget, TooLate
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
-# Passed as rate_limit_args by the outbox sender: the slot was reserved already.
-RESERVED = "reserved"
+
+@dataclass(frozen=True)
+class Reserved:
+    """rate_limit_args of the outbox sender's calls: the slot was reserved already. `within`:
+    seconds it may still wait at the gate (a 429's pause), else TooLate; None: no bound."""
+
+    within: float | None = None
+
+
+RESERVED = Reserved()
 # Methods that put a message in a chat; edits, callback answers, getMe … are not counted.
 COUNTED_PREFIXES = ("send", "copy", "forward")
 
@@ -51,7 +60,7 @@ SETUP_METHODS = frozenset(
 )
 
 
-class FloodControl(FloodBudget, BaseRateLimiter[str]):
+class FloodControl(FloodBudget, BaseRateLimiter[Reserved]):
     """The process's flood budget, plugged into PTB for direct replies."""
 
     async def initialize(self) -> None:
@@ -69,7 +78,7 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: str | None,
+        rate_limit_args: Reserved | None,
     ) -> JSON:
         if endpoint in SETUP_METHODS:
             # The bot's own menus and descriptions: a 429 on these says nothing about sending
@@ -79,12 +88,14 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         chat_id = data.get("chat_id")
         counted = endpoint.startswith(COUNTED_PREFIXES) and chat_id is not None
         chat = chat_id if counted and isinstance(chat_id, int) else None
-        if rate_limit_args == RESERVED:
+        if isinstance(rate_limit_args, Reserved):
             # The outbox sender reserved the slot and handles a 429 itself; a paid broadcast
             # passes the paid lane's gate.
             paid = bool(data.get("allow_paid_broadcast")) and self.paid is not None
+            within = rate_limit_args.within
+            send_by = None if within is None else self._clock() + within
             return await self._attempts(
-                callback, args, kwargs, 1, counted, chat, paid=paid, direct=False
+                callback, args, kwargs, 1, counted, chat, paid=paid, direct=False, send_by=send_by
             )
         if chat is not None:
             # A direct reply: the person is waiting, but a second reply to one chat still
@@ -104,6 +115,7 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
         reply: bool = False,
         paid: bool = False,
         direct: bool = True,
+        send_by: float | None = None,
     ) -> JSON:
         gate = self.paid if paid and self.paid is not None else self
         for attempt in range(attempts):
@@ -121,10 +133,12 @@ class FloodControl(FloodBudget, BaseRateLimiter[str]):
                 else:
                     # Reserved before a 429 began (the paid lane too): it waits out the pause.
                     # Its chat was held by the sender, which gives it back when done.
-                    await self.pause_passed()
+                    await self.pause_passed(send_by)
                     if chat is not None:
                         hold = await self.reclaim(chat)
-                    passed_at = await gate.dispatch_gate()
+                    passed_at = await gate.dispatch_gate(send_by)
+                    if send_by is not None and self._clock() > send_by:
+                        raise TooLate  # the chat's own wait took it past (reclaim)
             except BaseException:  # cancelled at the gate: nothing left, the chat is free
                 if hold is not None:
                     self.release_chat(hold)

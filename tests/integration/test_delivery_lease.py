@@ -1,19 +1,22 @@
 """A claim is a lease: nothing is sent, recorded or handed back once it may be another's.
 
-Found by a review of the record retry: a 429 pause longer than what was left of a lease let
-a claimed reminder go after another sender could have taken it again; a record refused for
-something in the row (not the database) was retried until the lease ran out, and the
-reminder then went again, every lease.
+Found by two reviews of the record retry: a 429 pause longer than what was left of a lease
+let a claimed reminder go after another sender could have taken it again (waiting for its
+slot, or already at the gate); a record refused for something in the row (not the database)
+was retried until the lease ran out, and the reminder then went again, every lease; and
+PostgreSQL's passing faults (a statement timeout, a restart) must not be taken for such a
+refusal, since asyncpg raises them as plain DBAPIError.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 from unittest import mock
 
 import pytest
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from telegram.error import RetryAfter
 
 from bot.clock import FrozenClock
@@ -49,6 +52,42 @@ def row_error() -> DataError:
     return DataError("UPDATE", {}, Exception("value out of range"))
 
 
+class PgError(Exception):
+    """A driver error as SQLAlchemy's asyncpg adapter carries it: with its SQLSTATE."""
+
+    def __init__(self, sqlstate: str | None) -> None:
+        super().__init__("an error from PostgreSQL")
+        self.sqlstate = sqlstate
+
+
+def pg_error(sqlstate: str | None) -> DBAPIError:
+    return DBAPIError("UPDATE", {}, PgError(sqlstate))
+
+
+@pytest.mark.parametrize(
+    ("error", "refused_for_row"),
+    [
+        (row_error(), True),
+        (IntegrityError("UPDATE", {}, Exception("duplicate key")), True),
+        (pg_error("22003"), True),  # numeric value out of range
+        (pg_error("23505"), True),  # unique violation
+        (pg_error("57014"), False),  # statement timeout
+        (pg_error("57P01"), False),  # the server shut the connection (restart, failover)
+        (pg_error("40P01"), False),  # deadlock
+        (pg_error("55P03"), False),  # lock_timeout
+        (pg_error(None), False),
+        (OperationalError("UPDATE", {}, Exception("database is locked")), False),
+        (TimeoutError(), False),
+        (ConnectionResetError(), False),
+        (ValueError("our own code choked on one record"), True),
+    ],
+)
+def test_a_record_is_taken_as_refused_for_its_row_only_when_it_was(
+    error: Exception, refused_for_row: bool
+) -> None:
+    assert outbox.about_items(error) is refused_for_row
+
+
 async def test_a_record_refused_for_its_row_writes_the_state_alone_and_sends_once(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -58,23 +97,51 @@ async def test_a_record_refused_for_its_row_writes_the_state_alone_and_sends_onc
         await rig.pass_once()
         for _ in range(3):
             await rig.later(61)  # past the lease: a row left SENDING would go again
-    assert tries == [False, True]  # once in full, then at once the state alone
+    assert tries == [False, True]  # once in full, then at once the bare record
     assert sent_texts(rig.bot) == ["Time for Medicine A"]
     row = await rig.row("dose:1:reminder")
     assert row.state == OutboxState.SENT and row.last_error == outbox.RECORDED_BARE
+    assert row.message_id is not None and row.sent_at is not None  # later edits find it
+    assert row.payload == {}  # no words kept (a forgotten person's name among them)
     assert "outbox.record_bare" in caplog.text and "Medicine A" not in caplog.text
 
 
-async def test_a_record_refused_even_bare_is_not_retried_for_its_lease(
+async def test_a_record_refused_even_bare_is_retried_then_left_to_its_lease(
     db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    rig = make_rig(db, clock, SenderConfig(concurrency=1, lease=dt.timedelta(seconds=2)))
+    rig = make_rig(db, clock, SenderConfig(concurrency=1, lease=dt.timedelta(seconds=1)))
     finish_all, tries = refused(row_error(), even_bare=True)
     await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
     with mock.patch.object(outbox, "finish_all", finish_all):
         await rig.pass_once()
-    assert tries == [False, True]  # no backoff loop: trying the same row again cannot help
+    # Bare, then with backoff for the rest of half the lease, as a failing database is.
+    assert tries[0] is False and len(tries) >= 3 and all(tries[1:])
     assert "outbox.sent_not_recorded" in caplog.text
+
+
+@pytest.mark.parametrize("sqlstate", ["57014", "57P01", "40P01", None])
+async def test_a_passing_postgres_fault_is_retried_in_full_and_sends_once(
+    rig: Rig, sqlstate: str | None
+) -> None:
+    real = outbox.finish_all
+    tries: list[bool] = []
+
+    async def twice_failing(db: Database, batch: list[Any]) -> None:
+        sent = [f for f in batch if f.state == OutboxState.SENT]
+        tries.extend(f.bare for f in sent)
+        if sent and len(tries) <= 2:
+            raise pg_error(sqlstate)
+        await real(db, batch)
+
+    await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
+    with mock.patch.object(outbox, "finish_all", twice_failing):
+        await rig.pass_once()
+        await rig.later(61)  # past the lease: a row left SENDING would go again
+    assert tries == [False, False, False]
+    assert sent_texts(rig.bot) == ["Time for Medicine A"]
+    row = await rig.row("dose:1:reminder")
+    assert row.state == OutboxState.SENT and row.message_id is not None
+    assert row.last_error is None
 
 
 async def test_a_locked_database_is_still_retried_in_full(rig: Rig) -> None:
@@ -143,3 +210,56 @@ async def test_a_sender_whose_lease_ran_out_cannot_undo_anothers_claim(
     )
     row = await rig.row("dose:1:reminder")
     assert row.state == OutboxState.SENT and row.message_id == 7
+
+
+async def test_a_send_already_at_the_gate_when_a_long_429_begins_goes_back_unsent(
+    db: Database, clock: FrozenClock
+) -> None:
+    """Two reminders in flight at a peak: chat 2's waits at the gate (the rolling second is
+    full) when chat 1's answer is a 429 for 90 s. Its claim would be another sender's before
+    the pause ends: it goes back to the queue rather than wait it out inside the gate, and
+    another sender (or this one, later) sends it once. Found by review (before, the gate
+    waited the 90 s and sent it after replica B had taken it again and sent it)."""
+    lease = dt.timedelta(seconds=60)
+    a = make_rig(db, clock, SenderConfig(concurrency=2, lease=lease))
+    b = make_rig(db, clock, SenderConfig(concurrency=2, lease=lease))
+    flood = a.sender._flood  # type: ignore[attr-defined]
+    answer_429 = asyncio.Event()
+    b_ran: list[bool] = []
+
+    async def sleep(seconds: float) -> None:  # the wall clock moves with the flood's waits
+        a.ticks.now += seconds
+        clock.advance(seconds=seconds)
+        if 0.5 < seconds < 1.5:
+            answer_429.set()  # chat 1's answer arrives while chat 2 waits at the gate
+        for _ in range(30):
+            await asyncio.sleep(0)
+        if seconds > lease.total_seconds() and not b_ran:  # the old code got here
+            b_ran.append(True)
+            await b.later(0)
+
+    flood._sleep = sleep
+    real_send = a.bot.send_message
+
+    async def send_message(**params: Any) -> Any:  # through the flood control, as PTB does
+        limits = params.pop("rate_limit_args")
+
+        async def call(**kw: Any) -> Any:
+            if kw["chat_id"] == 1:
+                await answer_429.wait()
+                raise RetryAfter(dt.timedelta(seconds=90))
+            return await real_send(**kw)
+
+        return await flood.process_request(call, (), params, "sendMessage", params, limits)
+
+    a.bot.send_message = send_message  # type: ignore[method-assign]
+    for chat in (1, 2):
+        await a.queue(f"dose:{chat}:reminder", chat, f"dose {chat}")
+    flood._dispatched.extend([a.ticks.now] * (flood._dispatched.maxlen - 1))  # a busy second
+    await a.pass_once()
+    assert "dose 2" not in sent_texts(a.bot) + sent_texts(b.bot)
+    row = await a.row("dose:2:reminder")
+    assert row.state == OutboxState.PENDING and row.attempts == 0
+    await b.later(91)  # the pause is over: the other sender takes both
+    assert (sent_texts(a.bot) + sent_texts(b.bot)).count("dose 2") == 1
+    assert (await a.row("dose:2:reminder")).state == OutboxState.SENT

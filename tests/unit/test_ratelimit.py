@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
-from bot.ratelimit import RESERVED, FloodControl, Hold
+from bot.ratelimit import RESERVED, FloodControl, Hold, Reserved, TooLate
 from tests.fakes.timer import Ticks
 
 
@@ -656,3 +656,23 @@ async def test_a_late_release_leaves_a_paid_reminder_a_second_from_a_reply() -> 
     await traffic.run([reply, asyncio.create_task(paid_reminder())], step=0.01)
     assert len(traffic.left) == 3
     assert min(traffic.per_chat_gaps()) >= 1.0, traffic.left
+
+
+async def test_a_reserved_send_that_would_wait_past_its_time_is_refused_unsent() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks)
+    sent: list[float] = []
+
+    async def callback() -> dict[str, Any]:
+        sent.append(ticks.now)
+        return {}
+
+    flood.pause(40)  # a 429 for 40 s; the sender allows this message 25 s more
+    with pytest.raises(TooLate):
+        await flood.process_request(
+            callback, (), {}, "sendMessage", {"chat_id": 5}, Reserved(within=25)
+        )
+    assert sent == [] and ticks.now < 1025  # refused at once, not after sleeping
+    # With time enough it waits the pause out and goes; with no bound, as before.
+    await flood.process_request(callback, (), {}, "sendMessage", {"chat_id": 6}, Reserved(60))
+    assert sent and sent[0] >= 1040
