@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.db.models import OutboxMessage, OutboxState, User
 from bot.db.session import Database
@@ -159,6 +166,9 @@ async def claim(db: Database, ids: list[int], now: dt.datetime, lease: dt.timede
     return [won[row_id] for row_id in ids if row_id in won]  # keep the chosen order
 
 
+NO_WORDS, STATE_ONLY = 1, 2
+
+
 @dataclass(frozen=True)
 class Finish:
     """How a claimed message ended, or that it goes back to the queue."""
@@ -170,9 +180,10 @@ class Finish:
     message_id: int | None = None
     retry_at: dt.datetime | None = None
     refund_attempt: bool = False
-    # A sent message whose full record the database refused for something in it: the state,
-    # when and its Telegram id, and no words (an empty payload is always valid, and private).
-    bare: bool = False
+    # A sent message whose full record the database refused for something in it, recorded
+    # with less: 1 (NO_WORDS) keeps when and its Telegram id and drops the words (an empty
+    # payload is always valid, and private); 2 (STATE_ONLY) writes the state alone.
+    bare: int = 0
 
     def values(self) -> dict[str, Any]:
         """The columns this finish writes (the attempt refund aside)."""
@@ -181,6 +192,8 @@ class Finish:
             "lease_until": None,
             "last_error": self.error,
         }
+        if self.bare >= STATE_ONLY:
+            return values
         if self.message_id is not None:
             values["message_id"] = self.message_id
         if self.state == OutboxState.SENT:
@@ -231,6 +244,8 @@ def about_items(error: Exception) -> bool:
     a restart), which every part would meet again."""
     if isinstance(error, (DataError, IntegrityError)):
         return True
+    if isinstance(error, (DisconnectionError, PendingRollbackError, PoolTimeout)):
+        return False  # SQLAlchemy's own: the pool is full, the connection went
     if isinstance(error, DBAPIError):
         # asyncpg's errors mostly arrive as plain DBAPIError: the SQLSTATE class tells them
         # apart (22 data exception, 23 integrity); SQLite's carry none and come typed.
@@ -258,7 +273,7 @@ class Recorder(Grouped[Finish]):
         dropped connection) must not put it back in the queue, or it would go out twice:
         the record alone is tried again, with backoff, for up to `within` seconds; then
         SentNotRecorded (its row keeps its claim's lease). A record refused for something
-        in it (not the database) is not tried again as it is: at once, a bare one (Finish)."""
+        in it (not the database) is not tried again as it is: at once, with less (Finish.bare)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within  # the database's own waits count too
         delay = RECORD_FIRST_RETRY
@@ -268,9 +283,9 @@ class Recorder(Grouped[Finish]):
                     await self.submit(finish)
                 return
             except Exception as exc:
-                if about_items(exc) and not finish.bare:
+                if about_items(exc) and finish.bare < STATE_ONLY:
                     log_event(log, "outbox.record_bare", logging.ERROR, outbox_id=finish.job.id)
-                    finish = replace(finish, bare=True, error=RECORDED_BARE)
+                    finish = replace(finish, bare=finish.bare + 1, error=RECORDED_BARE)
                     continue  # at once: the database itself is fine
                 if loop.time() >= deadline:
                     raise SentNotRecorded from exc
@@ -288,7 +303,7 @@ class Recorder(Grouped[Finish]):
 # A sent message whose record failed: tried again after this long, doubling up to the most.
 RECORD_FIRST_RETRY = 0.05
 RECORD_MAX_RETRY = 5.0
-# last_error of a sent message recorded without its message id (no later edit can find it).
+# last_error of a sent message recorded with less than its full record (Finish.bare).
 RECORDED_BARE = "sent; recorded without its details"
 
 

@@ -136,9 +136,9 @@ class FloodControl(FloodBudget, BaseRateLimiter[Reserved]):
                     await self.pause_passed(send_by)
                     if chat is not None:
                         hold = await self.reclaim(chat)
+                        if hold is not None and send_by is not None and self._clock() > send_by:
+                            raise TooLate  # waiting for its chat again took it past
                     passed_at = await gate.dispatch_gate(send_by)
-                    if send_by is not None and self._clock() > send_by:
-                        raise TooLate  # the chat's own wait took it past (reclaim)
             except BaseException:  # cancelled at the gate: nothing left, the chat is free
                 if hold is not None:
                     self.release_chat(hold)

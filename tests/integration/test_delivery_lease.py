@@ -16,7 +16,15 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram.error import RetryAfter
 
 from bot.clock import FrozenClock
@@ -32,8 +40,8 @@ def rig(db: Database, clock: FrozenClock) -> Rig:
 
 
 def refused(error: Exception, *, even_bare: bool) -> tuple[Any, list[bool]]:
-    """outbox.finish_all that refuses every record of a sent message (`bare` ones too if
-    `even_bare`) with `error`; each try's bare flag is noted."""
+    """outbox.finish_all that refuses every full record of a sent message (and every one,
+    however bare, if `even_bare`) with `error`; each try's bare level is noted."""
     real = outbox.finish_all
     tries: list[bool] = []
 
@@ -78,6 +86,9 @@ def pg_error(sqlstate: str | None) -> DBAPIError:
         (pg_error(None), False),
         (OperationalError("UPDATE", {}, Exception("database is locked")), False),
         (TimeoutError(), False),
+        (PoolTimeout("QueuePool limit reached"), False),  # SQLAlchemy's own, not a DBAPIError
+        (DisconnectionError("connection went"), False),
+        (PendingRollbackError("rolled back"), False),
         (ConnectionResetError(), False),
         (ValueError("our own code choked on one record"), True),
     ],
@@ -114,8 +125,10 @@ async def test_a_record_refused_even_bare_is_retried_then_left_to_its_lease(
     await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
     with mock.patch.object(outbox, "finish_all", finish_all):
         await rig.pass_once()
-    # Bare, then with backoff for the rest of half the lease, as a failing database is.
-    assert tries[0] is False and len(tries) >= 3 and all(tries[1:])
+    # Less and less at once, then with backoff for the rest of half the lease, as when the
+    # database itself fails.
+    assert tries[:3] == [0, outbox.NO_WORDS, outbox.STATE_ONLY] and len(tries) >= 4
+    assert set(tries[2:]) == {outbox.STATE_ONLY}
     assert "outbox.sent_not_recorded" in caplog.text
 
 
@@ -263,3 +276,27 @@ async def test_a_send_already_at_the_gate_when_a_long_429_begins_goes_back_unsen
     await b.later(91)  # the pause is over: the other sender takes both
     assert (sent_texts(a.bot) + sent_texts(b.bot)).count("dose 2") == 1
     assert (await a.row("dose:2:reminder")).state == OutboxState.SENT
+
+
+async def test_a_record_whose_telegram_id_is_refused_is_written_as_the_state_alone(
+    rig: Rig,
+) -> None:
+    real = outbox.finish_all
+    tries: list[int] = []
+
+    async def id_refused(db: Database, batch: list[Any]) -> None:
+        sent = [f for f in batch if f.state == OutboxState.SENT]
+        tries.extend(f.bare for f in sent)
+        if any(f.bare < outbox.STATE_ONLY for f in sent):  # the id or the time is the fault
+            raise pg_error("22003")
+        await real(db, batch)
+
+    await rig.queue("dose:1:reminder", 1, "Time for Medicine A")
+    with mock.patch.object(outbox, "finish_all", id_refused):
+        await rig.pass_once()
+        for _ in range(2):
+            await rig.later(61)  # past the lease: a row left SENDING would go again
+    assert tries == [0, outbox.NO_WORDS, outbox.STATE_ONLY]
+    assert sent_texts(rig.bot) == ["Time for Medicine A"]
+    row = await rig.row("dose:1:reminder")
+    assert row.state == OutboxState.SENT and row.last_error == outbox.RECORDED_BARE

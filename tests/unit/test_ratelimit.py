@@ -676,3 +676,24 @@ async def test_a_reserved_send_that_would_wait_past_its_time_is_refused_unsent()
     # With time enough it waits the pause out and goes; with no bound, as before.
     await flood.process_request(callback, (), {}, "sendMessage", {"chat_id": 6}, Reserved(60))
     assert sent and sent[0] >= 1040
+
+
+async def test_a_reserved_send_that_must_wait_for_its_chat_past_its_time_is_refused() -> None:
+    ticks = Ticks()
+    flood = FloodControl(timer=ticks)
+    sent: list[float] = []
+
+    async def callback() -> dict[str, Any]:
+        sent.append(ticks.now)
+        return {}
+
+    # The notification's hold ran out on its way (a reply had the chat just now): its chat
+    # must be waited for again, a second, and it was allowed half of one.
+    flood.mark_chat(5)
+    with pytest.raises(TooLate):
+        await flood.process_request(
+            callback, (), {}, "sendMessage", {"chat_id": 5}, Reserved(within=0.5)
+        )
+    assert sent == []
+    assert flood.chat_wait(5) <= 1.1  # the hold it took on the way was given back
+    assert len(flood._dispatched) == 0  # and no place in the rolling second was used
