@@ -658,42 +658,42 @@ async def test_a_late_release_leaves_a_paid_reminder_a_second_from_a_reply() -> 
     assert min(traffic.per_chat_gaps()) >= 1.0, traffic.left
 
 
-async def test_a_reserved_send_that_would_wait_past_its_time_is_refused_unsent() -> None:
-    ticks = Ticks()
-    flood = FloodControl(timer=ticks)
-    sent: list[float] = []
+class Reserving:
+    """A flood control on a hand-moved timer, and a send that notes when it left."""
 
-    async def callback() -> dict[str, Any]:
-        sent.append(ticks.now)
-        return {}
+    def __init__(self) -> None:
+        self.ticks = Ticks()
+        self.flood = FloodControl(timer=self.ticks)
+        self.sent: list[float] = []
 
-    flood.pause(40)  # a 429 for 40 s; the sender allows this message 25 s more
-    with pytest.raises(TooLate):
-        await flood.process_request(
-            callback, (), {}, "sendMessage", {"chat_id": 5}, Reserved(within=25)
+    async def send(self, chat_id: int, within: float | None) -> None:
+        async def callback() -> dict[str, Any]:
+            self.sent.append(self.ticks.now)
+            return {}
+
+        await self.flood.process_request(
+            callback, (), {}, "sendMessage", {"chat_id": chat_id}, Reserved(within)
         )
-    assert sent == [] and ticks.now < 1025  # refused at once, not after sleeping
-    # With time enough it waits the pause out and goes; with no bound, as before.
-    await flood.process_request(callback, (), {}, "sendMessage", {"chat_id": 6}, Reserved(60))
-    assert sent and sent[0] >= 1040
+
+
+async def test_a_reserved_send_that_would_wait_past_its_time_is_refused_unsent() -> None:
+    rig = Reserving()
+    rig.flood.pause(40)  # a 429 for 40 s; the sender allows this message 25 s more
+    with pytest.raises(TooLate):
+        await rig.send(5, within=25)
+    assert rig.sent == [] and rig.ticks.now < 1025  # refused at once, not after sleeping
+    # With time enough it waits the pause out and goes.
+    await rig.send(6, within=60)
+    assert rig.sent and rig.sent[0] >= 1040
 
 
 async def test_a_reserved_send_that_must_wait_for_its_chat_past_its_time_is_refused() -> None:
-    ticks = Ticks()
-    flood = FloodControl(timer=ticks)
-    sent: list[float] = []
-
-    async def callback() -> dict[str, Any]:
-        sent.append(ticks.now)
-        return {}
-
+    rig = Reserving()
     # The notification's hold ran out on its way (a reply had the chat just now): its chat
     # must be waited for again, a second, and it was allowed half of one.
-    flood.mark_chat(5)
+    rig.flood.mark_chat(5)
     with pytest.raises(TooLate):
-        await flood.process_request(
-            callback, (), {}, "sendMessage", {"chat_id": 5}, Reserved(within=0.5)
-        )
-    assert sent == []
-    assert flood.chat_wait(5) <= 1.1  # the hold it took on the way was given back
-    assert len(flood._dispatched) == 0  # and no place in the rolling second was used
+        await rig.send(5, within=0.5)
+    assert rig.sent == []
+    assert rig.flood.chat_wait(5) <= 1.1  # the hold it took on the way was given back
+    assert len(rig.flood._dispatched) == 0  # and no place in the rolling second was used
