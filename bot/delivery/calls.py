@@ -50,22 +50,14 @@ async def edit(
     message: OutMessage,
     within: float | None = None,
 ) -> None:
-    keyboard = markup(message.buttons)
-    if message.media is not None:
-        await bot.edit_message_caption(
-            chat_id=chat_id,
-            message_id=message_id,
-            caption=message.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-            rate_limit_args=Reserved(within),
-        )
-        return
-    await bot.edit_message_text(
-        chat_id=chat_id,
-        message_id=message_id,
-        text=message.text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,
-        rate_limit_args=Reserved(within),
-    )
+    common: dict[str, Any] = {
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "reply_markup": markup(message.buttons),
+        "parse_mode": ParseMode.HTML,
+        "rate_limit_args": Reserved(within),
+    }
+    if message.media is not None:  # a photo or voice note keeps its words in the caption
+        await bot.edit_message_caption(caption=message.text, **common)
+    else:
+        await bot.edit_message_text(text=message.text, **common)

@@ -273,7 +273,7 @@ class FloodBudget:
         """Return once no 429 pause is running (a notification reserved before one began
         waits it out at its gate, as replies do); TooLate if that is after `send_by`."""
         while (wait := self._paused_until - self._clock()) > 0:
-            _in_time(self._clock() + wait, send_by)
+            _in_time(self._paused_until, send_by)
             await self._sleep(wait)
 
     def answered(self, passed_at: float) -> None:
