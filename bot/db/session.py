@@ -20,6 +20,14 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 AFTER_COMMIT = "after_commit"
+# The execution option that marks the engine `Database.reading()` hands out sessions from.
+READ_ONLY = "carecircle_read_only"
+# What a reading transaction may send: its BEGIN, and queries.
+_READS = ("SELECT", "WITH", "BEGIN", "PRAGMA")
+
+
+class WriteInRead(Exception):
+    """A statement that writes was sent in a `Database.reading()` transaction (a bug)."""
 
 
 # asyncpg checks each parameter against its column's type itself and quotes the value it
@@ -41,10 +49,12 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
         event.listen(engine.sync_engine, "handle_error", _hide_refused_values)
+        event.listen(engine.sync_engine, "before_cursor_execute", _refuse_writes_in_reads)
         return engine
 
     engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
     event.listen(engine.sync_engine, "handle_error", _hide_refused_values)
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_writes_in_reads)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -59,11 +69,25 @@ def create_engine(url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # A reader takes no lock: in WAL mode it reads the last commit, whoever writes.
+            conn.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock up front, so two transactions that read then write
         # queue on busy_timeout instead of failing with "database is locked" on upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _refuse_writes_in_reads(
+    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    """A reading transaction that wrote would, on SQLite, write outside the writers' turns
+    (and fail outright if another connection committed since it began): refuse it, loudly."""
+    reading = conn.get_execution_options().get(READ_ONLY)
+    if reading and not statement.lstrip()[:6].upper().startswith(_READS):
+        raise WriteInRead(statement.split(None, 1)[0])
 
 
 def _hide_refused_values(context: ExceptionContext) -> None:
@@ -100,6 +124,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps and
         # polls (busy_timeout): a long run of short transactions (a sweep queueing a thousand
         # reminders) can starve the outbox sender for seconds. Within this process they take
@@ -125,6 +152,18 @@ class Database:
                 callbacks: list[Callable[[], None]] = session.info.pop(AFTER_COMMIT, [])
         for callback in callbacks:
             callback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads: what someone asks to see (their medication list, a
+        medication's details, where they stand). On SQLite it waits for no writer's turn: in
+        WAL mode a reader sees the last commit and holds nobody up, so a person looking at
+        their list is not queued behind a sweep writing a morning's reminders. A statement
+        that writes is refused (WriteInRead); use `transaction` for anything that might."""
+        async with self._readers() as session, session.begin():
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise WriteInRead("changed objects in a reading transaction")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -76,7 +76,7 @@ class _Core:
     # --- where a person stands ---------------------------------------------------------
 
     async def standing(self, user_id: int) -> Standing:
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             return await self._standing(session, user_id)
 
     # --- views -------------------------------------------------------------------------

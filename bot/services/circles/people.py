@@ -19,6 +19,10 @@ from bot.services.circles.views import Person, Standing
 KNOWN_FOR = 30.0
 
 
+def _names(user: User) -> tuple[str, str | None, str | None]:
+    return (user.first_name, user.last_name, user.username)
+
+
 class _People(_Core):
     """Who a person is, and the flow (a multi-step question) they are in."""
 
@@ -30,13 +34,25 @@ class _People(_Core):
         known = self._known.get(person.id)
         if known is not None and known[0] == names and time.monotonic() - known[1] < KNOWN_FOR:
             return
-        async with self._db.transaction() as session:
+        # Nearly always the stored name is still right: look without waiting for a writer's
+        # turn (at the morning peak the sweep holds it), and write only what changed.
+        async with self._db.reading() as session:
             user = await session.get(User, person.id)
+            current = user is not None and user.reachable and _names(user) == names
+        if not current:
+            await self._store(person.id, names)
+        if len(self._known) > 50_000:
+            self._known.clear()
+        self._known[person.id] = (names, time.monotonic())
+
+    async def _store(self, user_id: int, names: tuple[str, str | None, str | None]) -> None:
+        async with self._db.transaction() as session:
+            user = await session.get(User, user_id)
             now = self._clock.now()
             if user is None:
                 session.add(
                     User(
-                        id=person.id,
+                        id=user_id,
                         first_name=names[0],
                         last_name=names[1],
                         username=names[2],
@@ -50,9 +66,6 @@ class _People(_Core):
                 # Writing to us proves they can be reached again.
                 user.reachable = True
                 user.updated_at = now
-        if len(self._known) > 50_000:
-            self._known.clear()
-        self._known[person.id] = (names, time.monotonic())
 
     async def set_awaiting(
         self, user_id: int, what: Awaiting | None, draft: dict[str, Any] | None = None
@@ -84,6 +97,11 @@ class _People(_Core):
     ) -> Standing | None:
         """Stop whatever question is open (/cancel, or another command in its middle) unless
         it is one of `keep`; returns where it stood, or None if nothing was ended."""
+        # Nearly always nothing is open: find that out without waiting for a writer's turn.
+        async with self._db.reading() as session:
+            standing = await self._standing(session, user_id)
+        if (standing.awaiting is None and standing.expired is None) or standing.awaiting in keep:
+            return None
         async with self._db.transaction() as session:
             standing = await self._standing(session, user_id)
             if standing.awaiting is None and standing.expired is None:

@@ -32,7 +32,7 @@ class _Catalog(_Adding, _TimeZone, _Supply):
 
     async def overview(self, user_id: int) -> list[MedList]:
         """/meds: the patient's own list and, for close family, the lists of those they help."""
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             circle_ids: list[int] = []
             own = await patient_circle_id(session, user_id)
             if own is not None:
@@ -52,11 +52,11 @@ class _Catalog(_Adding, _TimeZone, _Supply):
 
     async def circle_list(self, user_id: int, circle_id: int) -> MedList:
         """One circle's list (the "Back" button of a medication)."""
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             return await self._list(session, user_id, circle_id)
 
     async def medication(self, user_id: int, med_id: int) -> MedDetail:
-        async with self._db.transaction() as session:
+        async with self._db.reading() as session:
             ctx = await self._ctx(session, med_id)
             if ctx.med.deleted_at is not None:
                 raise MedicationGone()
