@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.db.session import Database
 from bot.delivery import OutboxSender, SenderConfig
 from bot.domain.tips import load_tips
+from bot.foreground import Foreground
 from bot.handlers.common import BotData, CareContext
 from bot.metrics import Metrics, update_kind
 from bot.notify import Notifier
@@ -46,6 +47,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings.database_url)
     notifier = Notifier(clock)
     scheduler = Scheduler(clock, dt.timedelta(seconds=settings.sweep_interval_seconds))
+    foreground = Foreground()
     circles = CircleService(
         db,
         clock,
@@ -67,6 +69,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         MedTiming.from_settings(settings),
         wake=scheduler.poke,
         refills=needs,
+        foreground=foreground,
     )
     scheduler.register(meds)
     circles.on_timezone_changed(meds.timezone_changed)
@@ -112,6 +115,7 @@ def create_services(settings: Settings, clock: Clock | None = None) -> Services:
         recovery=recovery,
         privacy=privacy,
         onboarding=onboarding,
+        foreground=foreground,
     )
 
 
@@ -178,7 +182,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> CareApp
         # Chats run concurrently, each chat's updates in order (quick answers to a
         # multi-step question land in their own steps); across replicas, correctness comes
         # from conditional updates in the database.
-        .concurrent_updates(ChatOrderedProcessor())
+        .concurrent_updates(ChatOrderedProcessor(services.foreground))
         .post_init(_on_startup)
         .post_stop(_on_stop)
         .post_shutdown(_on_shutdown)

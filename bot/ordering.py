@@ -9,6 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.foreground import Foreground
+
 # PTB's own default for `concurrent_updates(True)`: updates running at once.
 MAX_CONCURRENT_UPDATES = 256
 # Updates that may be queued behind their chat's turn. PTB's own limit is held while an
@@ -40,10 +42,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     processor that runs everything concurrently.
     """
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(
+        self,
+        foreground: Foreground | None = None,
+        max_concurrent_updates: int = MAX_CONCURRENT_UPDATES,
+    ) -> None:
         super().__init__(MAX_WAITING_UPDATES)
         self._running = asyncio.Semaphore(max_concurrent_updates)
         self._turns: dict[int, _Turn] = {}
+        # Updates being handled, for background work to wait for a gap between them.
+        self._foreground = foreground or Foreground()
 
     async def initialize(self) -> None:
         """Nothing to set up: turns are made on demand."""
@@ -55,7 +63,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         key = chat_key(update)
         if key is None:
             async with self._running:
-                await coroutine
+                with self._foreground.update():
+                    await coroutine
             return
         turn = self._turns.get(key)
         if turn is None:
@@ -63,7 +72,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         turn.users += 1
         try:
             async with turn.lock, self._running:
-                await coroutine
+                with self._foreground.update():
+                    await coroutine
         finally:
             turn.users -= 1
             if turn.users == 0:

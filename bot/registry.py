@@ -6,11 +6,12 @@ them (which would be an import cycle).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import Database
+from bot.foreground import Foreground
 from bot.notify import Notifier
 from bot.scheduling import Scheduler
 from bot.services.availability import AvailabilityService
@@ -38,3 +39,5 @@ class Services:
     recovery: RecoveryService
     privacy: PrivacyService
     onboarding: OnboardingService
+    # Updates being handled now: the sweep waits for a gap between them (bot.foreground).
+    foreground: Foreground = field(default_factory=Foreground)

@@ -32,7 +32,8 @@ async def drain(
     area: str,
     key: Callable[[Any], Any] = lambda row: row,
     together: Callable[[list[Any]], Awaitable[int]] | None = None,
-    chunk: int = 1,
+    chunk: int | Callable[[], int] = 1,
+    pause: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Handle everything `due` selects, a batch at a time; returns how many were handled.
 
@@ -40,20 +41,27 @@ async def drain(
     `skip`: rows that failed in this run, and rows handled in this run that are still due.
     Each row is passed to `handle` at most once per run; `key(row)` names it for skipping and
     for the log line. With `together`, up to `chunk` rows at a time are handled by it in one
-    go first; should that fail, each of them by `handle` on its own.
+    go first; should that fail, each of them by `handle` on its own. `chunk` may be asked
+    afresh before each of those, and `pause` is awaited then (bot.foreground: a gap between
+    people's updates).
     """
     handled = 0
     seen: set[Any] = set()
     skip: set[Any] = set()  # failed in this run, or handled and still due: not asked again
     for _ in range(MAX_ROUNDS):
-        async with db.transaction() as session:
+        # A read (no writer's turn): `handle` re-checks each row in its own transaction.
+        async with db.reading() as session:
             rows = [_row(r) for r in (await session.execute(due(skip).limit(batch))).all()]
         again = {key(row) for row in rows} & seen
         skip |= again
         fresh = [row for row in rows if key(row) not in seen]
         seen.update(key(row) for row in fresh)
-        for start in range(0, len(fresh), chunk):
-            part = fresh[start : start + chunk]
+        start = 0
+        while start < len(fresh):
+            if pause is not None:
+                await pause()
+            size = max(1, chunk() if callable(chunk) else chunk)
+            part, start = fresh[start : start + size], start + size
             if together is not None and len(part) > 1:
                 try:
                     handled += await together(part)

@@ -94,7 +94,9 @@ async def due_heads(
         .where(due)
         .subquery()
     )
-    async with db.transaction() as session:
+    # A read, taking no writer's turn (see Database.reading): the claim that follows is a
+    # conditional update, so a row taken meanwhile by anyone else is simply not won.
+    async with db.reading() as session:
         result = await session.execute(
             select(heads.c.id, heads.c.chat_id, heads.c.reachable)
             .where(heads.c.place == 1)
@@ -113,7 +115,7 @@ async def due_heads(
 
 
 async def seconds_until_next(db: Database, now: dt.datetime, poll_seconds: float) -> float:
-    async with db.transaction() as session:
+    async with db.reading() as session:
         next_due = await session.scalar(
             select(func.min(OutboxMessage.not_before)).where(
                 OutboxMessage.state == OutboxState.PENDING

@@ -9,6 +9,7 @@ import pytest
 
 from bot.db.models import Medication, RecoveryPlan
 from bot.domain.recovery import Stage
+from bot.services.meds.reminders import CIRCLES_AT_ONCE, CIRCLES_AT_ONCE_QUIET
 from tests.people import ANNA, ERRI, PAT
 from tests.rig import Rig
 
@@ -68,3 +69,14 @@ async def test_progress_counts_the_doses_taken_each_day(rig: Rig) -> None:
     assert counts == {today - dt.timedelta(days=1): 0, today: 2}
     progress = await rig.recovery.progress(PAT.id)
     assert progress is not None
+
+
+async def test_the_morning_sweep_goes_in_smaller_batches_while_people_are_answered(
+    rig: Rig,
+) -> None:
+    """One Foreground is shared by the update processor and the sweep (bot.foreground)."""
+    foreground = rig.services.foreground
+    assert rig.meds._foreground is foreground
+    assert rig.meds._circles_at_once() == CIRCLES_AT_ONCE_QUIET, "nobody answered yet"
+    with foreground.update():
+        assert rig.meds._circles_at_once() == CIRCLES_AT_ONCE

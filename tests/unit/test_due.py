@@ -49,7 +49,7 @@ class _Db:
         self.table = table
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_Table]:
+    async def reading(self) -> AsyncIterator[_Table]:
         yield self.table
 
 

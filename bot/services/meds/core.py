@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.db.models import Circle, DoseOccurrence, Medication, User
 from bot.db.session import Database
 from bot.domain.errors import StaleAction
+from bot.foreground import Foreground
 from bot.notify import Notifier
 from bot.services.circles import CircleService
 
@@ -99,6 +100,7 @@ class _Core:
         *,
         wake: Callable[[], None] | None = None,
         refills: RefillRequester | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -107,6 +109,8 @@ class _Core:
         self._timing = timing
         self._wake = wake or (lambda: None)
         self._refills = refills
+        # People's updates being handled: the sweep makes way for them (bot.foreground).
+        self._foreground = foreground or Foreground()
 
 
 # --- small helpers ---------------------------------------------------------------------------
