@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.domain.errors import MedInputError
@@ -247,6 +248,9 @@ def test_kolkata_half_hour_offset() -> None:
     st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2028, 1, 1)),
     st.lists(st.integers(0, 24 * 4 - 1), min_size=1, max_size=6, unique=True),
 )
+@example(
+    "Australia/Sydney", dt.datetime(2025, 10, 1, 21, 0), [29, 30]
+)  # found by a run of the suite
 def test_slots_are_increasing_distinct_and_about_a_day_apart(
     zone: str, start: dt.datetime, quarters: list[int]
 ) -> None:
@@ -257,5 +261,19 @@ def test_slots_are_increasing_distinct_and_about_a_day_apart(
     assert instants == sorted(set(instants))
     assert all(s.at > after for s in slots)
     assert len({s.key for s in slots}) == len(slots)
-    # Each day has each time at most once; three days hold at least two full days' worth.
-    assert 2 * len(times) - 2 <= len(slots) <= 3 * len(times) + 1
+    # Each day has each time at most once. Three days hold at least two full days' worth,
+    # and each time at most four times: across a spring-forward 72 hours span 73 local ones
+    # (Sydney, 2 October 2025 07:00 to 5 October 08:00: a 07:15 dose falls on four days).
+    assert len(slots) >= 2 * len(times) - 2
+    assert max(Counter(s.time for s in slots).values(), default=0) <= 4
+    assert len(slots) <= 3 * len(times) + sum(
+        1 for t in times if _within_an_hour_after(after, zone, t)
+    )
+
+
+def _within_an_hour_after(after: dt.datetime, zone: str, t: dt.time) -> bool:
+    """Whether local time `t` comes within the hour after `after`'s local time of day (such
+    a time may fall on a fourth day, when a spring-forward makes 72 hours 73 local ones)."""
+    local = after.astimezone(ZoneInfo(zone))
+    minutes = (t.hour * 60 + t.minute) - (local.hour * 60 + local.minute)
+    return 0 < minutes % (24 * 60) <= 60
