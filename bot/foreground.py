@@ -3,8 +3,11 @@
 The morning's sweep queues thousands of reminders, twenty patients at a time, each batch a
 few milliseconds of CPU on the loop that also answers people. Run back to back, those
 batches make someone opening /meds at 08:00 wait behind them. So the sweep waits, between
-batches, for a moment when no update is being handled: at most GAP_WAIT, so that a steady
-stream of updates slows the queueing down but never stops it (reminders are urgent too).
+batches, for a moment when no update is being handled: at most GAP_WAIT, and at most half as
+long as its last batch took, so that a steady stream of updates slows the queueing down by a
+third at most but never stops it (reminders are urgent too). An update waiting on Telegram
+counts as being handled although it uses no CPU meanwhile; that bound keeps it from costing
+the sweep more than that third.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Foreground:
         self._idle = asyncio.Event()
         self._idle.set()
         self._last_end = monotonic() - QUIET_AFTER
+        self._last_gap: float | None = None  # when background work last came back from one
 
     @property
     def serving(self) -> int:
@@ -53,8 +57,15 @@ class Foreground:
         return not self._serving and self._monotonic() - self._last_end >= QUIET_AFTER
 
     async def gap(self, at_most: float = GAP_WAIT) -> None:
-        """Return once no update is being handled, or after `at_most` seconds."""
-        if not self._serving:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), at_most)
+        """Return once no update is being handled, or after `at_most` seconds, or half the
+        time since the last call returned (the batch in between), whichever comes first.
+        Meant for one background worker at a time (the scheduler runs one sweep at a time)."""
+        now = self._monotonic()
+        if self._last_gap is not None:
+            at_most = min(at_most, (now - self._last_gap) / 2)
+        try:
+            if self._serving and at_most > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), at_most)
+        finally:
+            self._last_gap = self._monotonic()

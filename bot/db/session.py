@@ -22,8 +22,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 AFTER_COMMIT = "after_commit"
 # The execution option that marks the engine `Database.reading()` hands out sessions from.
 READ_ONLY = "carecircle_read_only"
-# What a reading transaction may send: its BEGIN, and queries.
+# What a reading transaction may send: its BEGIN, and queries (a WITH or a PRAGMA only if
+# it changes nothing: no data-modifying statement in it, no "PRAGMA name = value").
 _READS = ("SELECT", "WITH", "BEGIN", "PRAGMA")
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 
 
 class WriteInRead(Exception):
@@ -81,12 +83,20 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def _refuse_writes_in_reads(
-    conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
 ) -> None:
     """A reading transaction that wrote would, on SQLite, write outside the writers' turns
     (and fail outright if another connection committed since it began): refuse it, loudly."""
-    reading = conn.get_execution_options().get(READ_ONLY)
-    if reading and not statement.lstrip()[:6].upper().startswith(_READS):
+    if not conn.get_execution_options().get(READ_ONLY):
+        return
+    head = statement.lstrip()[:6].upper()
+    dml = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if (
+        dml
+        or not head.startswith(_READS)
+        or (head.startswith("WITH") and _DML.search(statement))
+        or (head.startswith("PRAGMA") and "=" in statement)
+    ):
         raise WriteInRead(statement.split(None, 1)[0])
 
 
@@ -124,8 +134,11 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL enforces it too: its transactions are begun READ ONLY.
+        server_side = {"postgresql_readonly": True} if self.backend == "postgresql" else {}
         self._readers = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            self.engine.execution_options(**{READ_ONLY: True}, **server_side),
+            expire_on_commit=False,
         )
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps and
         # polls (busy_timeout): a long run of short transactions (a sweep queueing a thousand

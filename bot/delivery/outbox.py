@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, exists, func, or_, select, true, update
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -313,12 +313,21 @@ class SentNotRecorded(Exception):
     """Telegram accepted the message, but the database would not record it in time."""
 
 
-async def finish_many(db: Database, ids: list[int], state: OutboxState, error: str) -> list[str]:
-    """Settle these pending messages unsent; returns the kinds of those that were."""
+async def finish_many(
+    db: Database, ids: list[int], state: OutboxState, error: str, *, unreachable: bool = False
+) -> list[str]:
+    """Settle these pending messages unsent; returns the kinds of those that were.
+    `unreachable`: only those whose person is still marked unreachable (the choice was made
+    on a read that may be older than their writing to us again)."""
+    still = (
+        exists().where(User.id == OutboxMessage.chat_id, User.reachable.is_(False))
+        if unreachable
+        else true()
+    )
     async with db.transaction() as session:
         result = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.state == OutboxState.PENDING, still)
             .values(state=state, last_error=error)
             .returning(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.payload)
         )

@@ -226,8 +226,8 @@ class OutboxSender:
         if not rows:
             return [], await outbox.seconds_until_next(self._db, now, self._config.poll_seconds)
         chosen, unreachable, wait = self._choose(rows)
-        if unreachable:
-            await self._finish_many(unreachable, OutboxState.FAILED, "unreachable")
+        if unreachable and await self._skip_unreachable(unreachable) < len(unreachable):
+            wait = 0.0  # someone wrote to us again since the read: look again at once
         jobs = []
         for job in await outbox.claim(self._db, chosen, now, self._config.lease):
             if relevant(relevant_until(job.payload), now):
@@ -315,10 +315,15 @@ class OutboxSender:
         finally:  # a record that failed keeps its lease; its chat must not stay busy here
             self._inflight_chats.difference_update(job.chat_id for job in jobs)
 
-    async def _finish_many(self, ids: list[int], state: OutboxState, error: str) -> None:
-        for kind in await outbox.finish_many(self._db, ids, state, error):
+    async def _skip_unreachable(self, ids: list[int]) -> int:
+        """Settle unsent the messages of people marked unreachable; how many were."""
+        kinds = await outbox.finish_many(
+            self._db, ids, OutboxState.FAILED, "unreachable", unreachable=True
+        )
+        for kind in kinds:
             self._metrics.notification_failed(kind)
-        log_event(log, "outbox.skipped_unreachable", count=len(ids))
+        log_event(log, "outbox.skipped_unreachable", count=len(kinds))
+        return len(kinds)
 
     # --- Telegram -------------------------------------------------------------------------
 

@@ -136,3 +136,17 @@ async def test_the_batch_size_is_asked_afresh_before_each_batch() -> None:
     handled, batches = await _sweep(_Table(due=list(range(12))), chunk=lambda: next(sizes))
     assert handled == 12
     assert batches == [[0, 1], [2, 3, 4, 5, 6], list(range(7, 12))]
+
+
+async def test_the_sweep_never_waits_longer_than_half_its_last_batch() -> None:
+    """An update waiting on Telegram counts as being handled: the bound keeps that from
+    costing the sweep more than a third of its pace."""
+    now = [10.0]
+    foreground = Foreground(monotonic=lambda: now[0])
+    await foreground.gap(at_most=60)  # nobody answered: back at once, at t=10
+    with foreground.update():
+        # The batch in between took no time at all: no wait, though someone is served.
+        await asyncio.wait_for(foreground.gap(at_most=60), 0.5)
+        now[0] += 0.02  # a batch of 20 ms: at most 10 ms now
+        waiting = asyncio.create_task(foreground.gap(at_most=60))
+        await asyncio.wait_for(waiting, 5)

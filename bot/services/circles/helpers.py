@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -212,8 +213,17 @@ class _Helpers(_Core):
             return display_name(helper)
 
     async def mark_unreachable(self, user_id: int) -> None:
-        """Telegram refused to deliver to this person (403): stop trying, tell their patients."""
+        """Telegram refused to deliver to this person (403): stop trying, tell their patients.
+
+        Unless they wrote to us since this was asked (touch looked at them after): their
+        writing is newer than the refusal. touch only reads when nothing changed, so without
+        this a refusal waiting for the writer's turn would land after it and win."""
+        asked = time.monotonic()
         async with self._db.transaction() as session:
+            known = self._known.get(user_id)
+            if known is not None and known[1] >= asked:
+                log_event(log, "user.unreachable_superseded", user_id=user_id)
+                return
             result = await session.execute(
                 update(User)
                 .where(User.id == user_id, User.reachable.is_(True))
