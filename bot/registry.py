@@ -6,7 +6,7 @@ them (which would be an import cycle).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -40,4 +40,4 @@ class Services:
     privacy: PrivacyService
     onboarding: OnboardingService
     # Updates being handled now: the sweep waits for a gap between them (bot.foreground).
-    foreground: Foreground = field(default_factory=Foreground)
+    foreground: Foreground

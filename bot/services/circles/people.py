@@ -23,6 +23,11 @@ def _names(user: User) -> tuple[str, str | None, str | None]:
     return (user.first_name, user.last_name, user.username)
 
 
+def _nothing_to_end(standing: Standing, keep: frozenset[Awaiting]) -> bool:
+    """No question open (nor one that ran out unseen), or one that is to be kept."""
+    return (standing.awaiting is None and standing.expired is None) or standing.awaiting in keep
+
+
 class _People(_Core):
     """Who a person is, and the flow (a multi-step question) they are in."""
 
@@ -98,15 +103,11 @@ class _People(_Core):
         """Stop whatever question is open (/cancel, or another command in its middle) unless
         it is one of `keep`; returns where it stood, or None if nothing was ended."""
         # Nearly always nothing is open: find that out without waiting for a writer's turn.
-        async with self._db.reading() as session:
-            standing = await self._standing(session, user_id)
-        if (standing.awaiting is None and standing.expired is None) or standing.awaiting in keep:
+        if _nothing_to_end(await self.standing(user_id), keep):
             return None
         async with self._db.transaction() as session:
             standing = await self._standing(session, user_id)
-            if standing.awaiting is None and standing.expired is None:
-                return None
-            if standing.awaiting in keep:
+            if _nothing_to_end(standing, keep):
                 return None
             if not await flows.advance(
                 session, user_id, standing.flow_rev, None, None, self._clock.now()
