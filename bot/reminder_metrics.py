@@ -32,10 +32,12 @@ def reminder_lateness(db: Database, metrics: Metrics) -> OnDelivered:
 
     The due times of reminders sent together are read together (bot.grouped): at a peak
     of a thousand reminders a second, a read of its own for each would hold the database.
+    A read taking no writer's turn (Database.reading): at that peak the sweep queueing
+    reminders and the sender recording them need every turn there is.
     """
 
     async def observe_all(sent: list[tuple[int, dt.datetime]]) -> None:
-        async with db.transaction() as session:
+        async with db.reading() as session:
             rows = await session.execute(
                 select(DoseOccurrence.id, DoseOccurrence.due_at).where(
                     DoseOccurrence.id.in_({dose_id for dose_id, _ in sent})

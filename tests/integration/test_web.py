@@ -17,16 +17,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 import bot.web
 from bot.clock import FrozenClock
-from bot.db.models import OutboxMessage
+from bot.db.models import DoseOccurrence, OutboxMessage
 from bot.db.session import Database
-from bot.delivery import OutboxSender, SenderConfig
+from bot.delivery import Delivered, OutboxSender, SenderConfig
 from bot.metrics import Metrics
 from bot.notify import Notifier, OutMessage
 from bot.ratelimit import FloodControl
@@ -575,6 +575,43 @@ async def test_reminder_lateness_is_measured_from_the_doses_time_to_its_delivery
     assert samples["carecircle_reminder_lateness_seconds_bucket{le=5.0}"] == 0
     assert samples["carecircle_reminder_lateness_seconds_bucket{le=10.0}"] == 1
     assert samples["carecircle_notifications_sent_total{kind=dose.reminder}"] == 1
+
+
+# Only SQLite has a writers' turn to skip; on PostgreSQL the test could not fail.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_measuring_a_reminders_lateness_waits_for_no_writer(
+    rig: Rig, clock: FrozenClock
+) -> None:
+    """At the morning peak the sweep and the sender's records need every writer's turn there
+    is: the lateness hook only reads, and must not take one."""
+    await rig.patient()
+    await rig.add("Medicine | 1 tablet | 10:30")
+    clock.set(dt.datetime(2026, 3, 2, 9, 30, 5, tzinfo=dt.UTC))
+    await rig.meds.run_due(clock.now())
+    async with rig.db.reading() as session:
+        dose_id = await session.scalar(select(DoseOccurrence.id))
+    metrics = Metrics()
+    observe = reminder_lateness(rig.db, metrics)
+    writing, done = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with rig.db.transaction() as session:
+            await session.execute(update(OutboxMessage).values(attempts=OutboxMessage.attempts))
+            await session.flush()
+            writing.set()
+            await done.wait()  # holds the writer's turn (and SQLite's write lock) meanwhile
+
+    task = asyncio.create_task(writer())
+    await writing.wait()
+    try:
+        delivered = Delivered("dose.reminder", f"dose:{dose_id}:reminder", "send", clock.now())
+        await asyncio.wait_for(observe(delivered), 1.0)  # before, it queued behind the writer
+    finally:
+        done.set()
+        await task
+    samples = await scrape(Health(db=rig.db, clock=clock, metrics=metrics))
+    assert samples["carecircle_reminder_lateness_seconds_count"] == 1
+    assert samples["carecircle_reminder_lateness_seconds_sum"] == pytest.approx(5)
 
 
 async def test_reminders_delivered_together_are_each_measured(rig: Rig, clock: FrozenClock) -> None:
