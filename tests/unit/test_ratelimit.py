@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from telegram.error import RetryAfter
 
 from bot.ratelimit import RESERVED, FloodControl, Hold, Reserved, TooLate
+from bot.ratelimit.budget import REPLY_RECENT, REPLY_ROOM, FloodBudget
 from tests.fakes.timer import Ticks
 
 
@@ -697,3 +698,51 @@ async def test_a_reserved_send_that_must_wait_for_its_chat_past_its_time_is_refu
     assert rig.sent == []
     assert rig.flood.chat_wait(5) <= 1.1  # the hold it took on the way was given back
     assert len(rig.flood._dispatched) == 0  # and no place in the rolling second was used
+
+
+def room_by_counting(budget: Any, now: float, reply: bool) -> float:
+    """`FloodBudget._room` as it was first written: every message within the window counted."""
+    window = 1.0 + budget.jitter()
+    cap = budget._dispatched.maxlen or 1
+    if not reply and budget._replies and now - budget._replies[-1] < REPLY_RECENT:
+        answered = sum(1 for t in budget._replies if t + window > now)
+        cap = max(1, cap - min(REPLY_ROOM, answered + 1))
+    recent = [t for t in budget._dispatched if t + window > now]
+    if len(recent) < cap:
+        return 0.0
+    return recent[len(recent) - cap] + window - now
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    per_second=st.sampled_from([30, 1000]),
+    count=st.integers(0, 1100),
+    spread=st.floats(0.2, 3.0),
+    seed=st.integers(0, 2**32),
+    delays=st.lists(st.floats(0, 0.5), max_size=5),
+    replies=st.lists(st.floats(0, 3), max_size=6),
+    after=st.floats(0, 2),
+    reply=st.booleans(),
+)
+def test_the_room_in_the_rolling_second_is_what_counting_every_message_gives(
+    per_second: int,
+    count: int,
+    spread: float,
+    seed: int,
+    delays: list[float],
+    replies: list[float],
+    after: float,
+    reply: bool,
+) -> None:
+    """The gate looks only at the message that keeps the window full: as many places, and as
+    long a wait, as counting every message of the last second. Messages come about as fast as
+    the limit (`spread` times its spacing on average), so windows are full, and not, alike."""
+    budget = FloodBudget(overall_per_second=per_second, timer=Ticks())
+    shuffle = random.Random(seed)
+    gaps = [shuffle.uniform(0, 2 * spread / per_second) for _ in range(count)]
+    sent = list(itertools.accumulate(gaps, initial=1000.0))
+    budget._dispatched.extend(sent)
+    budget._delays.extend(delays)
+    budget._replies.extend(sorted(sent[-1] - back for back in replies))
+    now = sent[-1] + after * spread / 2
+    assert budget._room(now, reply) == pytest.approx(room_by_counting(budget, now, reply))
