@@ -8,6 +8,7 @@ those times on real days, turned into UTC instants correctly across DST.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -372,6 +373,18 @@ class Slot:
 
 def next_slot(times: tuple[dt.time, ...], zone: str, after: dt.datetime) -> Slot | None:
     """The first slot strictly after `after`.
+
+    Asked the same question over and over (at 08:00 the sweep asks it for every medication
+    due then, and most share their times and time zone), so the answers are kept: keyed by
+    the instant in UTC, since two aware datetimes in one zone that differ only in `fold`
+    (the autumn's repeated hour) are equal, and hash alike, as Python compares them.
+    """
+    return _next_slot(times, zone, after.astimezone(dt.UTC))
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_slot(times: tuple[dt.time, ...], zone: str, after: dt.datetime) -> Slot | None:
+    """`next_slot`, for an instant in UTC.
 
     Each time keeps its wall-clock time across DST (08:00 stays 08:00 local); a time the
     clocks skip fires at the first valid instant after it; a repeated time fires once. Two

@@ -227,6 +227,24 @@ def test_a_repeated_time_fires_once(zone: str, day: dt.date, typed: str) -> None
     assert len(slots) == 1
 
 
+@pytest.mark.parametrize("first_fold", [0, 1])
+def test_the_two_0230s_of_the_autumn_night_have_their_own_next_slot(first_fold: int) -> None:
+    """In Berlin on 25 October 2026, 02:30 happens at 00:30 and at 01:30 UTC. Given as local
+    times, the two compare equal (Python ignores `fold` within one zone): the answer kept
+    for one must not be handed out for the other, whichever was asked first."""
+    berlin = ZoneInfo("Europe/Berlin")
+    times = (T(2, 45),)
+    asked = [
+        dt.datetime(2026, 10, 25, 2, 30, tzinfo=berlin, fold=fold)
+        for fold in (first_fold, 1 - first_fold)
+    ]
+    answers = {after.fold: next_slot(times, "Europe/Berlin", after) for after in asked}
+    # The first 02:45 is at 00:45 UTC; it fires once, so after the second 02:30, the next day.
+    assert answers[0] is not None and answers[1] is not None
+    assert answers[0].at == dt.datetime(2026, 10, 25, 0, 45, tzinfo=UTC)
+    assert answers[1].at == dt.datetime(2026, 10, 26, 1, 45, tzinfo=UTC)
+
+
 def test_two_times_landing_on_one_instant_make_one_reminder() -> None:
     # Berlin, 29 March 2026: 02:30 does not exist and becomes 03:00, like the 03:00 dose.
     schedule = parse_schedule("02:30, 03:00")
