@@ -377,9 +377,12 @@ def next_slot(times: tuple[dt.time, ...], zone: str, after: dt.datetime) -> Slot
     Asked the same question over and over (at 08:00 the sweep asks it for every medication
     due then, and most share their times and time zone), so the answers are kept: keyed by
     the instant in UTC, since two aware datetimes in one zone that differ only in `fold`
-    (the autumn's repeated hour) are equal, and hash alike, as Python compares them.
+    (the autumn's repeated hour) are equal, and hash alike, as Python compares them. A naive
+    `after` is refused: converting it would read it in the server's own time zone.
     """
-    return _next_slot(times, zone, after.astimezone(dt.UTC))
+    if after.utcoffset() is None:
+        raise TypeError("next_slot needs an aware datetime (an instant), not a naive one")
+    return _next_slot(tuple(times), zone, after.astimezone(dt.UTC))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -245,6 +245,19 @@ def test_the_two_0230s_of_the_autumn_night_have_their_own_next_slot(first_fold: 
     assert answers[1].at == dt.datetime(2026, 10, 26, 1, 45, tzinfo=UTC)
 
 
+def test_a_naive_instant_is_refused_rather_than_read_in_the_servers_zone() -> None:
+    """07:30 without a zone could be UTC or the server's local time: a wrong guess would
+    schedule a morning's dose twice, so it is refused, as comparing it always was."""
+    with pytest.raises(TypeError):
+        next_slot((T(8, 0),), "Europe/Berlin", dt.datetime(2026, 3, 2, 7, 30))
+
+
+def test_times_given_as_a_list_still_work() -> None:
+    after = dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    listed = next_slot([T(8, 0)], "Europe/Berlin", after)  # type: ignore[arg-type]
+    assert listed == next_slot((T(8, 0),), "Europe/Berlin", after)
+
+
 def test_two_times_landing_on_one_instant_make_one_reminder() -> None:
     # Berlin, 29 March 2026: 02:30 does not exist and becomes 03:00, like the 03:00 dose.
     schedule = parse_schedule("02:30, 03:00")
