@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import User
@@ -35,6 +35,13 @@ async def start(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+async def asking(session: AsyncSession, user_id: int) -> str | None:
+    """The question the person was last asked and has not answered (None: none, or no such
+    person); it may have run out since (`expired`)."""
+    asked: str | None = await session.scalar(select(User.awaiting).where(User.id == user_id))
+    return asked
 
 
 async def advance(

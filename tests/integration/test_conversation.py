@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from bot.clock import FrozenClock
 from bot.domain.errors import FlowMoved, MedInputError, StaleAction
+from bot.domain.flows import Awaiting
 from bot.services.meds import ADD_STEPS
 from tests.people import PAT
 from tests.rig import START, Rig, example_url, open_rig
@@ -79,6 +81,39 @@ async def test_end_flow_reports_what_was_open_once(rig: Rig) -> None:
     assert await rig.circles.end_flow(PAT.id) is None
     with pytest.raises(StaleAction):
         await rig.meds.add_answer(PAT.id, "1 tablet")
+
+
+@in_the_family
+async def test_a_command_with_no_question_open_costs_one_small_read(rig: Rig) -> None:
+    """Every command asks whether a question is open, at 08:00 too: when none is (nearly
+    always), one statement answers, not the whole of where the person stands."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SET")):
+            statements.append(statement)
+
+    event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await rig.circles.end_flow(PAT.id) is None
+    finally:
+        event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+
+
+@in_the_family
+async def test_a_question_a_command_continues_is_kept_and_one_that_ran_out_is_cleared(
+    rig: Rig,
+) -> None:
+    await rig.meds.start_add(PAT.id)
+    await rig.meds.add_answer(PAT.id, "Medicine A")
+    kept = frozenset({Awaiting.ADD_MED})
+    assert await rig.circles.end_flow(PAT.id, kept) is None, "kept: nothing ended"
+    assert (await rig.circles.standing(PAT.id)).awaiting == Awaiting.ADD_MED
+    rig.clock.advance(minutes=61)
+    assert await rig.circles.end_flow(PAT.id, kept) is None, "ran out: nothing to report"
+    standing = await rig.circles.standing(PAT.id)
+    assert standing.awaiting is None and standing.expired is None, "and it is cleared"
 
 
 # --- property: the walk-through never skips or repeats a step ----------------------------------
