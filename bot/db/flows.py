@@ -37,11 +37,13 @@ async def start(
     )
 
 
-async def asking(session: AsyncSession, user_id: int) -> str | None:
-    """The question the person was last asked and has not answered (None: none, or no such
-    person); it may have run out since (`expired`)."""
-    asked: str | None = await session.scalar(select(User.awaiting).where(User.id == user_id))
-    return asked
+async def asking(session: AsyncSession, user_id: int) -> tuple[str | None, dt.datetime | None]:
+    """The question the person was last asked and has not answered, and since when ((None,
+    None): none, or no such person); it may have run out since (`ran_out`)."""
+    row = (
+        await session.execute(select(User.awaiting, User.flow_at).where(User.id == user_id))
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 async def advance(
@@ -70,7 +72,14 @@ async def advance(
 def expired(user: User, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """A question left unanswered this long is no longer open: a "08:10" typed the next
     day must not back-date yesterday's dose."""
-    return user.awaiting is not None and user.flow_at is not None and now - user.flow_at > ttl
+    return ran_out(user.awaiting, user.flow_at, now, ttl)
+
+
+def ran_out(
+    awaiting: str | None, asked_at: dt.datetime | None, now: dt.datetime, ttl: dt.timedelta
+) -> bool:
+    """`expired`, from the two columns it looks at."""
+    return awaiting is not None and asked_at is not None and now - asked_at > ttl
 
 
 async def end_if(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +84,39 @@ async def test_end_flow_reports_what_was_open_once(rig: Rig) -> None:
         await rig.meds.add_answer(PAT.id, "1 tablet")
 
 
-@in_the_family
-async def test_a_command_with_no_question_open_costs_one_small_read(rig: Rig) -> None:
-    """Every command asks whether a question is open, at 08:00 too: when none is (nearly
-    always), one statement answers, not the whole of where the person stands."""
+@contextlib.contextmanager
+def counting(rig: Rig) -> Iterator[tuple[list[str], list[int]]]:
+    """The statements run meanwhile, and how many writers' transactions were begun."""
     statements: list[str] = []
+    writes: list[int] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SET")):
             statements.append(statement)
 
+    transaction = rig.db.transaction
+
+    def counted() -> Any:
+        writes.append(1)
+        return transaction()
+
     event.listen(rig.db.engine.sync_engine, "before_cursor_execute", count)
+    rig.db.transaction = counted  # type: ignore[method-assign]
     try:
-        assert await rig.circles.end_flow(PAT.id) is None
+        yield statements, writes
     finally:
+        rig.db.transaction = transaction  # type: ignore[method-assign]
         event.remove(rig.db.engine.sync_engine, "before_cursor_execute", count)
-    assert len(statements) == 1, statements
+
+
+@in_the_family
+async def test_a_command_with_no_question_open_costs_one_small_read(rig: Rig) -> None:
+    """Every command asks whether a question is open, at 08:00 too: when none is (nearly
+    always), one statement answers, not the whole of where the person stands, and it waits
+    for no writer's turn."""
+    with counting(rig) as (statements, writes):
+        assert await rig.circles.end_flow(PAT.id) is None
+    assert len(statements) == 1 and not writes, statements
 
 
 @in_the_family
@@ -108,7 +126,9 @@ async def test_a_question_a_command_continues_is_kept_and_one_that_ran_out_is_cl
     await rig.meds.start_add(PAT.id)
     await rig.meds.add_answer(PAT.id, "Medicine A")
     kept = frozenset({Awaiting.ADD_MED})
-    assert await rig.circles.end_flow(PAT.id, kept) is None, "kept: nothing ended"
+    with counting(rig) as (statements, writes):
+        assert await rig.circles.end_flow(PAT.id, kept) is None, "kept: nothing ended"
+    assert len(statements) == 1 and not writes, "kept: decided by the one read"
     assert (await rig.circles.standing(PAT.id)).awaiting == Awaiting.ADD_MED
     rig.clock.advance(minutes=61)
     assert await rig.circles.end_flow(PAT.id, kept) is None, "ran out: nothing to report"

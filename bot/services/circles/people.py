@@ -102,12 +102,17 @@ class _People(_Core):
     ) -> Standing | None:
         """Stop whatever question is open (/cancel, or another command in its middle) unless
         it is one of `keep`; returns where it stood, or None if nothing was ended."""
-        # Nearly always no question is open: one column of one row says so, read without
-        # waiting for a writer's turn (every command asks, at 08:00 too). Anything else is
-        # decided in the write, on where the person stands then.
+        # Nearly always no question is open, or it is one this command carries on: two
+        # columns of one row say so, read without waiting for a writer's turn (every command
+        # asks, at 08:00 too). Anything else is decided in the write, on where the person
+        # stands then.
         async with self._db.reading() as session:
-            if await flows.asking(session, user_id) is None:
-                return None
+            asked, asked_at = await flows.asking(session, user_id)
+        now = self._clock.now()
+        if asked is None or (
+            asked in keep and not flows.ran_out(asked, asked_at, now, self._flow_ttl)
+        ):
+            return None
         async with self._db.transaction() as session:
             standing = await self._standing(session, user_id)
             if _nothing_to_end(standing, keep):
