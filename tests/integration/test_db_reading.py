@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, text, update
 
 from bot.db.models import User
 from bot.db.session import Database, WriteInRead
+from tests.writer import writer_turn_held
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -40,23 +41,9 @@ async def test_a_reading_does_not_wait_for_a_writer_and_sees_only_its_commits(
 ) -> None:
     async with db.transaction() as session:
         session.add(person(1, "Pat"))
-    writing, done = asyncio.Event(), asyncio.Event()
-
-    async def writer() -> None:
-        async with db.transaction() as session:
-            await session.execute(update(User).values(first_name="Changed"))
-            await session.flush()
-            writing.set()
-            await done.wait()  # holds the writer's turn (and SQLite's write lock) meanwhile
-
-    task = asyncio.create_task(writer())
-    await writing.wait()
-    try:
+    async with writer_turn_held(db, update(User).values(first_name="Changed")):
         # Within a second although the writer holds on: before, it queued behind it.
         assert await asyncio.wait_for(names(db), 1.0) == ["Pat"]
-    finally:
-        done.set()
-        await task
     assert await names(db) == ["Changed"]
 
 

@@ -26,6 +26,7 @@ from bot.services.circles.views import Person
 from tests.integration.test_delivery import make_rig
 from tests.people import PAT
 from tests.rig import Rig
+from tests.writer import writer_turn_held
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -40,21 +41,6 @@ async def queued_writers(db: Database, n: int) -> None:
     raise AssertionError("never queued")
 
 
-async def holding_the_turn(db: Database, release: asyncio.Event) -> asyncio.Task[None]:
-    """A long write holding the writer's turn, as a batch of the morning sweep does."""
-    holding = asyncio.Event()
-
-    async def batch() -> None:
-        async with db.transaction() as session:
-            await session.execute(select(1))
-            holding.set()
-            await release.wait()
-
-    task = asyncio.create_task(batch())
-    await holding.wait()
-    return task
-
-
 @sqlite_only
 async def test_a_person_who_writes_again_keeps_the_reminder_queued_for_them(
     db: Database, clock: FrozenClock
@@ -64,14 +50,12 @@ async def test_a_person_who_writes_again_keeps_the_reminder_queued_for_them(
     async with db.transaction() as session:
         session.add(User(id=1, first_name="A", reachable=False, created_at=NOW, updated_at=NOW))
     await rig.queue("dose", 1, "Time for your medication", priority=Priority.URGENT)
-    release = asyncio.Event()
-    sweep = await holding_the_turn(db, release)
-    touch = asyncio.create_task(circles.touch(Person(1, "A")))  # they unblocked us: /start
-    await queued_writers(db, 1)
-    dispatch = asyncio.create_task(rig.sender.dispatch_once())  # reads "unreachable"
-    await queued_writers(db, 2)  # … and queues its verdict behind their write
-    release.set()
-    await asyncio.gather(sweep, touch, dispatch)
+    async with writer_turn_held(db):
+        touch = asyncio.create_task(circles.touch(Person(1, "A")))  # they unblocked us: /start
+        await queued_writers(db, 1)
+        dispatch = asyncio.create_task(rig.sender.dispatch_once())  # reads "unreachable"
+        await queued_writers(db, 2)  # … and queues its verdict behind their write
+    await asyncio.gather(touch, dispatch)
     await rig.sender.dispatch_once()
     await rig.sender.wait_inflight()
     async with db.reading() as session:
@@ -87,14 +71,12 @@ async def test_writing_to_the_bot_after_a_refusal_was_queued_leaves_you_reachabl
     me = Person(1, "A")
     await circles.touch(me)
     circles._known.clear()
-    release = asyncio.Event()
-    sweep = await holding_the_turn(db, release)
-    # A message sent while they had blocked the bot was refused (403): recorded, queued.
-    refusal = asyncio.create_task(circles.mark_unreachable(1))
-    await queued_writers(db, 1)
-    await circles.touch(me)  # they unblock the bot and write: nothing to write, it reads
-    release.set()
-    await asyncio.gather(sweep, refusal)
+    async with writer_turn_held(db):
+        # A message sent while they had blocked the bot was refused (403): recorded, queued.
+        refusal = asyncio.create_task(circles.mark_unreachable(1))
+        await queued_writers(db, 1)
+        await circles.touch(me)  # they unblock the bot and write: nothing to write, it reads
+    await refusal
     async with db.reading() as session:
         user = await session.get(User, 1)
     assert user is not None and user.reachable

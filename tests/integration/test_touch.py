@@ -12,6 +12,7 @@ from sqlalchemy import update
 from bot.db.models import User
 from tests.people import PAT
 from tests.rig import Rig
+from tests.writer import writer_turn_held
 
 
 async def stored(rig: Rig) -> User:
@@ -61,18 +62,5 @@ async def test_someone_marked_unreachable_who_writes_again_is_reachable(rig: Rig
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_unchanged_name_does_not_wait_for_a_writer(rig: Rig) -> None:
     await rig.circles.touch(PAT)
-    writing, done = asyncio.Event(), asyncio.Event()
-
-    async def sweep() -> None:  # a long write, as the morning's sweep holds the writer's turn
-        async with rig.db.transaction() as session:
-            await session.execute(update(User).where(User.id == -1).values(reachable=True))
-            writing.set()
-            await done.wait()
-
-    task = asyncio.create_task(sweep())
-    await writing.wait()
-    try:
+    async with writer_turn_held(rig.db, update(User).where(User.id == -1).values(reachable=True)):
         await asyncio.wait_for(touch_again(rig), 1.0)
-    finally:
-        done.set()
-        await task

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select, update
+from sqlalchemy import select
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
@@ -38,6 +38,7 @@ from tests.fakes.timer import Ticks
 from tests.integration.test_delivery import ScriptedBot
 from tests.people import PAT
 from tests.rig import Rig
+from tests.writer import writer_turn_held
 
 SECRET = "s3cret-Token_for-tests"
 PATH = "/telegram"
@@ -592,23 +593,9 @@ async def test_measuring_a_reminders_lateness_waits_for_no_writer(
         dose_id = await session.scalar(select(DoseOccurrence.id))
     metrics = Metrics()
     observe = reminder_lateness(rig.db, metrics)
-    writing, done = asyncio.Event(), asyncio.Event()
-
-    async def writer() -> None:
-        async with rig.db.transaction() as session:
-            await session.execute(update(OutboxMessage).values(attempts=OutboxMessage.attempts))
-            await session.flush()
-            writing.set()
-            await done.wait()  # holds the writer's turn (and SQLite's write lock) meanwhile
-
-    task = asyncio.create_task(writer())
-    await writing.wait()
-    try:
-        delivered = Delivered("dose.reminder", f"dose:{dose_id}:reminder", "send", clock.now())
+    delivered = Delivered("dose.reminder", f"dose:{dose_id}:reminder", "send", clock.now())
+    async with writer_turn_held(rig.db):
         await asyncio.wait_for(observe(delivered), 1.0)  # before, it queued behind the writer
-    finally:
-        done.set()
-        await task
     samples = await scrape(Health(db=rig.db, clock=clock, metrics=metrics))
     assert samples["carecircle_reminder_lateness_seconds_count"] == 1
     assert samples["carecircle_reminder_lateness_seconds_sum"] == pytest.approx(5)
