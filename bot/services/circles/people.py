@@ -23,9 +23,10 @@ def _names(user: User) -> tuple[str, str | None, str | None]:
     return (user.first_name, user.last_name, user.username)
 
 
-def _nothing_to_end(standing: Standing, keep: frozenset[Awaiting]) -> bool:
-    """No question open (nor one that ran out unseen), or one that is to be kept."""
-    return (standing.awaiting is None and standing.expired is None) or standing.awaiting in keep
+def _nothing_to_end(asked: str | None, ran_out: bool, keep: frozenset[Awaiting]) -> bool:
+    """No question open, or one to be kept that has not run out (one that ran out unseen is
+    cleared)."""
+    return asked is None or (asked in keep and not ran_out)
 
 
 class _People(_Core):
@@ -109,13 +110,13 @@ class _People(_Core):
         async with self._db.reading() as session:
             asked, asked_at = await flows.asking(session, user_id)
         now = self._clock.now()
-        if asked is None or (
-            asked in keep and not flows.ran_out(asked, asked_at, now, self._flow_ttl)
-        ):
+        if _nothing_to_end(asked, flows.ran_out(asked, asked_at, now, self._flow_ttl), keep):
             return None
         async with self._db.transaction() as session:
             standing = await self._standing(session, user_id)
-            if _nothing_to_end(standing, keep):
+            ran_out = standing.expired is not None
+            asked = standing.expired if ran_out else standing.awaiting
+            if _nothing_to_end(asked, ran_out, keep):
                 return None
             if not await flows.advance(
                 session, user_id, standing.flow_rev, None, None, self._clock.now()
